@@ -1,0 +1,58 @@
+package cloudauth
+
+import "context"
+
+// CheckResultRequest asks for a transaction's authoritative result.
+type CheckResultRequest struct {
+	MerchantBizId string
+	TransactionId string
+	IsReturnImage string // "Y" or "N" (default)
+}
+
+// CheckResultResponse is the documented answer. Every Result field is a
+// string; the Ext* values are JSON documents encoded as strings.
+type CheckResultResponse struct {
+	RequestId string            `json:"RequestId"`
+	Code      string            `json:"Code"`
+	Message   string            `json:"Message"`
+	Result    CheckResultResult `json:"Result"`
+}
+
+// CheckResultResult: Passed is Y, N, or P (pending; it later becomes Y or N).
+type CheckResultResult struct {
+	Passed        string `json:"Passed"`
+	SubCode       string `json:"SubCode"`
+	EkycResult    string `json:"EkycResult,omitempty"`
+	ExtBasicInfo  string `json:"ExtBasicInfo,omitempty"`
+	ExtFaceInfo   string `json:"ExtFaceInfo,omitempty"`
+	ExtIdInfo     string `json:"ExtIdInfo,omitempty"`
+	ExtInfo       string `json:"ExtInfo,omitempty"`
+	ExtRiskInfo   string `json:"ExtRiskInfo,omitempty"`
+	ExtSourceInfo string `json:"ExtSourceInfo,omitempty"`
+}
+
+// checkResultOp only reads, so any failure may be tried again.
+var checkResultOp = operation{
+	action: "CheckResult",
+	billed: false,
+	ok:     func(code string) bool { return code == "Success" || code == "200" },
+}
+
+// CheckResult reads a transaction's result.
+func (c *Client) CheckResult(ctx context.Context, r CheckResultRequest) (*CheckResultResponse, error) {
+	var out CheckResultResponse
+	err := c.call(ctx, checkResultOp, map[string]string{
+		"MerchantBizId": r.MerchantBizId,
+		"TransactionId": r.TransactionId,
+		"IsReturnImage": r.IsReturnImage,
+	}, &out)
+	if err != nil {
+		return nil, err
+	}
+	switch out.Result.Passed {
+	case "Y", "N", "P":
+	default:
+		return nil, badShape(out.RequestId, "CheckResult answered Passed="+quote(out.Result.Passed)+", not Y, N or P")
+	}
+	return &out, nil
+}

@@ -1,0 +1,174 @@
+package cloudauth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
+	"github.com/alibabacloud-go/tea/dara"
+
+	"github.com/idverify/fc-kyc/pkg/apierr"
+)
+
+// responseError is what darabonba's ClientError, ServerError and
+// ThrottlingError have in common.
+type responseError interface {
+	GetStatusCode() *int
+	GetCode() *string
+	GetRequestId() *string
+	GetData() map[string]any
+}
+
+// retryable says whether err may be tried again. Throttling means the
+// service refused the call before doing anything, and a failed dial means it
+// never got the call: both are safe for every operation. Anything else might
+// have reached the service, so only operations that are not billed
+// (CheckResult) are repeated after a 5xx, a reset or a timeout of one attempt.
+func retryable(ctx context.Context, err error, billed bool) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	if isThrottling(err) || neverSent(err) {
+		return true
+	}
+	if billed {
+		return false
+	}
+	var re responseError
+	if errors.As(err, &re) {
+		return dara.IntValue(re.GetStatusCode()) >= 500
+	}
+	return true // a reset, an attempt's timeout, an unreadable answer
+}
+
+func isThrottling(err error) bool {
+	var te *openapi.ThrottlingError
+	if errors.As(err, &te) {
+		return true
+	}
+	var re responseError
+	return errors.As(err, &re) && strings.HasPrefix(dara.StringValue(re.GetCode()), "Throttling")
+}
+
+// neverSent reports a failure to connect: the request was never written.
+func neverSent(err error) bool {
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Op == "dial" {
+		return true
+	}
+	var de *net.DNSError
+	return errors.As(err, &de)
+}
+
+// retryAfter is the wait a throttling answer asked for (x-ratelimit-user-api
+// "TimeLeft:<ms>"), if any.
+func retryAfter(err error) time.Duration {
+	var te *openapi.ThrottlingError
+	if errors.As(err, &te) && te.RetryAfter != nil && *te.RetryAfter > 0 {
+		return time.Duration(*te.RetryAfter) * time.Millisecond
+	}
+	return 0
+}
+
+// credentialCodes are answers that mean the function's own credentials or
+// signature are wrong: the merchant must fix the deployment, not the caller.
+var credentialCodes = regexp.MustCompile(`^(SignatureDoesNotMatch|IncompleteSignature|InvalidAccessKeyId.*|InvalidSecurityToken.*|InvalidTimeStamp.*|SignatureNonceUsed|Forbidden.*|NoPermission)$`)
+
+// upstreamError turns a failed call into the function's error, keeping the
+// upstream code and RequestId.
+func upstreamError(ctx context.Context, err error) error {
+	var re responseError
+	if errors.As(err, &re) {
+		data := re.GetData()
+		e := &apierr.Error{
+			Code:      dara.StringValue(re.GetCode()),
+			Message:   str(data["Message"]),
+			RequestID: dara.StringValue(re.GetRequestId()),
+			Err:       err,
+		}
+		if e.Code == "" {
+			e.Code = apierr.BadUpstreamAnswer
+		}
+		status := dara.IntValue(re.GetStatusCode())
+		switch {
+		case isThrottling(err):
+			e.RetryAfter = max(retryAfter(err), time.Second)
+			e.Message += " The ID Verification service limits calls per Alibaba Cloud account; try again shortly."
+		case credentialCodes.MatchString(e.Code):
+			e.Message += " Check the credentials the function runs with: its role on Function Compute, or ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET."
+		case status >= 500:
+			// The upstream's InternalError is not the function's: 502, or 503 when the service says so.
+			e.HTTPStatus = http.StatusBadGateway
+			if status == http.StatusServiceUnavailable {
+				e.HTTPStatus = http.StatusServiceUnavailable
+			}
+		}
+		return e
+	}
+	if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil || isTimeout(err) {
+		return &apierr.Error{Code: apierr.UpstreamTimeout, Err: err,
+			Message: "ID Verification did not answer within the function's deadline; try again later."}
+	}
+	if neverSent(err) {
+		return &apierr.Error{Code: apierr.UpstreamUnavailable, Err: err,
+			Message: "ID Verification could not be reached (is CLOUDAUTH_ENDPOINT right, and is the function in the VPC that reaches it?)."}
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return &apierr.Error{Code: apierr.BadUpstreamAnswer, Err: err,
+			Message: "ID Verification answered with a body that is not JSON."}
+	}
+	return &apierr.Error{Code: apierr.BadUpstreamAnswer, Err: err,
+		Message: "The connection to ID Verification failed before an answer came; the request may have reached the service."}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// businessError reads an HTTP 200 answer whose Code is not success. The
+// seed documents codes as "400"/"MissingParameter" (numeric Code, word in
+// Message) while the service and SDK use the word as Code; both are read so
+// the caller always gets the word.
+func businessError(env envelope) error {
+	code, msg := env.Code, env.Message
+	if isDigits(code) && msg != "" && !strings.Contains(msg, " ") {
+		code = msg
+	}
+	if code == "" {
+		code = apierr.BadUpstreamAnswer
+	}
+	e := &apierr.Error{Code: code, Message: msg, RequestID: env.RequestId}
+	if code == apierr.InternalError {
+		e.HTTPStatus = http.StatusBadGateway
+	}
+	return e
+}
+
+func isDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+func badShape(requestID, what string) error {
+	return &apierr.Error{Code: apierr.BadUpstreamAnswer, RequestID: requestID, Message: "ID Verification's answer is not as documented: " + what + "."}
+}
+
+func quote(s string) string { return `"` + s + `"` }
