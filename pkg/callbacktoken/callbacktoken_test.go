@@ -1,0 +1,113 @@
+package callbacktoken
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const (
+	keyA = "0123456789abcdef0123456789abcdef-key-A"
+	keyB = "fedcba9876543210fedcba9876543210-key-B"
+)
+
+var t0 = time.Unix(1_800_000_000, 0)
+
+func TestTokenIsTheDocumentedHMAC(t *testing.T) {
+	s, err := New([]string{keyA}, time.Hour)
+	require.NoError(t, err)
+	tok := s.Token("biz123", t0)
+
+	// Recompute independently from the format in the package comment.
+	exp := "1800003600"
+	h := hmac.New(sha256.New, []byte(keyA))
+	h.Write([]byte("v1|biz123|" + exp))
+	want := "v1." + exp + "." + base64.RawURLEncoding.EncodeToString(h.Sum(nil))
+	assert.Equal(t, want, tok)
+	assert.Equal(t, url.QueryEscape(tok), tok, "token must need no URL escaping")
+}
+
+func TestVerify(t *testing.T) {
+	signer, err := New([]string{keyA}, time.Hour)
+	require.NoError(t, err)
+	good := signer.Token("biz123", t0)
+	flip := func(s string) string { // change one character of the MAC
+		b := []byte(s)
+		i := len(b) - 5
+		if b[i] == 'A' {
+			b[i] = 'B'
+		} else {
+			b[i] = 'A'
+		}
+		return string(b)
+	}
+	otherKey, _ := New([]string{keyB}, time.Hour)
+
+	tests := []struct {
+		name  string
+		bizID string
+		token string
+		now   time.Time
+		want  error
+	}{
+		{"valid", "biz123", good, t0.Add(time.Minute), nil},
+		{"valid at the last second", "biz123", good, t0.Add(time.Hour), nil},
+		{"expired", "biz123", good, t0.Add(time.Hour + time.Second), ErrExpired},
+		{"other MerchantBizId", "biz124", good, t0, ErrInvalid},
+		{"altered MAC", "biz123", flip(good), t0, ErrInvalid},
+		{"signed with another key", "biz123", otherKey.Token("biz123", t0), t0, ErrInvalid},
+		{"expiry moved later", "biz123", strings.Replace(good, ".1800003600.", ".1900003600.", 1), t0, ErrInvalid},
+		{"empty", "biz123", "", t0, ErrMalformed},
+		{"other version", "biz123", "v2" + good[2:], t0, ErrMalformed},
+		{"expiry not a number", "biz123", "v1.abc." + strings.Split(good, ".")[2], t0, ErrMalformed},
+		{"expiry with leading zero", "biz123", strings.Replace(good, ".1800003600.", ".01800003600.", 1), t0, ErrMalformed},
+		{"short MAC", "biz123", "v1.1800003600.AAAA", t0, ErrMalformed},
+		{"extra part", "biz123", good + ".x", t0, ErrMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := signer.Verify(tt.bizID, tt.token, tt.now)
+			if tt.want == nil {
+				assert.NoError(t, err)
+			} else {
+				assert.ErrorIs(t, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestRotation(t *testing.T) {
+	old, _ := New([]string{keyA}, time.Hour)
+	rotated, err := New([]string{keyB, keyA}, time.Hour)
+	require.NoError(t, err)
+	assert.NoError(t, rotated.Verify("biz", old.Token("biz", t0), t0), "a token signed before rotation still verifies")
+	assert.NoError(t, rotated.Verify("biz", rotated.Token("biz", t0), t0))
+	assert.ErrorIs(t, old.Verify("biz", rotated.Token("biz", t0), t0), ErrInvalid, "the new key signs")
+}
+
+func TestNewRefusesWeakKeys(t *testing.T) {
+	_, err := New(nil, time.Hour)
+	assert.ErrorContains(t, err, "CALLBACK_SECRET")
+	_, err = New([]string{keyA, "short"}, time.Hour)
+	assert.ErrorContains(t, err, "key 2 of 2")
+	_, err = New([]string{keyA}, 0)
+	assert.Error(t, err)
+}
+
+func TestCallbackURL(t *testing.T) {
+	base, _ := url.Parse("https://cb.example.com/ekyc/callback?tenant=a")
+	got := CallbackURL(base, "biz123")
+	u, err := url.Parse(got)
+	require.NoError(t, err)
+	assert.Equal(t, "biz123", u.Query().Get(BizIDParam))
+	assert.Equal(t, "a", u.Query().Get("tenant"))
+	assert.Equal(t, "/ekyc/callback", u.Path)
+	assert.Equal(t, "https://cb.example.com/ekyc/callback?tenant=a", base.String(), "base is not modified")
+}
