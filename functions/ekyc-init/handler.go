@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"net/url"
+	"time"
+
+	"github.com/idverify/fc-kyc/pkg/apierr"
+	"github.com/idverify/fc-kyc/pkg/callbacktoken"
+	"github.com/idverify/fc-kyc/pkg/cloudauth"
+	"github.com/idverify/fc-kyc/pkg/logging"
+	"github.com/idverify/fc-kyc/pkg/validate"
+)
+
+// Limits the seed leaves open, chosen well above real values and well below
+// what would strain the query string the upstream takes them in.
+const (
+	maxMetaInfo       = 4096 // the client SDK's MetaInfo is a few hundred bytes
+	maxMerchantUserId = 256
+	maxBody           = 16 << 10
+)
+
+// Request is the caller's JSON: the seed's request parameters, less the
+// ones the server owns. CallbackUrl and CallbackToken are fields only so
+// that a caller who sends them is told they are the server's.
+type Request struct {
+	ProductCode    string          `json:"ProductCode"`
+	MerchantBizId  string          `json:"MerchantBizId"`
+	MetaInfo       json.RawMessage `json:"MetaInfo"`
+	MerchantUserId string          `json:"MerchantUserId"`
+	DocType        string          `json:"DocType"`
+	DocScanMode    string          `json:"DocScanMode"`
+	ProductFlow    string          `json:"ProductFlow"`
+	CallbackUrl    json.RawMessage `json:"CallbackUrl"`
+	CallbackToken  json.RawMessage `json:"CallbackToken"`
+}
+
+// Response is the upstream answer, plus the MerchantBizId used (generated
+// when the caller sent none), which the caller needs for CheckResult.
+type Response struct {
+	RequestId     string                     `json:"RequestId"`
+	Code          string                     `json:"Code"`
+	Message       string                     `json:"Message"`
+	Result        cloudauth.InitializeResult `json:"Result"`
+	MerchantBizId string                     `json:"MerchantBizId"`
+}
+
+// Initializer is the upstream call; *cloudauth.Client implements it.
+type Initializer interface {
+	Initialize(context.Context, cloudauth.InitializeRequest) (*cloudauth.InitializeResponse, error)
+}
+
+// Handler runs the operation.
+type Handler struct {
+	Upstream Initializer
+	// CallbackBase is EKYC_CALLBACK_URL; nil means no callback is asked
+	// for, and results are read with CheckResult only.
+	CallbackBase *url.URL
+	Tokens       *callbacktoken.Signer // set when CallbackBase is
+	Now          func() time.Time
+}
+
+// Initialize validates req, then starts a KYC_GLOBAL transaction.
+func (h *Handler) Initialize(ctx context.Context, req Request) (Response, error) {
+	metaInfo, err := check(&req)
+	if err != nil {
+		return Response{}, err
+	}
+	if req.MerchantBizId == "" {
+		req.MerchantBizId = newBizID()
+	}
+	up := cloudauth.InitializeRequest{
+		ProductCode:    "KYC_GLOBAL",
+		MerchantBizId:  req.MerchantBizId,
+		MetaInfo:       metaInfo,
+		MerchantUserId: req.MerchantUserId,
+		DocType:        req.DocType,
+		DocScanMode:    req.DocScanMode,
+		ProductFlow:    req.ProductFlow,
+	}
+	if up.ProductFlow == "" {
+		up.ProductFlow = "DOC_FACE" // the documented default, sent since the SDK calls it required for KYC_GLOBAL
+	}
+	if h.CallbackBase != nil {
+		up.CallbackUrl = callbacktoken.CallbackURL(h.CallbackBase, req.MerchantBizId)
+		up.CallbackToken = h.Tokens.Token(req.MerchantBizId, h.Now())
+	}
+	res, err := h.Upstream.Initialize(ctx, up)
+	if err != nil {
+		logging.From(ctx).Warn("Initialize failed", "merchant_biz_id", req.MerchantBizId, "code", apierr.As(err).Code, "upstream_request_id", apierr.As(err).RequestID)
+		return Response{}, err
+	}
+	logging.From(ctx).Info("Initialize ok", "merchant_biz_id", req.MerchantBizId, "transaction_id", res.Result.TransactionId, "upstream_request_id", res.RequestId)
+	return Response{RequestId: res.RequestId, Code: res.Code, Message: res.Message, Result: res.Result, MerchantBizId: req.MerchantBizId}, nil
+}
+
+// check applies the seed's rules in its order and returns MetaInfo as the
+// string the upstream takes.
+func check(req *Request) (string, error) {
+	if len(req.CallbackUrl) > 0 {
+		return "", apierr.Invalid("CallbackUrl", "it is set by the server (EKYC_CALLBACK_URL); do not send it")
+	}
+	if len(req.CallbackToken) > 0 {
+		return "", apierr.Invalid("CallbackToken", "it is set by the server; do not send it")
+	}
+	metaInfo, err := metaInfoText(req.MetaInfo)
+	if err != nil {
+		return "", err
+	}
+	return metaInfo, validate.First(
+		validate.OneOf("ProductCode", req.ProductCode, "KYC_GLOBAL"),
+		validate.MaxLen("MerchantBizId", req.MerchantBizId, 32),
+		validate.Alnum("MerchantBizId", req.MerchantBizId),
+		validate.Required("MerchantUserId", req.MerchantUserId),
+		validate.MaxLen("MerchantUserId", req.MerchantUserId, maxMerchantUserId),
+		validate.Required("DocType", req.DocType),
+		validate.Digits("DocType", req.DocType, 8),
+		validate.OneOf("DocScanMode", req.DocScanMode, "manual"),
+		validate.OneOf("ProductFlow", req.ProductFlow, "DOC_FACE", "FACE_DOC"),
+	)
+}
+
+// metaInfoText accepts MetaInfo as the client SDK returns it (a string
+// holding a JSON object) or as that object itself, and passes the text on
+// unchanged: the service reads it, we only check it is one JSON object.
+func metaInfoText(raw json.RawMessage) (string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return "", apierr.Missing("MetaInfo")
+	}
+	text := string(raw)
+	if raw[0] == '"' {
+		if err := json.Unmarshal(raw, &text); err != nil {
+			return "", apierr.Invalid("MetaInfo", "must be a JSON object, or a string holding one")
+		}
+		if text == "" {
+			return "", apierr.Missing("MetaInfo")
+		}
+	}
+	if len(text) > maxMetaInfo {
+		return "", apierr.Invalid("MetaInfo", "must be at most 4096 bytes")
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(text), &obj); err != nil || obj == nil {
+		return "", apierr.Invalid("MetaInfo", "must be a JSON object (the client SDK's getMetaInfo() result), or a string holding one")
+	}
+	return text, nil
+}
+
+// newBizID is 32 hex digits: the documented maximum, letters and digits,
+// and unique enough that two transactions never share one.
+func newBizID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/idverify/fc-kyc/pkg/apierr"
+	"github.com/idverify/fc-kyc/pkg/callbacktoken"
+	"github.com/idverify/fc-kyc/pkg/cloudauth"
+)
+
+// fakeUpstream records what would have been sent.
+type fakeUpstream struct {
+	calls []cloudauth.InitializeRequest
+	err   error
+}
+
+func (f *fakeUpstream) Initialize(_ context.Context, r cloudauth.InitializeRequest) (*cloudauth.InitializeResponse, error) {
+	f.calls = append(f.calls, r)
+	if f.err != nil {
+		return nil, f.err
+	}
+	return &cloudauth.InitializeResponse{RequestId: "RID-1", Code: "Success", Message: "success",
+		Result: cloudauth.InitializeResult{TransactionId: "hk0123", TransactionUrl: "https://x/t"}}, nil
+}
+
+const metaInfo = `{"zimVer":"3.0.0","appVersion":"1","bioMetaInfo":"4.1.0:1150,0","appName":"com.aliyun.antcloudauth","deviceType":"ios","osVersion":"iOS 10.3.2","apdidToken":"","deviceModel":"iPhone9,1"}`
+
+// valid returns a request that passes every rule, as the JSON a caller sends.
+func valid() map[string]any {
+	return map[string]any{
+		"MerchantBizId":  "e0c34a77f5ac40a5aa5e6ed20c35abcd",
+		"MetaInfo":       metaInfo,
+		"MerchantUserId": "u-123456789",
+		"DocType":        "01560000",
+	}
+}
+
+func decode(t *testing.T, m map[string]any) Request {
+	t.Helper()
+	b, err := json.Marshal(m)
+	require.NoError(t, err)
+	var r Request
+	require.NoError(t, json.Unmarshal(b, &r))
+	return r
+}
+
+func TestValidation(t *testing.T) {
+	long := func(n int) string { return strings.Repeat("a", n) }
+	tests := []struct {
+		name  string
+		set   map[string]any // changes to valid(); nil value deletes
+		code  string         // "" = accepted
+		param string         // the parameter the error names
+	}{
+		{"valid", nil, "", ""},
+		{"ProductCode KYC_GLOBAL", map[string]any{"ProductCode": "KYC_GLOBAL"}, "", ""},
+		{"ProductCode other", map[string]any{"ProductCode": "eKYC"}, apierr.InvalidParameter, "ProductCode"},
+		{"MerchantBizId absent is generated", map[string]any{"MerchantBizId": nil}, "", ""},
+		{"MerchantBizId 32", map[string]any{"MerchantBizId": long(32)}, "", ""},
+		{"MerchantBizId 33", map[string]any{"MerchantBizId": long(33)}, apierr.InvalidParameter, "MerchantBizId"},
+		{"MerchantBizId with dash", map[string]any{"MerchantBizId": "abc-123"}, apierr.InvalidParameter, "MerchantBizId"},
+		{"MetaInfo as an object", map[string]any{"MetaInfo": map[string]any{"zimVer": "3.0.0"}}, "", ""},
+		{"MetaInfo missing", map[string]any{"MetaInfo": nil}, apierr.MissingParameter, "MetaInfo"},
+		{"MetaInfo empty string", map[string]any{"MetaInfo": ""}, apierr.MissingParameter, "MetaInfo"},
+		{"MetaInfo not JSON", map[string]any{"MetaInfo": "zimVer=3"}, apierr.InvalidParameter, "MetaInfo"},
+		{"MetaInfo a JSON array", map[string]any{"MetaInfo": "[1,2]"}, apierr.InvalidParameter, "MetaInfo"},
+		{"MetaInfo a number", map[string]any{"MetaInfo": 5}, apierr.InvalidParameter, "MetaInfo"},
+		{"MetaInfo 4096 bytes", map[string]any{"MetaInfo": `{"a":"` + long(4096-8) + `"}`}, "", ""},
+		{"MetaInfo too large", map[string]any{"MetaInfo": `{"a":"` + long(4096) + `"}`}, apierr.InvalidParameter, "MetaInfo"},
+		{"MerchantUserId missing", map[string]any{"MerchantUserId": nil}, apierr.MissingParameter, "MerchantUserId"},
+		{"MerchantUserId too long", map[string]any{"MerchantUserId": long(257)}, apierr.InvalidParameter, "MerchantUserId"},
+		{"DocType missing", map[string]any{"DocType": nil}, apierr.MissingParameter, "DocType"},
+		{"DocType 7 digits", map[string]any{"DocType": "0156000"}, apierr.InvalidParameter, "DocType"},
+		{"DocType letters", map[string]any{"DocType": "0156000A"}, apierr.InvalidParameter, "DocType"},
+		{"DocScanMode manual", map[string]any{"DocScanMode": "manual"}, "", ""},
+		{"DocScanMode other", map[string]any{"DocScanMode": "MANUAL"}, apierr.InvalidParameter, "DocScanMode"},
+		{"ProductFlow FACE_DOC", map[string]any{"ProductFlow": "FACE_DOC"}, "", ""},
+		{"ProductFlow other", map[string]any{"ProductFlow": "FACE"}, apierr.InvalidParameter, "ProductFlow"},
+		{"CallbackUrl is the server's", map[string]any{"CallbackUrl": "https://evil.example/cb"}, apierr.InvalidParameter, "CallbackUrl"},
+		{"CallbackToken is the server's", map[string]any{"CallbackToken": "x"}, apierr.InvalidParameter, "CallbackToken"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := valid()
+			for k, v := range tt.set {
+				if v == nil {
+					delete(m, k)
+				} else {
+					m[k] = v
+				}
+			}
+			up := &fakeUpstream{}
+			h := &Handler{Upstream: up, Now: time.Now}
+			res, err := h.Initialize(context.Background(), decode(t, m))
+			if tt.code == "" {
+				require.NoError(t, err)
+				assert.Len(t, up.calls, 1)
+				assert.Equal(t, "hk0123", res.Result.TransactionId)
+				return
+			}
+			require.Error(t, err)
+			assert.Equal(t, tt.code, apierr.As(err).Code)
+			assert.Equal(t, 400, apierr.Status(err))
+			assert.Contains(t, err.Error(), `"`+tt.param+`"`)
+			assert.Empty(t, up.calls, "a bad request costs no upstream call")
+		})
+	}
+}
+
+func TestWhatIsSentUpstream(t *testing.T) {
+	up := &fakeUpstream{}
+	base, _ := url.Parse("https://cb.example.com/ekyc/callback")
+	signer, err := callbacktoken.New([]string{strings.Repeat("k", 32)}, time.Hour)
+	require.NoError(t, err)
+	now := time.Unix(1_800_000_000, 0)
+	h := &Handler{Upstream: up, CallbackBase: base, Tokens: signer, Now: func() time.Time { return now }}
+
+	m := valid()
+	delete(m, "MerchantBizId")
+	m["MetaInfo"] = json.RawMessage(" " + metaInfo) // an object, sent as is
+	res, err := h.Initialize(context.Background(), decode(t, m))
+	require.NoError(t, err)
+	require.Len(t, up.calls, 1)
+	got := up.calls[0]
+
+	assert.Regexp(t, regexp.MustCompile(`^[0-9a-f]{32}$`), res.MerchantBizId, "generated: 32 letters/digits")
+	assert.Equal(t, res.MerchantBizId, got.MerchantBizId)
+	assert.Equal(t, "KYC_GLOBAL", got.ProductCode, "the server owns ProductCode")
+	assert.Equal(t, "DOC_FACE", got.ProductFlow, "the documented default is sent")
+	assert.Equal(t, metaInfo, got.MetaInfo, "MetaInfo passes through unchanged")
+	assert.Equal(t, "https://cb.example.com/ekyc/callback?merchantBizId="+res.MerchantBizId, got.CallbackUrl)
+	assert.NoError(t, signer.Verify(res.MerchantBizId, got.CallbackToken, now), "the token verifies for this transaction")
+	assert.Equal(t, "RID-1", res.RequestId)
+
+	res2, err := h.Initialize(context.Background(), decode(t, valid()))
+	require.NoError(t, err)
+	assert.NotEqual(t, res.MerchantBizId, res2.MerchantBizId)
+	assert.Equal(t, "e0c34a77f5ac40a5aa5e6ed20c35abcd", res2.MerchantBizId, "a caller's MerchantBizId is kept")
+}
+
+func TestNoCallbackWithoutConfiguration(t *testing.T) {
+	up := &fakeUpstream{}
+	h := &Handler{Upstream: up, Now: time.Now}
+	_, err := h.Initialize(context.Background(), decode(t, valid()))
+	require.NoError(t, err)
+	assert.Empty(t, up.calls[0].CallbackUrl)
+	assert.Empty(t, up.calls[0].CallbackToken)
+}
+
+func TestUpstreamErrorPassesThrough(t *testing.T) {
+	up := &fakeUpstream{err: &apierr.Error{Code: "Throttling.Api", Message: "flow control", RequestID: "RID-9"}}
+	h := &Handler{Upstream: up, Now: time.Now}
+	_, err := h.Initialize(context.Background(), decode(t, valid()))
+	e := apierr.As(err)
+	assert.Equal(t, "Throttling.Api", e.Code)
+	assert.Equal(t, "RID-9", e.RequestID)
+	assert.Equal(t, 503, apierr.Status(err))
+}
