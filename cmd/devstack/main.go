@@ -1,0 +1,154 @@
+// Command devstack runs the whole project on this machine: the upstream
+// emulator and every function, on loopback, configured as a deployment
+// would be but pointed at the emulator. It prints what to try, prefixes
+// each process's log lines with its name, and stops everything on Ctrl-C.
+//
+// It runs the binaries that `make build` puts beside it.
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/idverify/fc-kyc/pkg/emulator"
+)
+
+const emulatorAddr = "127.0.0.1:8600"
+
+// process is one binary of the stack and its environment.
+type process struct {
+	name string
+	port string
+	env  []string
+}
+
+// stack is every process, with local-only defaults. AUTH_MODE=none is set
+// explicitly: nothing here is reachable from outside this machine's loopback.
+func stack() []process {
+	cloudauth := []string{
+		"CLOUDAUTH_ENDPOINT=http://" + emulatorAddr,
+		"ALIBABA_CLOUD_ACCESS_KEY_ID=" + emulator.DefaultAccessKeyID,
+		"ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + emulator.DefaultAccessKeySecret,
+	}
+	return []process{
+		{name: "emulator", port: "8600", env: []string{"EMULATOR_ADDR=" + emulatorAddr}},
+		{name: "ekyc-init", port: "9001", env: append([]string{"FC_CUSTOM_LISTEN_PORT=9001", "AUTH_MODE=none"}, cloudauth...)},
+	}
+}
+
+func main() {
+	dir, err := binDir()
+	if err != nil {
+		fail(err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	var cmds []*exec.Cmd
+	for _, p := range stack() {
+		cmd := exec.Command(filepath.Join(dir, p.name))
+		cmd.Env = append(os.Environ(), p.env...)
+		cmd.Stdout = &prefixWriter{name: p.name}
+		cmd.Stderr = cmd.Stdout
+		if err := cmd.Start(); err != nil {
+			fail(fmt.Errorf("start %s: %w (run `make build` first)", p.name, err))
+		}
+		cmds = append(cmds, cmd)
+		if err := waitPort("127.0.0.1:"+p.port, 10*time.Second); err != nil {
+			terminate(cmds)
+			fail(fmt.Errorf("%s: %w", p.name, err))
+		}
+	}
+	fmt.Print(tryThis)
+	<-ctx.Done()
+	terminate(cmds)
+}
+
+const tryThis = `
+Stack is up: emulator on http://127.0.0.1:8600, ekyc-init on http://127.0.0.1:9001
+
+Start an eKYC transaction:
+
+  curl -s http://127.0.0.1:9001/ -H 'Content-Type: application/json' \
+    -d '{"MetaInfo":{"zimVer":"3.0.0","appName":"com.example.app","deviceType":"h5"},"MerchantUserId":"user-1","DocType":"01560000"}'
+
+The answer's Result.TransactionUrl opens the emulator's page, where the
+transaction can be passed or failed. Ctrl-C stops everything.
+`
+
+func binDir() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Dir(exe), nil
+}
+
+func waitPort(addr string, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		if c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond); err == nil {
+			c.Close()
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("not listening on %s after %s", addr, within)
+}
+
+// prefixWriter prints each complete line with the process's name in front.
+type prefixWriter struct {
+	name    string
+	partial []byte
+}
+
+var stdoutMu sync.Mutex
+
+func (w *prefixWriter) Write(p []byte) (int, error) {
+	w.partial = append(w.partial, p...)
+	stdoutMu.Lock()
+	defer stdoutMu.Unlock()
+	for {
+		i := bytes.IndexByte(w.partial, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		fmt.Printf("%-10s| %s\n", w.name, w.partial[:i])
+		w.partial = w.partial[i+1:]
+	}
+}
+
+// terminate stops the processes in reverse order, as FC would: SIGTERM, then a grace period.
+func terminate(cmds []*exec.Cmd) {
+	for i := len(cmds) - 1; i >= 0; i-- {
+		_ = cmds[i].Process.Signal(syscall.SIGTERM)
+	}
+	done := make(chan struct{})
+	go func() {
+		for _, c := range cmds {
+			_ = c.Wait()
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		for _, c := range cmds {
+			_ = c.Process.Kill()
+		}
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "devstack:", err)
+	os.Exit(1)
+}

@@ -1,0 +1,63 @@
+// Command ekyc-init starts an eKYC transaction (ID Verification Initialize,
+// KYC_GLOBAL) for a front-end or a back-end service. See handler.go for the
+// operation and README.md for its configuration.
+package main
+
+import (
+	"net/url"
+	"time"
+
+	"github.com/idverify/fc-kyc/pkg/auth"
+	"github.com/idverify/fc-kyc/pkg/callbacktoken"
+	"github.com/idverify/fc-kyc/pkg/cloudauth"
+	"github.com/idverify/fc-kyc/pkg/config"
+	"github.com/idverify/fc-kyc/pkg/fcrt"
+)
+
+func main() { fcrt.Main(build) }
+
+// build reads the configuration once, at start: a bad value stops the
+// function with a message naming it.
+func build() (fcrt.Function, error) {
+	authenticate, err := auth.FromEnv()
+	if err != nil {
+		return fcrt.Function{}, err
+	}
+	cfg, err := cloudauth.ConfigFromEnv()
+	if err != nil {
+		return fcrt.Function{}, err
+	}
+	client, err := cloudauth.New(cfg)
+	if err != nil {
+		return fcrt.Function{}, err
+	}
+	h := &Handler{Upstream: client, Now: time.Now}
+	if h.CallbackBase, h.Tokens, err = callbackConfig(); err != nil {
+		return fcrt.Function{}, err
+	}
+	httpAPI, event := fcrt.Operation(h.Initialize, maxBody)
+	return fcrt.Function{Name: "ekyc-init", HTTP: authenticate(httpAPI), Event: event}, nil
+}
+
+// callbackConfig reads EKYC_CALLBACK_URL and, when it is set, the keys that
+// sign the callback tokens.
+func callbackConfig() (*url.URL, *callbacktoken.Signer, error) {
+	raw, err := config.String("EKYC_CALLBACK_URL", "")
+	if err != nil || raw == "" {
+		return nil, nil, err
+	}
+	base, err := config.SecureURL("EKYC_CALLBACK_URL", raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	keys, err := config.List("CALLBACK_SECRET")
+	if err != nil {
+		return nil, nil, err
+	}
+	ttl, err := config.Duration("CALLBACK_TOKEN_TTL", 24*time.Hour)
+	if err != nil {
+		return nil, nil, err
+	}
+	signer, err := callbacktoken.New(keys, ttl)
+	return base, signer, err
+}

@@ -1,0 +1,91 @@
+package fcrt
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestListenAddr(t *testing.T) {
+	tests := []struct {
+		name, custom, server string
+		want                 string
+		errNames             string // the variable the error must name
+	}{
+		{name: "default", want: "0.0.0.0:9000"},
+		{name: "custom port wins", custom: "9100", server: "9200", want: "0.0.0.0:9100"},
+		{name: "older name", server: "9200", want: "0.0.0.0:9200"},
+		{name: "custom port not a number", custom: "abc", server: "9200", errNames: "FC_CUSTOM_LISTEN_PORT"},
+		{name: "custom port out of range", custom: "70000", errNames: "FC_CUSTOM_LISTEN_PORT"},
+		{name: "port zero", custom: "0", errNames: "FC_CUSTOM_LISTEN_PORT"},
+		{name: "signed port", custom: "+80", errNames: "FC_CUSTOM_LISTEN_PORT"},
+		{name: "older name negative", server: "-1", errNames: "FC_SERVER_PORT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("FC_CUSTOM_LISTEN_PORT", tt.custom)
+			t.Setenv("FC_SERVER_PORT", tt.server)
+			got, err := ListenAddr()
+			if tt.errNames != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.errNames)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestOptionsFromEnv(t *testing.T) {
+	tests := []struct {
+		name, timeout, level string
+		want                 time.Duration
+		debug                bool
+		errNames             string
+	}{
+		{name: "defaults", want: 10 * time.Second},
+		{name: "timeout and level", timeout: "30", level: "debug", want: 30 * time.Second, debug: true},
+		{name: "FC's longest timeout", timeout: "86400", want: 24 * time.Hour},
+		{name: "zero", timeout: "0", errNames: "FUNCTION_TIMEOUT_S"},
+		{name: "negative", timeout: "-5", errNames: "FUNCTION_TIMEOUT_S"},
+		{name: "fraction", timeout: "1.5", errNames: "FUNCTION_TIMEOUT_S"},
+		{name: "with unit", timeout: "10s", errNames: "FUNCTION_TIMEOUT_S"},
+		{name: "over FC's limit", timeout: "86401", errNames: "FUNCTION_TIMEOUT_S"},
+		{name: "bad level", level: "verbose", errNames: "LOG_LEVEL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("FUNCTION_TIMEOUT_S", tt.timeout)
+			t.Setenv("LOG_LEVEL", tt.level)
+			o, err := OptionsFromEnv()
+			if tt.errNames != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.errNames)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, o.Timeout)
+			assert.Equal(t, int64(1<<20), o.MaxEventBytes)
+			require.NotNil(t, o.Logger)
+			assert.Equal(t, tt.debug, o.Logger.Enabled(context.Background(), slog.LevelDebug))
+		})
+	}
+}
+
+func TestBudget(t *testing.T) {
+	tests := []struct{ timeout, want time.Duration }{
+		{time.Second, 900 * time.Millisecond},
+		{2 * time.Second, 1800 * time.Millisecond},
+		{5 * time.Second, 4500 * time.Millisecond},
+		{10 * time.Second, 9500 * time.Millisecond},
+		{time.Minute, time.Minute - 500*time.Millisecond},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, budget(tt.timeout), "timeout %v", tt.timeout)
+	}
+}

@@ -1,0 +1,93 @@
+package fcrt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// ioGrace is how much longer than the function's timeout the server
+// waits on a connection, so that an invocation that runs to its deadline can
+// still send its answer.
+const ioGrace = 5 * time.Second
+
+// Run is a function's main. It reads the environment, listens on FC's
+// port and serves until SIGTERM (FC stopping the instance) or SIGINT, then
+// lets the requests in flight finish. Any failure is logged and ends the
+// process with status 1, so that FC reports the instance as failed.
+func Run(f Function) {
+	Main(func() (Function, error) { return f, nil })
+}
+
+// Main is Run for a function that reads its own configuration at start:
+// build runs once the logger is set up, and its error stops the function
+// like any other start failure, with one JSON line that says why.
+func Main(build func() (Function, error)) {
+	if err := run(build); err != nil {
+		slog.New(slog.NewJSONHandler(os.Stdout, nil)).Error("function stopped", "error", err.Error())
+		os.Exit(1)
+	}
+}
+
+func run(build func() (Function, error)) error {
+	o, err := OptionsFromEnv()
+	if err != nil {
+		return err
+	}
+	slog.SetDefault(o.Logger)
+	addr, err := ListenAddr()
+	if err != nil {
+		return err
+	}
+	f, err := build()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	o.Logger.Info("listening", "function", f.Name, "addr", l.Addr().String())
+	return Serve(ctx, l, f, o)
+}
+
+// Serve serves f on l until ctx is done, then shuts down gracefully: l is
+// closed at once, so new connections are refused, and the requests in
+// flight finish, each within its own deadline, all within o.Timeout.
+func Serve(ctx context.Context, l net.Listener, f Function, o Options) error {
+	o = o.withDefaults()
+	srv := &http.Server{
+		Handler:           Handler(f, o),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       o.Timeout + ioGrace,
+		WriteTimeout:      o.Timeout + ioGrace,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		// net/http's own complaints become JSON lines like everything else.
+		ErrorLog: slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("fcrt: serving: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.Timeout)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if err != nil {
+		err = errors.Join(fmt.Errorf("fcrt: shutting down: %w", err), srv.Close())
+	}
+	<-served
+	return err
+}

@@ -1,0 +1,153 @@
+package fcrt
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestServeShutsDownGracefully(t *testing.T) {
+	started := make(chan struct{})
+	release := make(chan struct{})
+	f := Function{
+		Name: "slow",
+		HTTP: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			close(started)
+			<-release
+			_, _ = io.WriteString(w, "finished")
+		}),
+		Event: viaFunction().Event,
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	o, _ := testOptions()
+	o.Timeout = 5 * time.Second
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	served := make(chan error, 1)
+	go func() { served <- Serve(ctx, l, f, o) }()
+
+	type result struct {
+		status int
+		body   string
+		err    error
+	}
+	answered := make(chan result, 1)
+	go func() {
+		resp, err := http.Post("http://"+addr+"/", "application/json", strings.NewReader(`{}`))
+		if err != nil {
+			answered <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		answered <- result{resp.StatusCode, string(b), err}
+	}()
+	<-started
+	cancel()
+
+	require.Eventually(t, func() bool {
+		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
+		if err == nil {
+			_ = c.Close()
+		}
+		return err != nil
+	}, 2*time.Second, 10*time.Millisecond, "new connections are still accepted after shutdown began")
+	select {
+	case err := <-served:
+		t.Fatalf("Serve returned %v before the request in flight finished", err)
+	default:
+	}
+
+	close(release)
+	r := <-answered
+	require.NoError(t, r.err)
+	assert.Equal(t, http.StatusOK, r.status)
+	assert.Equal(t, "finished", r.body)
+	select {
+	case err := <-served:
+		assert.NoError(t, err)
+	case <-time.After(2 * time.Second):
+		t.Fatal("Serve did not return after its last request")
+	}
+}
+
+func TestServeReportsAListenerFailure(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	require.NoError(t, l.Close())
+	o, _ := testOptions()
+	err = Serve(context.Background(), l, viaFunction(), o)
+	assert.Error(t, err)
+}
+
+func TestRunStartFailures(t *testing.T) {
+	built := func() (Function, error) { return viaFunction(), nil }
+	tests := []struct {
+		name, timeout, port string
+		build               func() (Function, error)
+		says                string
+	}{
+		{"bad timeout", "soon", "9000", built, "FUNCTION_TIMEOUT_S"},
+		{"bad port", "10", "http", built, "FC_CUSTOM_LISTEN_PORT"},
+		{"bad configuration", "10", "9000", func() (Function, error) {
+			return Function{}, errors.New("ALIPAY_APP_ID is required")
+		}, "ALIPAY_APP_ID"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("FUNCTION_TIMEOUT_S", tt.timeout)
+			t.Setenv("FC_CUSTOM_LISTEN_PORT", tt.port)
+			t.Setenv("LOG_LEVEL", "error")
+			err := run(tt.build)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.says)
+		})
+	}
+}
+
+// run serves on all interfaces at the configured port until a signal.
+func TestRunServesUntilSignalled(t *testing.T) {
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := strconv.Itoa(free.Addr().(*net.TCPAddr).Port)
+	require.NoError(t, free.Close())
+	t.Setenv("FC_CUSTOM_LISTEN_PORT", port)
+	t.Setenv("FUNCTION_TIMEOUT_S", "")
+	t.Setenv("LOG_LEVEL", "error")
+	defer slog.SetDefault(slog.Default())
+
+	done := make(chan error, 1)
+	go func() { done <- run(func() (Function, error) { return viaFunction(), nil }) }()
+	var resp *http.Response
+	require.Eventually(t, func() bool {
+		resp, err = http.Post("http://127.0.0.1:"+port+"/", "application/json", strings.NewReader(`{}`))
+		return err == nil
+	}, 5*time.Second, 20*time.Millisecond)
+	_ = resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+
+	// run is past signal.NotifyContext once it answers, so SIGINT stops it
+	// rather than the test.
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGINT))
+	select {
+	case err := <-done:
+		assert.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("run did not stop on SIGINT")
+	}
+}
