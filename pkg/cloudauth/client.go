@@ -14,6 +14,7 @@ package cloudauth
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -206,7 +207,11 @@ func (c *Client) call(ctx context.Context, op operation, query map[string]string
 	for attempt := 1; ; attempt++ {
 		res, err := cl.CallApiWithCtx(ctx, params, &openapiutil.OpenApiRequest{Query: q}, runtime)
 		if err == nil {
-			return decode(res, op, out)
+			// A business failure is final; an unreadable answer is like a
+			// reset: retryable only when the operation is not billed.
+			if err = decode(res, op, out); err == nil || !errors.Is(err, errUnreadable) {
+				return err
+			}
 		}
 		if attempt >= c.maxAttempts || !retryable(ctx, err, op.billed) {
 			return upstreamError(ctx, err)
@@ -239,12 +244,15 @@ func (c *Client) backoff(attempt int, err error) time.Duration {
 	return d
 }
 
+// errUnreadable marks an answer that could not be read at all.
+var errUnreadable = errors.New("unreadable answer")
+
 // decode reads a 2xx answer: the business Code decides success.
 func decode(res map[string]any, op operation, out any) error {
 	body, _ := res["body"].(string)
 	var env envelope
 	if err := json.Unmarshal([]byte(body), &env); err != nil {
-		return &apierr.Error{Code: apierr.BadUpstreamAnswer, Err: err,
+		return &apierr.Error{Code: apierr.BadUpstreamAnswer, Err: errors.Join(errUnreadable, err),
 			Message: "ID Verification answered " + op.action + " with a body that is not JSON."}
 	}
 	if !op.ok(env.Code) {

@@ -84,6 +84,10 @@ var credentialCodes = regexp.MustCompile(`^(SignatureDoesNotMatch|IncompleteSign
 // upstreamError turns a failed call into the function's error, keeping the
 // upstream code and RequestId.
 func upstreamError(ctx context.Context, err error) error {
+	var done *apierr.Error
+	if errors.As(err, &done) {
+		return done // already read (an unreadable 2xx answer)
+	}
 	var re responseError
 	if errors.As(err, &re) {
 		data := re.GetData()
