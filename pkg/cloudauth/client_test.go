@@ -280,3 +280,16 @@ func TestEndpoint(t *testing.T) {
 		})
 	}
 }
+
+func TestTransportErrorsDoNotCarryTheQuery(t *testing.T) {
+	emu, c := newEmulator(t, Config{})
+	emu.InjectFault("Initialize", emulator.Fault{Kind: emulator.FaultReset})
+	r := initReq()
+	r.MerchantUserId = "private-user-7781"
+	_, err := c.Initialize(akCtx, r)
+	require.Error(t, err)
+	cause := apierr.As(err).Err
+	require.Error(t, cause, "the cause is kept for the log")
+	assert.NotContains(t, cause.Error(), "private-user-7781")
+	assert.NotContains(t, err.Error(), "private-user-7781")
+}

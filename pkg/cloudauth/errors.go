@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -88,6 +90,24 @@ func upstreamError(ctx context.Context, err error) error {
 	if errors.As(err, &done) {
 		return done // already read (an unreadable 2xx answer)
 	}
+	e := classify(ctx, err)
+	e.Err = withoutURL(err)
+	return e
+}
+
+// withoutURL drops the request URL from a transport error: net/http puts
+// the whole URL in its message, and the query carries the parameters
+// (MerchantUserId, MetaInfo, bank card numbers), which must not reach a log.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s %s: %w", ue.Op, "(URL withheld)", ue.Err)
+	}
+	return err
+}
+
+// classify reads a failed call into the function's error vocabulary.
+func classify(ctx context.Context, err error) *apierr.Error {
 	var re responseError
 	if errors.As(err, &re) {
 		data := re.GetData()
@@ -95,7 +115,6 @@ func upstreamError(ctx context.Context, err error) error {
 			Code:      dara.StringValue(re.GetCode()),
 			Message:   str(data["Message"]),
 			RequestID: dara.StringValue(re.GetRequestId()),
-			Err:       err,
 		}
 		if e.Code == "" {
 			e.Code = apierr.BadUpstreamAnswer
@@ -117,19 +136,19 @@ func upstreamError(ctx context.Context, err error) error {
 		return e
 	}
 	if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil || isTimeout(err) {
-		return &apierr.Error{Code: apierr.UpstreamTimeout, Err: err,
+		return &apierr.Error{Code: apierr.UpstreamTimeout,
 			Message: "ID Verification did not answer within the function's deadline; try again later."}
 	}
 	if neverSent(err) {
-		return &apierr.Error{Code: apierr.UpstreamUnavailable, Err: err,
+		return &apierr.Error{Code: apierr.UpstreamUnavailable,
 			Message: "ID Verification could not be reached (is CLOUDAUTH_ENDPOINT right, and is the function in the VPC that reaches it?)."}
 	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return &apierr.Error{Code: apierr.BadUpstreamAnswer, Err: err,
+		return &apierr.Error{Code: apierr.BadUpstreamAnswer,
 			Message: "ID Verification answered with a body that is not JSON."}
 	}
-	return &apierr.Error{Code: apierr.BadUpstreamAnswer, Err: err,
+	return &apierr.Error{Code: apierr.BadUpstreamAnswer,
 		Message: "The connection to ID Verification failed before an answer came; the request may have reached the service."}
 }
 

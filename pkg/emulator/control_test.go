@@ -1,0 +1,251 @@
+package emulator
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// control sends a control API request and returns the status and raw body.
+func control(t *testing.T, client *http.Client, method, target, contentType, body string) (int, string, http.Header) {
+	t.Helper()
+	req, err := http.NewRequest(method, target, strings.NewReader(body))
+	require.NoError(t, err)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := client.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(raw), resp.Header
+}
+
+func TestControlAPIRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	sink := newCallbackSink(t)
+	_, srv := startEmulator(t, Config{AllowHTTPCallback: true})
+	hc := srv.Client()
+	sdk := newSDKClient(t, srv, withKey(DefaultSTSAccessKeyID, DefaultSTSAccessKeySecret, DefaultSecurityToken))
+	const jsonType = "application/json"
+
+	status, body, _ := control(t, hc, "GET", srv.URL+"/_emulator/health", "", "")
+	require.Equal(t, 200, status)
+	assert.JSONEq(t, `{"status":"ok"}`, body)
+
+	// Faults: inject, observe, clear.
+	status, body, _ = control(t, hc, "POST", srv.URL+"/_emulator/faults", jsonType,
+		`{"action":"Initialize","kind":"throttle","times":1,"delay":"2s"}`)
+	require.Equal(t, 204, status, body)
+	q := validInitialize()
+	q["CallbackUrl"] = sink.srv.URL + "/cb?src=emu"
+	q["CallbackToken"] = "tok"
+	_, err := callSDK(ctx, sdk, "Initialize", "", q, map[string]string{})
+	code, _, _ := sdkErrorCode(err)
+	assert.Equal(t, "Throttling.Api", code)
+	for _, bad := range []string{`{"kind":"explode"}`, `{"kind":"slow","delay":"soon"}`, `{"kind":"slow","times":-1}`, `{"kind":"slow","extra":1}`} {
+		status, _, _ = control(t, hc, "POST", srv.URL+"/_emulator/faults", jsonType, bad)
+		assert.Equal(t, 400, status, bad)
+	}
+	status, _, _ = control(t, hc, "POST", srv.URL+"/_emulator/faults", jsonType, `{"action":"*","kind":"server_error"}`)
+	require.Equal(t, 204, status)
+	status, _, _ = control(t, hc, "DELETE", srv.URL+"/_emulator/faults", "", "")
+	require.Equal(t, 204, status)
+
+	res, err := callSDK(ctx, sdk, "Initialize", "", q, map[string]string{})
+	require.NoError(t, err)
+	id := res["Result"].(map[string]any)["TransactionId"].(string)
+
+	// The last accepted request, as an out-of-process test sees it.
+	status, body, _ = control(t, hc, "GET", srv.URL+"/_emulator/requests/Initialize/last", "", "")
+	require.Equal(t, 200, status)
+	var last Received
+	require.NoError(t, json.Unmarshal([]byte(body), &last))
+	assert.Equal(t, DefaultSecurityToken, last.SecurityToken)
+	assert.Equal(t, "tok", last.Params["CallbackToken"])
+	status, _, _ = control(t, hc, "GET", srv.URL+"/_emulator/requests/CheckResult/last", "", "")
+	assert.Equal(t, 404, status)
+
+	// Transactions: read, complete with callback, read again.
+	getTx := func() Transaction {
+		status, body, _ := control(t, hc, "GET", srv.URL+"/_emulator/transactions/"+id, "", "")
+		require.Equal(t, 200, status, body)
+		var tx Transaction
+		require.NoError(t, json.Unmarshal([]byte(body), &tx))
+		return tx
+	}
+	assert.Equal(t, "P", getTx().Passed)
+	status, body, _ = control(t, hc, "POST", srv.URL+"/_emulator/transactions/"+id+"/complete", jsonType,
+		`{"passed":"Y","callback":true}`)
+	require.Equal(t, 200, status, body)
+	tx := getTx()
+	assert.Equal(t, "Y", tx.Passed)
+	assert.Equal(t, "200", tx.SubCode)
+	got := sink.received()
+	require.Len(t, got, 1)
+	assert.Equal(t, "src=emu&callbackToken=tok&transactionId="+id+"&passed=Y&subCode=200", got[0].RawQuery)
+
+	status, _, _ = control(t, hc, "GET", srv.URL+"/_emulator/transactions/hk-none", "", "")
+	assert.Equal(t, 404, status)
+	status, _, _ = control(t, hc, "POST", srv.URL+"/_emulator/transactions/hk-none/complete", jsonType, `{"passed":"Y"}`)
+	assert.Equal(t, 404, status)
+	status, _, _ = control(t, hc, "POST", srv.URL+"/_emulator/transactions/"+id+"/complete", jsonType, `{"passed":"maybe"}`)
+	assert.Equal(t, 400, status)
+
+	// Stats, then reset.
+	status, body, _ = control(t, hc, "GET", srv.URL+"/_emulator/stats", "", "")
+	require.Equal(t, 200, status)
+	var st Stats
+	require.NoError(t, json.Unmarshal([]byte(body), &st))
+	assert.Equal(t, int64(2), st.Requests["Initialize"])
+	assert.Equal(t, int64(1), st.Rejected["Throttling.Api"])
+	assert.Equal(t, int64(1), st.Faults["throttle"])
+	assert.Positive(t, st.Connections)
+
+	status, _, _ = control(t, hc, "POST", srv.URL+"/_emulator/reset", "", "")
+	require.Equal(t, 204, status)
+	status, _, _ = control(t, hc, "GET", srv.URL+"/_emulator/transactions/"+id, "", "")
+	assert.Equal(t, 404, status, "reset forgets transactions")
+	_, body, _ = control(t, hc, "GET", srv.URL+"/_emulator/stats", "", "")
+	var after Stats
+	require.NoError(t, json.Unmarshal([]byte(body), &after))
+	assert.Empty(t, after.Requests)
+}
+
+func TestTransactionPage(t *testing.T) {
+	sink := newCallbackSink(t)
+	emu, srv := startEmulator(t, Config{AllowHTTPCallback: true})
+	q := validInitialize()
+	q["CallbackUrl"] = sink.srv.URL + "/cb"
+	_, body := do(t, srv.Client(), defaultSigner.request(t, "POST", srv.URL, "Initialize", values(q), url.Values{}))
+	res := body["Result"].(map[string]any)
+	id := res["TransactionId"].(string)
+	page := res["TransactionUrl"].(string)
+
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	status, html, hdr := control(t, noRedirect, "GET", page, "", "")
+	require.Equal(t, 200, status)
+	assert.Contains(t, hdr.Get("Content-Type"), "text/html")
+	assert.Contains(t, html, id)
+	assert.Contains(t, html, ">Pass</button>")
+	assert.Contains(t, html, ">Fail</button>")
+	assert.Contains(t, html, `action="/_emulator/transactions/`+id+`/complete"`)
+
+	// The "Fail" button's form post.
+	status, _, hdr = control(t, noRedirect, "POST", srv.URL+"/_emulator/transactions/"+id+"/complete",
+		"application/x-www-form-urlencoded", "passed=N&callback=true")
+	assert.Equal(t, http.StatusSeeOther, status)
+	assert.Equal(t, "/_emulator/ekyc/"+id, hdr.Get("Location"))
+	tx, _ := emu.Transaction(id)
+	assert.Equal(t, "N", tx.Passed)
+	require.Len(t, sink.received(), 1)
+
+	// A failing callback comes back to the page as a message.
+	sink.mu.Lock()
+	sink.status = http.StatusBadGateway
+	sink.mu.Unlock()
+	status, _, hdr = control(t, noRedirect, "POST", srv.URL+"/_emulator/transactions/"+id+"/complete",
+		"application/x-www-form-urlencoded", "passed=Y&callback=true")
+	assert.Equal(t, http.StatusSeeOther, status)
+	_, html, _ = control(t, noRedirect, "GET", srv.URL+hdr.Get("Location"), "", "")
+	assert.Contains(t, html, "callback answered HTTP 502")
+
+	status, _, _ = control(t, noRedirect, "GET", srv.URL+"/_emulator/ekyc/hk-none", "", "")
+	assert.Equal(t, 404, status)
+}
+
+func TestConnectionCounter(t *testing.T) {
+	const n = 5
+	t.Run("keep-alive client", func(t *testing.T) {
+		emu, srv := startEmulator(t, Config{})
+		client := &http.Client{Transport: &http.Transport{}}
+		t.Cleanup(client.CloseIdleConnections)
+		for range n {
+			status, _ := do(t, client, defaultSigner.request(t, "POST", srv.URL, "Initialize", values(validInitialize()), url.Values{}))
+			require.Equal(t, 200, status)
+		}
+		st := emu.Stats()
+		assert.Equal(t, int64(1), st.Connections)
+		assert.Equal(t, int64(n), st.Accepted["Initialize"])
+	})
+	t.Run("keep-alive off", func(t *testing.T) {
+		emu, srv := startEmulator(t, Config{})
+		client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+		for range n {
+			status, _ := do(t, client, defaultSigner.request(t, "POST", srv.URL, "Initialize", values(validInitialize()), url.Values{}))
+			require.Equal(t, 200, status)
+		}
+		assert.Equal(t, int64(n), emu.Stats().Connections)
+	})
+	t.Run("darabonba client pool", func(t *testing.T) {
+		emu, srv := startEmulator(t, Config{})
+		for range n {
+			// A new client per call still shares the library's pooled connections.
+			_, err := callSDK(context.Background(), newSDKClient(t, srv), "Initialize", "", validInitialize(), map[string]string{})
+			require.NoError(t, err)
+		}
+		assert.Equal(t, int64(1), emu.Stats().Connections)
+	})
+}
+
+func TestRemote(t *testing.T) {
+	ctx := context.Background()
+	sink := newCallbackSink(t)
+	emu, srv := startEmulator(t, Config{AllowHTTPCallback: true})
+	remote := &Remote{BaseURL: srv.URL}
+	sdk := newSDKClient(t, srv, withKey(DefaultSTSAccessKeyID, DefaultSTSAccessKeySecret, DefaultSecurityToken))
+
+	require.NoError(t, remote.InjectFault("Initialize", Fault{Kind: FaultThrottle, Times: 1, Delay: 300 * time.Millisecond}))
+	emu.mu.Lock()
+	injected := *emu.faults["Initialize"]
+	emu.mu.Unlock()
+	assert.Equal(t, Fault{Kind: FaultThrottle, Times: 1, Delay: 300 * time.Millisecond}, injected)
+	require.NoError(t, remote.ClearFaults())
+	emu.mu.Lock()
+	assert.Empty(t, emu.faults)
+	emu.mu.Unlock()
+	assert.Error(t, remote.InjectFault("Initialize", Fault{Kind: "explode"}))
+
+	q := validInitialize()
+	q["CallbackUrl"] = sink.srv.URL + "/cb"
+	res, err := callSDK(ctx, sdk, "Initialize", "", q, map[string]string{})
+	require.NoError(t, err)
+	id := res["Result"].(map[string]any)["TransactionId"].(string)
+
+	tx, err := remote.Transaction(id)
+	require.NoError(t, err)
+	local, _ := emu.Transaction(id)
+	assert.Equal(t, local.ID, tx.ID)
+	assert.Equal(t, local.MerchantBizID, tx.MerchantBizID)
+	_, err = remote.Transaction("hk-none")
+	assert.ErrorContains(t, err, "404")
+
+	rec, err := remote.LastRequest("Initialize")
+	require.NoError(t, err)
+	assert.Equal(t, DefaultSecurityToken, rec.SecurityToken)
+	_, err = remote.LastRequest("CheckResult")
+	assert.Error(t, err)
+
+	require.NoError(t, remote.Complete(ctx, id, "N", "206", true))
+	local, _ = emu.Transaction(id)
+	assert.Equal(t, "N", local.Passed)
+	assert.Equal(t, "206", local.SubCode)
+	require.Len(t, sink.received(), 1)
+	assert.Error(t, remote.Complete(ctx, id, "maybe", "", false))
+
+	st, err := remote.Stats()
+	require.NoError(t, err)
+	assert.Equal(t, emu.Stats(), st)
+	require.NoError(t, remote.Reset())
+	_, err = remote.Transaction(id)
+	assert.Error(t, err)
+}

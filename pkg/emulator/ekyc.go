@@ -1,0 +1,181 @@
+package emulator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// This file keeps eKYC transactions: created by Initialize, finished by
+// Complete (from a test, the control API or the page a person opens at the
+// TransactionUrl), which also sends the CallbackUrl notification the real
+// service sends.
+
+// ekycPagePath is where the TransactionUrl of a transaction points.
+const ekycPagePath = "/_emulator/ekyc/"
+
+// Transaction is an eKYC transaction as the emulator keeps it. Transactions
+// live in memory until Reset; the real service keeps results for 30 days.
+type Transaction struct {
+	ID             string    `json:"transactionId"`
+	MerchantBizID  string    `json:"merchantBizId"`
+	MerchantUserID string    `json:"merchantUserId"`
+	DocType        string    `json:"docType"`
+	CallbackURL    string    `json:"callbackUrl,omitempty"`
+	CallbackToken  string    `json:"callbackToken,omitempty"`
+	Passed         string    `json:"passed"` // P (pending), Y or N
+	SubCode        string    `json:"subCode"`
+	CreatedAt      time.Time `json:"createdAt"`
+}
+
+// ErrUnknownTransaction is returned by Complete for an id Initialize never gave.
+var ErrUnknownTransaction = errors.New("emulator: unknown transaction")
+
+// errInvalidPassed is returned by Complete for a passed other than Y, N or P.
+var errInvalidPassed = errors.New("emulator: passed must be Y, N or P")
+
+// newTransaction stores a pending transaction for an accepted Initialize.
+func (e *Emulator) newTransaction(p params) Transaction {
+	tx := Transaction{
+		ID:             "hk" + randomHex(15),
+		MerchantBizID:  p["MerchantBizId"],
+		MerchantUserID: p["MerchantUserId"],
+		DocType:        p["DocType"],
+		CallbackURL:    p["CallbackUrl"],
+		CallbackToken:  p["CallbackToken"],
+		Passed:         "P",
+		CreatedAt:      e.now(),
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.transactions[tx.ID] = &tx
+	return tx
+}
+
+// Transaction returns a copy of the transaction with id.
+func (e *Emulator) Transaction(id string) (Transaction, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	tx, ok := e.transactions[id]
+	if !ok {
+		return Transaction{}, false
+	}
+	return *tx, true
+}
+
+// Complete sets a transaction's result: passed is Y, N or P; an empty
+// subCode means 200 for Y and 205 for N. When callback is set and the
+// transaction has a CallbackUrl, Complete then notifies it as the real
+// service does (see notify) and returns an error if that fails. The state is
+// set even when the notification fails, as it would be upstream.
+func (e *Emulator) Complete(ctx context.Context, transactionID, passed, subCode string, callback bool) error {
+	if passed != "Y" && passed != "N" && passed != "P" {
+		return fmt.Errorf("%w, not %q", errInvalidPassed, passed)
+	}
+	if subCode == "" {
+		subCode = map[string]string{"Y": "200", "N": "205"}[passed]
+	}
+	e.mu.Lock()
+	tx, ok := e.transactions[transactionID]
+	var snapshot Transaction
+	if ok {
+		tx.Passed, tx.SubCode = passed, subCode
+		snapshot = *tx
+	}
+	e.mu.Unlock()
+	if !ok {
+		return ErrUnknownTransaction
+	}
+	if !callback || snapshot.CallbackURL == "" {
+		return nil
+	}
+	return e.notify(ctx, snapshot)
+}
+
+// notify calls the transaction's CallbackUrl: a GET with callbackToken (when
+// one was given), transactionId, passed and subCode appended to the URL's
+// query, in the order of the documented example
+// "https://www.aliyun.com?callbackToken=1000004826&transactionId=shaxxxx&passed=Y&subCode=200".
+// Any 2xx answer is success.
+func (e *Emulator) notify(ctx context.Context, tx Transaction) error {
+	var q []string
+	if tx.CallbackToken != "" {
+		q = append(q, "callbackToken="+url.QueryEscape(tx.CallbackToken))
+	}
+	q = append(q, "transactionId="+url.QueryEscape(tx.ID),
+		"passed="+url.QueryEscape(tx.Passed), "subCode="+url.QueryEscape(tx.SubCode))
+	target := appendQuery(tx.CallbackURL, strings.Join(q, "&"))
+
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return fmt.Errorf("emulator: callback: %w", err)
+	}
+	resp, err := e.callbackClient.Do(req)
+	if err != nil {
+		e.log.Warn("ekyc callback failed", "transactionId", tx.ID, "error", err)
+		return fmt.Errorf("emulator: callback: %w", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
+	e.log.Info("ekyc callback", "transactionId", tx.ID, "passed", tx.Passed, "status", resp.StatusCode)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Errorf("emulator: callback answered HTTP %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// appendQuery appends query to raw with "&" if raw already has a query,
+// otherwise with "?". A fragment stays at the end.
+func appendQuery(raw, query string) string {
+	base, frag, hasFrag := strings.Cut(raw, "#")
+	switch {
+	case !strings.Contains(base, "?"):
+		base += "?" + query
+	case strings.HasSuffix(base, "?") || strings.HasSuffix(base, "&"):
+		base += query
+	default:
+		base += "&" + query
+	}
+	if hasFrag {
+		base += "#" + frag
+	}
+	return base
+}
+
+// ekycPage is what a person sees at a TransactionUrl: the transaction's
+// state and two buttons that finish it, callback included.
+var ekycPage = template.Must(template.New("ekyc").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>eKYC emulator {{.Tx.ID}}</title></head>
+<body style="font-family:sans-serif;max-width:40em;margin:2em auto">
+<h1>eKYC (emulated)</h1>
+<p>Transaction <code>{{.Tx.ID}}</code>, MerchantBizId <code>{{.Tx.MerchantBizID}}</code>:
+passed <b>{{.Tx.Passed}}</b>{{with .Tx.SubCode}}, subCode <b>{{.}}</b>{{end}}.</p>
+{{with .Error}}<p style="color:#b00">{{.}}</p>{{end}}
+{{range .Choices}}<form method="post" action="/_emulator/transactions/{{$.Tx.ID}}/complete" style="display:inline">
+<input type="hidden" name="passed" value="{{.Passed}}"><input type="hidden" name="callback" value="true">
+<button type="submit">{{.Label}}</button></form>
+{{end}}
+</body></html>
+`))
+
+// serveEKYCPage renders the page of transaction {id}; ?error= carries the
+// message of a failed completion back from the form post.
+func (e *Emulator) serveEKYCPage(w http.ResponseWriter, r *http.Request) {
+	tx, ok := e.Transaction(r.PathValue("id"))
+	if !ok {
+		http.Error(w, "unknown transaction", http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_ = ekycPage.Execute(w, map[string]any{
+		"Tx":      tx,
+		"Error":   r.URL.Query().Get("error"),
+		"Choices": []struct{ Passed, Label string }{{"Y", "Pass"}, {"N", "Fail"}},
+	})
+}

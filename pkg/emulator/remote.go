@@ -1,0 +1,108 @@
+package emulator
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+)
+
+// Remote drives an emulator in another process through its control API
+// (control.go), with the same methods as the in-process Emulator, each
+// returning the transport or control error as well.
+type Remote struct {
+	// BaseURL is the emulator's address, e.g. "http://127.0.0.1:8600".
+	BaseURL string
+	// Client is the HTTP client to use; nil means http.DefaultClient.
+	Client *http.Client
+}
+
+// Transaction returns the transaction with id.
+func (r *Remote) Transaction(id string) (Transaction, error) {
+	var tx Transaction
+	err := r.call(context.Background(), http.MethodGet, "/_emulator/transactions/"+url.PathEscape(id), nil, &tx)
+	return tx, err
+}
+
+// LastRequest returns the last accepted request for action.
+func (r *Remote) LastRequest(action string) (Received, error) {
+	var rec Received
+	err := r.call(context.Background(), http.MethodGet, "/_emulator/requests/"+url.PathEscape(action)+"/last", nil, &rec)
+	return rec, err
+}
+
+// Stats returns the emulator's counters.
+func (r *Remote) Stats() (Stats, error) {
+	var st Stats
+	err := r.call(context.Background(), http.MethodGet, "/_emulator/stats", nil, &st)
+	return st, err
+}
+
+// Reset forgets all transactions, faults, seen nonces and counters.
+func (r *Remote) Reset() error {
+	return r.call(context.Background(), http.MethodPost, "/_emulator/reset", nil, nil)
+}
+
+// InjectFault makes requests for action ("" or "*" for any) fail as f says.
+func (r *Remote) InjectFault(action string, f Fault) error {
+	return r.call(context.Background(), http.MethodPost, "/_emulator/faults", map[string]any{
+		"action": action, "kind": f.Kind, "times": f.Times, "delay": f.Delay.String(),
+	}, nil)
+}
+
+// ClearFaults removes every injected fault.
+func (r *Remote) ClearFaults() error {
+	return r.call(context.Background(), http.MethodDelete, "/_emulator/faults", nil, nil)
+}
+
+// Complete sets a transaction's result and, when callback is set, notifies
+// its CallbackUrl; see Emulator.Complete.
+func (r *Remote) Complete(ctx context.Context, transactionID, passed, subCode string, callback bool) error {
+	return r.call(ctx, http.MethodPost, "/_emulator/transactions/"+url.PathEscape(transactionID)+"/complete",
+		map[string]any{"passed": passed, "subCode": subCode, "callback": callback}, nil)
+}
+
+// call sends in as JSON (when not nil) and decodes a 2xx answer into out
+// (when not nil); any other answer becomes an error with the emulator's message.
+func (r *Remote) call(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, r.BaseURL+path, body)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	client := r.Client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		var e struct{ Error string }
+		_ = json.Unmarshal(raw, &e)
+		return fmt.Errorf("emulator %s %s: HTTP %d: %s", method, path, resp.StatusCode, e.Error)
+	}
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(raw, out)
+}
