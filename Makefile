@@ -95,7 +95,7 @@ package:
 	@ls -l $(DIST)/*/*/bootstrap $(DIST)/*.zip
 
 ## check-deploy: s.yaml rendered offline by Serverless Devs (`s preview`), validated against
-## ../shared/schemas/fc3-props.schema.json and the project's stricter rules; the SAM template; their tests
+## deploy/fc3-props.schema.json and the project's stricter rules; the SAM template; their tests
 check-deploy:
 	@command -v npm >/dev/null || { echo "check-deploy needs Node.js 18+ and npm (Debian: apt-get install nodejs npm)"; exit 1; }
 	@cd deploy && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error

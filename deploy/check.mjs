@@ -9,7 +9,7 @@
 //     environment, every ${env('NAME')} without a default set to a
 //     placeholder, so the result does not depend on who runs it.
 //  2. Each resource's props are validated against the fc3 component's JSON
-//     Schema (../shared/schemas/fc3-props.schema.json) with ajv.
+//     Schema (deploy/fc3-props.schema.json, the fc3 component's props schema) with ajv.
 //  3. That schema accepts any unknown key and any trigger config for any
 //     trigger type, so the same schema is validated again made strict:
 //     every object closed to the keys the schema names, and triggerConfig
@@ -39,7 +39,7 @@ function parseArgs(argv) {
   const a = {
     file: path.join(root, 's.yaml'),
     root,
-    schema: process.env.FC3_SCHEMA || path.join(root, '..', 'shared', 'schemas', 'fc3-props.schema.json'),
+    schema: process.env.FC3_SCHEMA || path.join(root, 'deploy', 'fc3-props.schema.json'),
     sam: path.join(root, 'deploy', 'aws', 'template.yaml'),
   };
   for (let i = 0; i < argv.length; i += 2) {

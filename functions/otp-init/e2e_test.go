@@ -248,9 +248,9 @@ type keyPEMs struct{ private, public string }
 // the emulator knows.
 func otherKeys(t *testing.T) keyPEMs {
 	t.Helper()
-	keys := testproc.Shared(t, "vectors", "antom", "keys")
+	keys := testproc.Vectors(t, "antom", "keys")
 	priv, err := os.ReadFile(filepath.Join(keys, "merchant_private_pkcs8.pem"))
-	require.NoError(t, err, "the Antom vectors must be at ../shared/vectors/antom from the repository root")
+	require.NoError(t, err, "the Antom vectors must be at testdata/vectors/antom from the repository root")
 	pub, err := os.ReadFile(filepath.Join(keys, "gateway_public_spki.pem"))
 	require.NoError(t, err)
 	return keyPEMs{string(priv), string(pub)}

@@ -11,7 +11,7 @@ import (
 )
 
 // FuzzRead: the client's whole answer path, extraction then verification,
-// with a key pair from ../shared/vectors/alipay/java-sdk standing in for
+// with a key pair from testdata/vectors/alipay/java-sdk standing in for
 // Alipay's. The fuzzer cannot forge RSA2, so:
 //   - an accepted answer's node is the genuinely signed node, byte for
 //     byte, and a slice of the body it came in (never re-serialised);

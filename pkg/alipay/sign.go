@@ -1,8 +1,9 @@
 // Package alipay calls the Alipay open platform gateway (v2 gateway.do) with
 // RSA2 signatures, and verifies what it answers. It is written by hand
 // because no Alipay Go SDK can be had here; every rule follows
-// ../shared/reference/alipay.md (sections 1-3) and is checked against the
-// official SDKs' own test vectors in ../shared/vectors/alipay.
+// the public Alipay open platform documentation (gateway.do, RSA2 "sign and
+// verify", certificate mode) and is checked against the official SDKs' own
+// test vectors, kept in testdata/vectors/alipay at the repository's root.
 //
 // The pieces, each usable alone:
 //   - sign.go: the sign string, RSA2 signing and verification, key parsing;

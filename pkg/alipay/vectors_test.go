@@ -1,6 +1,6 @@
 package alipay
 
-// Every file in ../shared/vectors/alipay, as table tests. Each positive
+// Every file in testdata/vectors/alipay, as table tests. Each positive
 // case has a negative twin with one byte changed, so that a verifier that
 // accepts everything, or an extractor that returns the whole body, fails.
 
@@ -20,8 +20,8 @@ import (
 	"github.com/idverify/fc-kyc/pkg/testproc"
 )
 
-// vectorDir is ../shared/vectors/alipay from the repository root.
-func vectorDir(t testing.TB) string { return testproc.Shared(t, "vectors", "alipay") }
+// vectorDir is testdata/vectors/alipay from the repository root.
+func vectorDir(t testing.TB) string { return testproc.Vectors(t, "alipay") }
 
 func readVector(t testing.TB, name string) string {
 	t.Helper()

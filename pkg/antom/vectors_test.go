@@ -1,6 +1,6 @@
 package antom
 
-// Every case in ../shared/vectors/antom, as table tests: the content to
+// Every case in testdata/vectors/antom, as table tests: the content to
 // sign, the signature, the URL encoding and the whole header are rebuilt
 // from the parts and compared byte for byte; the signature is verified;
 // and each negative (one body byte, the time, the path, the client id, the
@@ -22,8 +22,8 @@ import (
 	"github.com/idverify/fc-kyc/pkg/testproc"
 )
 
-// vectorDir is ../shared/vectors/antom from the repository root.
-func vectorDir(t testing.TB) string { return testproc.Shared(t, "vectors", "antom") }
+// vectorDir is testdata/vectors/antom from the repository root.
+func vectorDir(t testing.TB) string { return testproc.Vectors(t, "antom") }
 
 func readFile(t testing.TB, parts ...string) string {
 	t.Helper()

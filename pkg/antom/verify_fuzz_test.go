@@ -12,7 +12,7 @@ import (
 
 // FuzzVerifyAnswer: the answer check of the client, over any body and any
 // signature, response-time and client-id headers, with Antom's key from
-// ../shared/vectors/antom. The fuzzer cannot forge RSA, so:
+// testdata/vectors/antom. The fuzzer cannot forge RSA, so:
 //   - an answer accepted with a signature is the vector's genuine answer,
 //     byte for byte, with its genuine response-time;
 //   - an unsigned answer is never accepted as S;

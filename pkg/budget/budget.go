@@ -4,11 +4,12 @@
 // Throttling.Api errors.
 //
 // ID Verification limits each product per Alibaba Cloud account, shared by
-// all its callers (../shared/reference/cloudauth.md, "ID Verification
-// server-side API QPS limits": eKYC 10, BANK_CARD_N_META 50, ...). An
-// instance cannot see its peers' calls, so the count lives in the shared
-// store (Redis in deployments; the file store for one machine): one counter
-// per product per Unix second, through the store's atomic Hit.
+// all its callers (Alibaba Cloud doc "ID Verification server-side API QPS
+// limits": eKYC 10, BANK_CARD_N_META 50, ...; alibabacloud.com/help/en/ekyc/
+// latest/id-verification-kyc-api-qps-limited-description). An instance
+// cannot see its peers' calls, so the count lives in the shared store
+// (Redis in deployments; the file store for one machine): one counter per
+// product per Unix second, through the store's atomic Hit.
 //
 // Clock assumption: windows are whole Unix seconds of each instance's own
 // clock, so instances agree on a window as long as their clocks agree (NTP

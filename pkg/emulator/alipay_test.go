@@ -20,9 +20,9 @@ import (
 	"github.com/idverify/fc-kyc/pkg/testproc"
 )
 
-// alipayVector reads ../shared/vectors/alipay/<name> from the repository root.
+// alipayVector reads testdata/vectors/alipay/<name> from the repository root.
 func alipayVector(t *testing.T, name string) string {
-	return testproc.ReadShared(t, "vectors", "alipay", name)
+	return testproc.ReadVector(t, "alipay", name)
 }
 
 // The emulator's sign string is the derived vectors' one, so that its

@@ -24,13 +24,13 @@ import (
 	"github.com/idverify/fc-kyc/pkg/testproc"
 )
 
-// antomVectorDir is ../shared/vectors/antom from the repository root.
-func antomVectorDir(t *testing.T) string { return testproc.Shared(t, "vectors", "antom") }
+// antomVectorDir is testdata/vectors/antom from the repository root.
+func antomVectorDir(t *testing.T) string { return testproc.Vectors(t, "antom") }
 
 func antomVector(t *testing.T, parts ...string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(append([]string{antomVectorDir(t)}, parts...)...))
-	require.NoError(t, err, "the Antom vectors must be at ../shared/vectors/antom from the repository root")
+	require.NoError(t, err, "the Antom vectors must be at testdata/vectors/antom from the repository root")
 	return string(b)
 }
 
