@@ -24,10 +24,12 @@ func main() {
 		addr = "127.0.0.1:8600"
 	}
 	flag.StringVar(&addr, "addr", addr, "listen address (env EMULATOR_ADDR)")
+	results := flag.String("results", os.Getenv("EMULATOR_RESULTS_URL"),
+		"base URL where the eKYC page looks up the recorded result of a transaction: GET <url><TransactionId> (env EMULATOR_RESULTS_URL)")
 	flag.Parse()
 
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	emu := emulator.New(emulator.Config{AllowHTTPCallback: true, Logger: log})
+	emu := emulator.New(emulator.Config{AllowHTTPCallback: true, Logger: log, ResultsURL: *results})
 	srv := &http.Server{Handler: emu.Handler(), ConnState: emu.ConnState, ReadHeaderTimeout: 10 * time.Second}
 
 	ln, err := net.Listen("tcp", addr)

@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -176,18 +177,31 @@ func appendQuery(raw, query string) string {
 // ekycPage is what a person sees at a TransactionUrl: the transaction's
 // state and two buttons that finish it, callback included.
 var ekycPage = template.Must(template.New("ekyc").Parse(`<!doctype html>
-<html><head><meta charset="utf-8"><title>eKYC emulator {{.Tx.ID}}</title></head>
+<html><head><meta charset="utf-8"><title>eKYC emulator {{.Tx.ID}}</title>
+{{if .Waiting}}<meta http-equiv="refresh" content="3">{{end}}</head>
 <body style="font-family:sans-serif;max-width:40em;margin:2em auto">
 <h1>eKYC (emulated)</h1>
-<p>Transaction <code>{{.Tx.ID}}</code>, MerchantBizId <code>{{.Tx.MerchantBizID}}</code>:
-passed <b>{{.Tx.Passed}}</b>{{with .Tx.SubCode}}, subCode <b>{{.}}</b>{{end}}.</p>
+<p>Transaction <code>{{.Tx.ID}}</code>, MerchantBizId <code>{{.Tx.MerchantBizID}}</code>.</p>
+<p>The service's state: passed <b>{{.Tx.Passed}}</b>{{with .Tx.SubCode}}, subCode <b>{{.}}</b>{{end}}.</p>
+{{if .Results}}<p id="recorded">{{with .Recorded}}Recorded by the callback and posted to the webhook:
+<b>{{.Status}}</b> (passed {{.Passed}}{{with .SubCode}}, subCode {{.}}{{end}}) at {{.RecordedAt}}.
+{{else}}{{if .Waiting}}Not recorded yet: the callback records it, or the timer when the callback is lost (this page refreshes).
+{{else}}Nothing recorded yet.{{end}}{{end}}{{with .ResultsError}} ({{.}}){{end}}</p>{{end}}
 {{with .Error}}<p style="color:#b00">{{.}}</p>{{end}}
 {{range .Choices}}<form method="post" action="/_emulator/transactions/{{$.Tx.ID}}/complete" style="display:inline">
-<input type="hidden" name="passed" value="{{.Passed}}"><input type="hidden" name="callback" value="true">
+<input type="hidden" name="passed" value="{{.Passed}}"><input type="hidden" name="callback" value="{{.Callback}}">
 <button type="submit">{{.Label}}</button></form>
 {{end}}
 </body></html>
 `))
+
+// recordedResult is the part of a result event the page shows.
+type recordedResult struct {
+	Status     string `json:"status"`
+	Passed     string `json:"passed"`
+	SubCode    string `json:"subCode"`
+	RecordedAt string `json:"recordedAt"`
+}
 
 // serveEKYCPage renders the page of transaction {id}; ?error= carries the
 // message of a failed completion back from the form post.
@@ -197,10 +211,47 @@ func (e *Emulator) serveEKYCPage(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unknown transaction", http.StatusNotFound)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = ekycPage.Execute(w, map[string]any{
+	data := map[string]any{
 		"Tx":      tx,
 		"Error":   r.URL.Query().Get("error"),
-		"Choices": []struct{ Passed, Label string }{{"Y", "Pass"}, {"N", "Fail"}},
-	})
+		"Results": e.resultsURL != "",
+		"Choices": []struct{ Passed, Callback, Label string }{
+			{"Y", "true", "Pass"}, {"N", "true", "Fail"},
+			{"Y", "false", "Pass, callback lost"}, {"N", "false", "Fail, callback lost"},
+		},
+	}
+	if e.resultsURL != "" {
+		rec, err := e.lookupResult(r.Context(), tx.ID)
+		if err != nil {
+			data["ResultsError"] = err.Error()
+		}
+		data["Recorded"] = rec
+		data["Waiting"] = rec == nil && tx.Passed != "P"
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_ = ekycPage.Execute(w, data)
+}
+
+// lookupResult asks ResultsURL what was recorded for transaction id: nil
+// when nothing was.
+func (e *Emulator) lookupResult(ctx context.Context, id string) (*recordedResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.resultsURL+url.PathEscape(id), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, errors.New("the results service did not answer")
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return nil, nil
+	}
+	var rec recordedResult
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&rec) != nil {
+		return nil, fmt.Errorf("the results service answered %d", resp.StatusCode)
+	}
+	return &rec, nil
 }

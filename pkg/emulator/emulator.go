@@ -69,6 +69,13 @@ type Config struct {
 	AllowHTTPCallback bool
 	// Logger receives one line per API request; nil discards.
 	Logger *slog.Logger
+	// ResultsURL, when set, is where the TransactionUrl page looks up what
+	// the merchant's side recorded for a transaction: GET ResultsURL+<id>
+	// answers the result event the callback posted (JSON with status,
+	// passed, subCode, recordedAt) or 404. The local stack serves it from
+	// its webhook receiver, so the page shows the recorded result beside the
+	// emulator's own state, which a later button press may change.
+	ResultsURL string
 }
 
 // Emulator is an in-memory emulator of the upstream services. It is safe for
@@ -81,6 +88,7 @@ type Emulator struct {
 	callbackClient *http.Client
 	allowHTTPCB    bool
 	log            *slog.Logger
+	resultsURL     string
 
 	connections atomic.Int64
 
@@ -108,6 +116,7 @@ func New(cfg Config) *Emulator {
 		callbackClient: cfg.CallbackClient,
 		allowHTTPCB:    cfg.AllowHTTPCallback,
 		log:            cfg.Logger,
+		resultsURL:     cfg.ResultsURL,
 	}
 	if e.creds == nil {
 		e.creds = map[string]Credential{

@@ -98,8 +98,18 @@ func OptionsFromEnv() (Options, error) {
 // ListenAddr is the address FC expects the server on: all interfaces (FC
 // cannot reach a loopback listener) and the port from FC_CUSTOM_LISTEN_PORT,
 // else FC_SERVER_PORT (the older name that local tooling still sets), else
-// 9000. A bad port is an error that names its variable.
+// 9000. LISTEN_HOST replaces the host for local runs (the local stack sets
+// 127.0.0.1, so nothing outside the machine reaches functions that run with
+// AUTH_MODE=none); on FC leave it unset. A bad value is an error that names
+// its variable.
 func ListenAddr() (string, error) {
+	host := os.Getenv("LISTEN_HOST")
+	if host == "" {
+		host = "0.0.0.0"
+	} else if net.ParseIP(host) == nil && host != "localhost" {
+		return "", fmt.Errorf("LISTEN_HOST=%q is not an IP address: give 127.0.0.1 for local runs, or leave it unset on FC (all interfaces)", host)
+	}
+	port := "9000"
 	for _, name := range []string{"FC_CUSTOM_LISTEN_PORT", "FC_SERVER_PORT"} {
 		s := os.Getenv(name)
 		if s == "" {
@@ -109,7 +119,8 @@ func ListenAddr() (string, error) {
 		if err != nil || n == 0 {
 			return "", fmt.Errorf("%s=%q is not a port number from 1 to 65535", name, s)
 		}
-		return net.JoinHostPort("0.0.0.0", strconv.FormatUint(n, 10)), nil
+		port = strconv.FormatUint(n, 10)
+		break
 	}
-	return "0.0.0.0:9000", nil
+	return net.JoinHostPort(host, port), nil
 }

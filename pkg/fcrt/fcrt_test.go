@@ -13,6 +13,7 @@ import (
 func TestListenAddr(t *testing.T) {
 	tests := []struct {
 		name, custom, server string
+		host                 string
 		want                 string
 		errNames             string // the variable the error must name
 	}{
@@ -24,11 +25,15 @@ func TestListenAddr(t *testing.T) {
 		{name: "port zero", custom: "0", errNames: "FC_CUSTOM_LISTEN_PORT"},
 		{name: "signed port", custom: "+80", errNames: "FC_CUSTOM_LISTEN_PORT"},
 		{name: "older name negative", server: "-1", errNames: "FC_SERVER_PORT"},
+		{name: "loopback for local runs", host: "127.0.0.1", custom: "9100", want: "127.0.0.1:9100"},
+		{name: "IPv6 loopback", host: "::1", want: "[::1]:9000"},
+		{name: "host not an address", host: "example.com", errNames: "LISTEN_HOST"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("FC_CUSTOM_LISTEN_PORT", tt.custom)
 			t.Setenv("FC_SERVER_PORT", tt.server)
+			t.Setenv("LISTEN_HOST", tt.host)
 			got, err := ListenAddr()
 			if tt.errNames != "" {
 				require.Error(t, err)

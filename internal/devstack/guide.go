@@ -1,0 +1,58 @@
+package devstack
+
+import (
+	"strings"
+	"text/template"
+)
+
+// Guide is what a person can try on the running stack, with its own URLs.
+func (s *Stack) Guide() string {
+	var b strings.Builder
+	_ = guide.Execute(&b, map[string]any{
+		"ekyc": s.URL("ekyc-init"), "bank": s.URL("bank-verify"), "zhima": s.URL("zhima-init"),
+		"otp": s.URL("otp-init"), "callback": s.URL("callback"), "emulator": s.URL("emulator"),
+		"results": s.URL("results"), "store": s.storeDir, "timer": s.cfg.Timer.String(), "after": s.cfg.ReconcileAfter.String(),
+	})
+	return b.String()
+}
+
+var guide = template.Must(template.New("guide").Parse(`
+Stack is up, on 127.0.0.1 only (the functions run with AUTH_MODE=none):
+  ekyc-init {{.ekyc}}   bank-verify {{.bank}}   zhima-init {{.zhima}}
+  otp-init {{.otp}}    callback {{.callback}}     emulator {{.emulator}}
+  results (the merchant's webhook receiver) {{.results}}
+  store: {{.store}} (this run's own; removed on exit)
+  the callback's timer runs every {{.timer}} (RECONCILE_AFTER={{.after}})
+
+eKYC: start a transaction, open its Result.TransactionUrl, press Pass or Fail.
+The callback confirms the result with CheckResult, records it once and posts
+it here; the "results" line shows it, signature verified. "... callback lost"
+completes without notifying: the timer records it within about 15 s.
+
+  curl -s {{.ekyc}}/ -H 'Content-Type: application/json' \
+    -d '{"MetaInfo":{"zimVer":"3.0.0","appName":"com.example.app","deviceType":"h5"},"MerchantUserId":"user-1","DocType":"01560000"}'
+  curl -s {{.results}}/results          # every result received, newest first
+
+Bank card, 4 factors (hashed inside the function before they leave it; the
+card's digits before its last 6 choose the outcome: 6222020101 consistent,
+6222020201/0206/0210 inconsistent, 6222020301/0304 no record):
+
+  curl -s {{.bank}}/ -H 'Content-Type: application/json' \
+    -d '{"ProductType":"BANK_CARD_4_META","BankCard":"6222020210987654","UserName":"张三","IdentifyNum":"11010519491231002X","Mobile":"13812345678"}'
+
+Zhima: open the answer's certify_url, press Pass or Fail; the browser comes
+back to the callback, which confirms and records the result.
+
+  curl -s {{.zhima}}/ -H 'Content-Type: application/json' \
+    -d '{"biz_code":"FACE","identity_param":{"identity_type":"CERT_INFO","cert_type":"IDENTITY_CARD","cert_name":"张三","cert_no":"260104197909275964"}}'
+
+OTP: send a code, read what the emulator "sent", verify it.
+
+  curl -s {{.otp}}/ -H 'Content-Type: application/json' \
+    -d '{"authenticationType":"OTP","authenticationRequestId":"otp-1","authenticationChannelType":"SMS","userIdentityType":"WALLET_TOKEN","userIdentityValue":"wallet-token-1"}'
+  curl -s {{.emulator}}/_emulator/antom/otp/otp-1
+  curl -s {{.otp}}/verify -H 'Content-Type: application/json' \
+    -d '{"authenticationType":"OTP","authenticationRequestId":"otp-1","authenticationValue":"<the otp>"}'
+
+Ctrl-C stops everything.
+`))
