@@ -95,7 +95,9 @@ func initEKYC(t *testing.T, s *devstack.Stack) (string, string) {
 	resp, err := http.Post(s.URL("ekyc-init")+"/", "application/json", strings.NewReader(body))
 	require.NoError(t, err)
 	defer resp.Body.Close()
-	var out struct{ Result struct{ TransactionId, TransactionUrl string } }
+	var out struct {
+		Result struct{ TransactionId, TransactionUrl string }
+	}
 	raw, _ := io.ReadAll(resp.Body)
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(raw))
 	require.NoError(t, json.Unmarshal(raw, &out))
