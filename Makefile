@@ -20,12 +20,11 @@ build:
 	@for t in $(TOOLS); do CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/$$t ./cmd/$$t || exit 1; done
 
 ## test: every test, with the race detector, after the offline check of the deployment files;
-## then the load test at 2000 requests per function without it (see load); then every fuzz target
-## for a few seconds (fuzz-short)
+## then the load test at 2000 requests per function without it (see load). The fuzz targets'
+## seed corpora run as ordinary tests; timed fuzzing is `make fuzz`.
 test: check-deploy
 	$(GO) test -race -count=1 ./...
 	LOAD_REQUESTS=2000 $(GO) test -count=1 -run '^TestLoad$$' ./internal/loadtest
-	@$(MAKE) --no-print-directory fuzz-short
 
 # The fuzz targets, as package:FuzzName. A crasher a run finds is written to
 # the package's testdata/fuzz/FuzzName/ and is from then on a test case.
@@ -57,7 +56,7 @@ endef
 fuzz:
 	$(call run-fuzz,$(FUZZTIME))
 
-## fuzz-short: every fuzz target for FUZZTIME_SHORT (7s) each; part of `make test`
+## fuzz-short: every fuzz target for FUZZTIME_SHORT (7s) each
 fuzz-short:
 	$(call run-fuzz,$(FUZZTIME_SHORT))
 
@@ -119,10 +118,13 @@ deploy-env:
 		echo "and the secrets of the functions you use (README, Deploy). Credentials: \`s config add\` (alias default, or S_ACCESS=<alias>)."; \
 		exit 1; fi
 
-## lint: formatting and vet
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+## lint: formatting, vet and staticcheck (fetched through the module proxy on first use)
 lint:
 	@test -z "$$(gofmt -l .)" || { echo "gofmt would change:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 
 clean:
 	rm -rf $(BIN) $(DIST)

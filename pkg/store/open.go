@@ -35,7 +35,7 @@ func Open(ctx context.Context, rawURL string) (Store, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		// url.Parse's error repeats the URL, password included.
-		return nil, fmt.Errorf("STORE_URL is not a valid URL (value not shown: it may hold a password); use file:///abs/dir, redis://[:password@]host:port/db or rediss://...")
+		return nil, fmt.Errorf("STORE_URL is not a valid URL (value not shown: it may hold a password); use file:///abs/dir, redis://[:password@]host:port/db or rediss://[:password@]host:port/db")
 	}
 	switch u.Scheme {
 	case "file":
