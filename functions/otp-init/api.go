@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"path"
@@ -46,11 +47,7 @@ func newOperations(h *Handler) *operations {
 
 // Event runs the operation the event's "operation" field names.
 func (o *operations) Event(ctx context.Context, ev fcrt.Event) (any, error) {
-	var sel struct {
-		Operation string `json:"operation"`
-	}
-	_ = json.Unmarshal(ev.Request, &sel) // a bad body is reported by the operation's own decoding
-	name := sel.Operation
+	name := operationIn(ev.Request)
 	if name == "" {
 		name = opInit
 	}
@@ -90,7 +87,23 @@ func (o *operations) serve(w http.ResponseWriter, r *http.Request, name string) 
 		}
 		return nil, &apierr.Error{Code: apierr.InvalidParameter, Message: "The request body could not be read.", Err: err}
 	}
+	// A body that names the other operation was posted to the wrong path:
+	// say so, before the operation's own decoding refuses the other
+	// operation's parameters with a message that hides the real mistake.
+	if named := operationIn(body); named != "" && named != name {
+		return nil, apierr.Invalid("operation", fmt.Sprintf("is %q but this path runs %s: post verify requests to a path ending in /verify, init requests to any other path", named, name))
+	}
 	return o.byName[name](r.Context(), fcrt.Event{Kind: fcrt.EventRaw, Request: body})
+}
+
+// operationIn is the "operation" a request body names, or "" (none, or a
+// body the operation's own decoding will refuse).
+func operationIn(body []byte) string {
+	var sel struct {
+		Operation string `json:"operation"`
+	}
+	_ = json.Unmarshal(body, &sel)
+	return sel.Operation
 }
 
 // failureBody is an error answer in Antom's shape.

@@ -140,6 +140,7 @@ func TestInvalidRequestsCostNothing(t *testing.T) {
 		{"server-owned Client-Id", "POST", "/", with(good, "Client-Id", "x"), 400, "PARAM_ILLEGAL", "Client-Id"},
 		{"server-owned clientId", "POST", "/", with(good, "clientId", "x"), 400, "PARAM_ILLEGAL", "clientId"},
 		{"operation against the path", "POST", "/", with(good, "operation", "verify"), 400, "PARAM_ILLEGAL", "operation"},
+		{"a verify request posted to init's path", "POST", "/", with(verify, "operation", "verify"), 400, "PARAM_ILLEGAL", "path ending in /verify"},
 		{"not an object", "POST", "/", `["OTP"]`, 400, "PARAM_ILLEGAL", ""},
 		{"not JSON", "POST", "/", `authenticationType=OTP`, 400, "PARAM_ILLEGAL", ""},
 		{"two objects", "POST", "/", `{}{}`, 400, "PARAM_ILLEGAL", ""},

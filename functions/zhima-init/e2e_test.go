@@ -79,7 +79,7 @@ func (s *e2e) post(t *testing.T, path string, headers map[string]string, body an
 	require.NoError(t, err)
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	a := answer{status: res.StatusCode, header: res.Header}
+	a := answer{status: res.StatusCode, header: res.Header, raw: string(b)}
 	require.NoError(t, json.Unmarshal(b, &a.body), "answer is JSON: %s", b)
 	return a
 }
@@ -99,6 +99,8 @@ func TestEndToEnd(t *testing.T) {
 		// signature and shows the page.
 		certify, _ := a.body["certify_url"].(string)
 		require.True(t, strings.HasPrefix(certify, s.emu.BaseURL+"/gateway.do?"), certify)
+		// Copied from a terminal into a browser, the URL must work as printed.
+		assert.Contains(t, a.raw, `"certify_url":"`+certify+`"`, "certify_url is HTML-escaped in the answer")
 		res, err := http.Get(certify)
 		require.NoError(t, err)
 		page, _ := io.ReadAll(res.Body)

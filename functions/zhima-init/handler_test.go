@@ -55,6 +55,7 @@ type answer struct {
 	status int
 	header http.Header
 	body   map[string]any
+	raw    string // the body as received
 }
 
 func (a answer) str(key string) string {

@@ -9,6 +9,7 @@
 package apierr
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -149,9 +150,23 @@ func WriteAs(w http.ResponseWriter, err error, body any) {
 	WriteJSON(w, Status(e), body)
 }
 
+// Marshal is json.Marshal without HTML escaping: answers are read by
+// programs and people, not embedded in HTML, and a URL such as Zhima's
+// certify_url must keep its & as it is (not \u0026) so that it still works
+// when copied from a terminal into a browser. Every answer is encoded here.
+func Marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
 // WriteJSON writes v as a JSON answer with the given status.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
+	b, err := Marshal(v)
 	if err != nil {
 		status = http.StatusInternalServerError
 		b = []byte(`{"Code":"InternalError","Message":"answer could not be encoded"}`)

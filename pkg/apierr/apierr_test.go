@@ -56,3 +56,9 @@ func TestWrite(t *testing.T) {
 	assert.JSONEq(t, `{"RequestId":"R1","Code":"Throttling.Api","Message":"slow down"}`, w.Body.String())
 	assert.Equal(t, "application/json; charset=utf-8", w.Header().Get("Content-Type"))
 }
+
+func TestAnswersAreNotHTMLEscaped(t *testing.T) {
+	rec := httptest.NewRecorder()
+	WriteJSON(rec, http.StatusOK, map[string]string{"certify_url": "https://gw.example/gateway.do?a=1&b=<2>"})
+	assert.Equal(t, `{"certify_url":"https://gw.example/gateway.do?a=1&b=<2>"}`+"\n", rec.Body.String())
+}

@@ -3,7 +3,6 @@ package fcrt
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -190,7 +189,7 @@ func (h *handler) dispatch(ctx context.Context, kind string, w http.ResponseWrit
 func answer(w http.ResponseWriter, kind string, res any, err error) error {
 	var b []byte
 	if err == nil {
-		if b, err = json.Marshal(res); err != nil {
+		if b, err = apierr.Marshal(res); err != nil {
 			err = fmt.Errorf("encoding the result: %w", err)
 		}
 	}

@@ -66,11 +66,15 @@ func serveOperation[Req, Resp any](w http.ResponseWriter, r *http.Request, op fu
 }
 
 // decode reads b as exactly one JSON object into a Req, refusing parameters
-// Req does not have. Its errors name the parameter at fault.
+// Req does not have, names in another case and keys given twice
+// (checkKeys). Its errors name the parameter at fault.
 func decode[Req any](b []byte) (Req, error) {
 	var req Req
 	if t := bytes.TrimLeft(b, " \t\r\n"); len(t) == 0 || t[0] != '{' {
 		return req, errNotOneObject(nil)
+	}
+	if err := checkKeys(b, reflect.TypeFor[Req]()); err != nil {
+		return req, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
