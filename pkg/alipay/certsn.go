@@ -4,10 +4,12 @@ import (
 	"crypto/md5"
 	"crypto/rsa"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
+	"math/big"
 	"strings"
 	"unicode/utf8"
 )
@@ -17,11 +19,19 @@ import (
 // lowercase hex MD5 of the issuer's name, written as the official SDKs
 // write it (see IssuerName), followed by the decimal serial number.
 func CertSN(c *x509.Certificate) (string, error) {
-	name, err := IssuerName(c.RawIssuer)
+	return certSN(c.RawIssuer, c.SerialNumber)
+}
+
+func certSN(rawIssuer []byte, serial *big.Int) (string, error) {
+	name, err := IssuerName(rawIssuer)
 	if err != nil {
 		return "", err
 	}
-	sum := md5.Sum([]byte(name + c.SerialNumber.String()))
+	if serial.Sign() < 0 {
+		// RFC 5280 4.1.2.2; the SDKs would each write it differently.
+		return "", fmt.Errorf("%w: the certificate's serial number is negative", ErrMalformedKey)
+	}
+	sum := md5.Sum([]byte(name + serial.String()))
 	return hex.EncodeToString(sum[:]), nil
 }
 
@@ -49,33 +59,36 @@ var shortNames = map[string]string{
 }
 
 // IssuerName is a certificate's issuer (its DER RawIssuer) as the official
-// Node SDK (npm alipay-sdk, antcertutil.ts getCertSN) writes it before
-// hashing, which for Alipay's own certificates (C, O, OU, CN, one value
-// each) is also what the Java SDK's getIssuerX500Principal().getName()
-// writes, e.g. "CN=Ant Financial Certification Authority Class 2 R1,OU=
-// Certification Authority,O=Ant Financial,C=CN":
+// Node SDK writes it before hashing (npm alipay-sdk, antcertutil.ts
+// getCertSN, over @fidm/x509's reading of the name):
 //
-//   - every attribute of every RDN, in the certificate's order, then the
+//   - every attribute of every RDN in the certificate's order, then the
 //     whole list reversed (RFC 4514 order), joined with ",";
-//   - a multi-valued RDN is not kept together: its attributes are separate
-//     ","-joined entries, reversed with the rest;
-//   - types CN, C, L, ST, O, OU and E (emailAddress); any other type,
-//     serialNumber included, has an empty name: "=value";
-//   - each value is the bytes of its encoding, unescaped: "O=Acme, Inc"
-//     keeps its comma, and a BMPString's UTF-16 bytes are written as they
-//     are.
+//   - the attributes of a multi-valued RDN are separate entries, reversed
+//     with the rest, not joined with "+";
+//   - types are named CN, C, L, ST, O, OU and E (emailAddress); every other
+//     type, serialNumber included, is written with an empty name: "=value";
+//   - a value is the bytes of its encoding, unescaped: "O=Acme, Inc" keeps
+//     its comma, and a BMPString's UTF-16 bytes are written as they are.
 //
-// The Java SDK writes RFC 2253 (javax.security.auth.x500.X500Principal
-// getName()): a multi-valued RDN as "A+B" in encoded order; ',', '+', '"',
-// '\', '<', '>', ';' escaped with '\'; types other than CN, C, L, ST, O,
-// OU, STREET, DC and UID as a dotted OID with the value's DER in hex
-// ("1.2.840.113549.1.9.1=#1610..."); string values decoded (BMPString as
-// UTF-16). For such issuers the two SDKs disagree, and this follows the
-// Node SDK, which the tests run against.
+// The Java SDK hashes getIssuerX500Principal().getName() (RFC 2253). For
+// Alipay's own issuers (C, O, OU, CN, one value each, in any order, OUs
+// repeated or not) the two are the same string, e.g. "CN=Ant Financial
+// Certification Authority Class 2 R1,OU=Certification Authority,O=Ant
+// Financial,C=CN". They differ, and this follows the Node SDK, for (as
+// OpenJDK 17 and 25 write them):
 //
-// A value that is not a string type, or whose bytes are not UTF-8, is
-// refused: the SDKs would write it each in its own way, and Alipay does
-// not issue such certificates.
+//   - a multi-valued RDN: Java keeps it, "CN=Multi CA+L=Hangzhou,...";
+//   - specials: Java escapes them, "O=\#Ant Group\, Inc.\; \"A\+B\" \<x\=y\>";
+//   - types other than CN, C, L, ST, O, OU, STREET, DC, UID: Java writes
+//     the dotted OID and the value's DER in hex,
+//     "1.2.840.113549.1.9.1=#160e6361406578616d706c652e636f6d";
+//   - a BMPString: Java 25 decodes it ("CN=BMP CA"), Java 17 writes each
+//     NUL byte as "\00".
+//
+// A value that is not a string, or whose bytes are not UTF-8, is refused:
+// no two SDKs would agree on it, and Alipay does not issue such
+// certificates.
 func IssuerName(rawIssuer []byte) (string, error) {
 	var rdns []rdnSET
 	rest, err := asn1.Unmarshal(rawIssuer, &rdns)
@@ -142,15 +155,18 @@ func CertPublicKey(c *x509.Certificate) (*rsa.PublicKey, error) {
 }
 
 // RootCertSN is alipay_root_cert_sn: the SNs of the RSA-signed certificates
-// of Alipay's root bundle, joined with '_' in file order. The bundle also
-// holds an SM2 certificate that crypto/x509 cannot parse ("unsupported
-// elliptic curve") and an ECDSA one: both are skipped, as the official SDKs
-// skip every certificate whose signature algorithm is not in the RSA family
-// (OID 1.2.840.113549.1.1.*).
+// of Alipay's root bundle, joined with '_' in file order. As the official
+// SDKs do, a certificate counts when the OID of its signature algorithm
+// starts with "1.2.840.113549.1.1" (the RSA family, as text): the SM2 and
+// the ECDSA certificates of Alipay's bundle do not. The certificates are
+// read only as far as the SN needs (certOutline), since crypto/x509 refuses
+// some the SDKs read: the SM2 one ("unsupported elliptic curve"), and an
+// RSA family it does not know, such as sha224WithRSAEncryption, which
+// would then go missing from the SN.
 func RootCertSN(pemText string) (string, error) {
 	var sns []string
 	rest := []byte(pemText)
-	for {
+	for n := 1; ; n++ {
 		var block *pem.Block
 		block, rest = pem.Decode(rest)
 		if block == nil {
@@ -159,13 +175,16 @@ func RootCertSN(pemText string) (string, error) {
 		if block.Type != "CERTIFICATE" {
 			continue
 		}
-		c, err := x509.ParseCertificate(block.Bytes)
-		if err != nil || !rsaSigned(c.SignatureAlgorithm) {
+		var c certOutline
+		if tail, err := asn1.Unmarshal(block.Bytes, &c); err != nil || len(tail) != 0 || c.TBS.Serial == nil {
+			return "", fmt.Errorf("%w: certificate %d of the bundle cannot be read", ErrMalformedKey, n)
+		}
+		if !strings.HasPrefix(c.SignatureAlgorithm.Algorithm.String(), "1.2.840.113549.1.1") {
 			continue
 		}
-		sn, err := CertSN(c)
+		sn, err := certSN(c.TBS.Issuer.FullBytes, c.TBS.Serial)
 		if err != nil {
-			return "", err
+			return "", fmt.Errorf("certificate %d of the bundle: %w", n, err)
 		}
 		sns = append(sns, sn)
 	}
@@ -175,11 +194,15 @@ func RootCertSN(pemText string) (string, error) {
 	return strings.Join(sns, "_"), nil
 }
 
-func rsaSigned(a x509.SignatureAlgorithm) bool {
-	switch a {
-	case x509.MD2WithRSA, x509.MD5WithRSA, x509.SHA1WithRSA, x509.SHA256WithRSA, x509.SHA384WithRSA,
-		x509.SHA512WithRSA, x509.SHA256WithRSAPSS, x509.SHA384WithRSAPSS, x509.SHA512WithRSAPSS:
-		return true
+// certOutline is the start of a certificate (RFC 5280 4.1): what its SN and
+// the signature algorithm the SDKs filter a bundle on need. encoding/asn1
+// ignores the SEQUENCE elements that follow the last field.
+type certOutline struct {
+	TBS struct {
+		Version int `asn1:"optional,explicit,default:0,tag:0"`
+		Serial  *big.Int
+		Sig     asn1.RawValue
+		Issuer  asn1.RawValue
 	}
-	return false
+	SignatureAlgorithm pkix.AlgorithmIdentifier
 }

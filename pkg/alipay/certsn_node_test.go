@@ -7,6 +7,7 @@ package alipay
 // live run checks that they are still the SDK's.
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -202,6 +203,36 @@ func makeCertSets(t *testing.T) []certSet {
 	return sets
 }
 
+// sha224Set is set with, as its root bundle, its Alipay certificate
+// relabelled sha224WithRSAEncryption (1.2.840.113549.1.1.14, a member of
+// the RSA family that crypto/x509 does not know), then the ECDSA
+// certificate and its app certificate. The SDKs do not check signatures,
+// so the relabelled one counts.
+func sha224Set(t *testing.T, set certSet) certSet {
+	t.Helper()
+	block, _ := pem.Decode([]byte(set.Alipay))
+	sha256RSA := []byte{0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b}
+	sha224RSA := append(sha256RSA[:len(sha256RSA)-1:len(sha256RSA)-1], 0x0e)
+	require.Equal(t, 2, bytes.Count(block.Bytes, sha256RSA), "the signature algorithm, inside and outside the TBS")
+	der := bytes.ReplaceAll(block.Bytes, sha256RSA, sha224RSA)
+	c, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	require.Equal(t, x509.UnknownSignatureAlgorithm, c.SignatureAlgorithm)
+	ec := strings.Index(set.Root, "-----BEGIN")
+	ca := strings.Index(set.Root[ec+1:], "-----BEGIN") + ec + 1
+	root := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})) + set.Root[:ca] +
+		set.Root[strings.Index(set.Root[ca+1:], "-----BEGIN")+ca+1:]
+	return certSet{App: set.App, Alipay: set.Alipay, Root: root}
+}
+
+func TestRootCertSNCountsEveryRSASignature(t *testing.T) {
+	set := sha224Set(t, makeCertSets(t)[0])
+	got, err := RootCertSN(set.Root)
+	require.NoError(t, err)
+	app, alipay := certSNCases[0].node[0], certSNCases[0].node[1]
+	assert.Equal(t, alipay+"_"+app, got, "the relabelled certificate, not the ECDSA one, then the app certificate")
+}
+
 // sns is a certSet's three SNs as the package computes them.
 func sns(t *testing.T, s certSet) [3]string {
 	t.Helper()
@@ -246,6 +277,17 @@ func TestIssuerNameRefusesWhatTheSDKsReadDifferently(t *testing.T) {
 	}
 }
 
+func TestRootCertSNRefusesWhatTheSDKsRefuse(t *testing.T) {
+	set := makeCertSets(t)[0]
+	junk := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte{0x30, 0x03, 0x02, 0x01, 0x01}}))
+	_, err := RootCertSN(set.Root + junk)
+	assert.ErrorIs(t, err, ErrMalformedKey)
+	assert.ErrorContains(t, err, "certificate 4 of the bundle")
+
+	_, err = certSN(rawName(t, []av{utf8s(oidCN, "x")}), big.NewInt(-1))
+	assert.ErrorIs(t, err, ErrMalformedKey, "a negative serial number")
+}
+
 func mustMarshal(t *testing.T, v any) []byte {
 	t.Helper()
 	b, err := asn1.Marshal(v)
@@ -263,7 +305,8 @@ func TestCertSNMatchesNodeSDK(t *testing.T) {
 	v := func(name string) string { return readVector(t, "nodejs-sdk/"+name) }
 	vectors := certSet{App: v("appCertPublicKey_2021001161683774.crt"), Alipay: v("alipayCertPublicKey_RSA2.crt"),
 		Root: v("alipayRootCert.crt")}
-	in, err := json.Marshal(append(sets, vectors))
+	all := append(sets, sha224Set(t, sets[0]), vectors)
+	in, err := json.Marshal(all)
 	require.NoError(t, err)
 
 	cmd := exec.Command("node", "sn.mjs")
@@ -282,10 +325,10 @@ func TestCertSNMatchesNodeSDK(t *testing.T) {
 		Error  string `json:"error"`
 	}
 	require.NoError(t, json.Unmarshal(out, &got), "%s", out)
-	require.Len(t, got, len(sets)+1)
+	require.Len(t, got, len(all))
 
-	for i, s := range append(sets, vectors) {
-		name := "published vectors"
+	for i, s := range all {
+		name := map[int]string{len(sets): "root bundle with sha224WithRSA", len(sets) + 1: "published vectors"}[i]
 		if i < len(certSNCases) {
 			name = certSNCases[i].name
 		}
