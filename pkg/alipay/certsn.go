@@ -113,13 +113,16 @@ func IssuerName(rawIssuer []byte) (string, error) {
 	return strings.Join(parts, ","), nil
 }
 
-// stringTag is whether an ASN.1 universal tag is one of the string types
-// crypto/x509 accepts in a name (DirectoryString, IA5String for
-// emailAddress, NumericString).
+// stringTag is whether an ASN.1 universal tag is a character string type
+// (X.680 41): UTF8String, NumericString, PrintableString, TeletexString,
+// VideotexString, IA5String, GraphicString, VisibleString, GeneralString,
+// UniversalString, BMPString. The Node SDK writes the bytes of each of them
+// as they are; a certificate of the root bundle may hold any of them, since
+// that bundle is not read through crypto/x509.
 func stringTag(tag int) bool {
 	switch tag {
-	case asn1.TagUTF8String, asn1.TagPrintableString, asn1.TagT61String, asn1.TagIA5String,
-		asn1.TagBMPString, asn1.TagNumericString:
+	case asn1.TagUTF8String, asn1.TagNumericString, asn1.TagPrintableString, asn1.TagT61String,
+		21, asn1.TagIA5String, 25, 26, asn1.TagGeneralString, 28, asn1.TagBMPString:
 		return true
 	}
 	return false

@@ -225,6 +225,39 @@ func sha224Set(t *testing.T, set certSet) certSet {
 	return certSet{App: set.App, Alipay: set.Alipay, Root: root}
 }
 
+// oddStringSet is set with, as its root bundle, a certificate whose
+// issuer has string types crypto/x509 refuses in a name (VisibleString,
+// UniversalString), then its Alipay certificate.
+func oddStringSet(t *testing.T, set certSet) certSet {
+	t.Helper()
+	key, err := ParsePrivateKey(readVector(t, "java-sdk/prodcert_private_pkcs8.pem"))
+	require.NoError(t, err)
+	name := rawName(t, []av{printable(oidC, "CN")}, []av{{oidOU, 26, "Visible Unit"}},
+		[]av{{oidCN, 28, "\x00\x00\x00U\x00\x00\x00C"}})
+	notBefore := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(77), RawSubject: name, NotBefore: notBefore,
+		NotAfter: notBefore.AddDate(10, 0, 0), SignatureAlgorithm: x509.SHA256WithRSA}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	root := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})) + set.Alipay
+	return certSet{App: set.App, Alipay: set.Alipay, Root: root}
+}
+
+func TestRootCertSNReadsEveryStringType(t *testing.T) {
+	set := oddStringSet(t, makeCertSets(t)[0])
+	block, _ := pem.Decode([]byte(set.Root))
+	var c certOutline
+	_, err := asn1.Unmarshal(block.Bytes, &c)
+	require.NoError(t, err)
+	name, err := IssuerName(c.TBS.Issuer.FullBytes)
+	require.NoError(t, err)
+	assert.Equal(t, "CN=\x00\x00\x00U\x00\x00\x00C,OU=Visible Unit,C=CN", name)
+	got, err := RootCertSN(set.Root)
+	require.NoError(t, err)
+	assert.Len(t, strings.Split(got, "_"), 2)
+	assert.Equal(t, certSNCases[0].node[1], strings.Split(got, "_")[1])
+}
+
 func TestRootCertSNCountsEveryRSASignature(t *testing.T) {
 	set := sha224Set(t, makeCertSets(t)[0])
 	got, err := RootCertSN(set.Root)
@@ -305,7 +338,7 @@ func TestCertSNMatchesNodeSDK(t *testing.T) {
 	v := func(name string) string { return readVector(t, "nodejs-sdk/"+name) }
 	vectors := certSet{App: v("appCertPublicKey_2021001161683774.crt"), Alipay: v("alipayCertPublicKey_RSA2.crt"),
 		Root: v("alipayRootCert.crt")}
-	all := append(sets, sha224Set(t, sets[0]), vectors)
+	all := append(sets, sha224Set(t, sets[0]), oddStringSet(t, sets[0]), vectors)
 	in, err := json.Marshal(all)
 	require.NoError(t, err)
 
@@ -328,7 +361,8 @@ func TestCertSNMatchesNodeSDK(t *testing.T) {
 	require.Len(t, got, len(all))
 
 	for i, s := range all {
-		name := map[int]string{len(sets): "root bundle with sha224WithRSA", len(sets) + 1: "published vectors"}[i]
+		name := map[int]string{len(sets): "root bundle with sha224WithRSA",
+			len(sets) + 1: "root bundle with VisibleString and UniversalString", len(sets) + 2: "published vectors"}[i]
 		if i < len(certSNCases) {
 			name = certSNCases[i].name
 		}
