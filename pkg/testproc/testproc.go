@@ -6,6 +6,8 @@ package testproc
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
@@ -19,13 +21,16 @@ import (
 )
 
 var (
-	buildMu  sync.Mutex
-	built    = map[string]string{}
-	buildDir string
+	buildMu sync.Mutex
+	built   = map[string]string{}
 )
 
-// Build compiles the main package at pkg (an import path) once per test
-// process and returns the binary's path.
+// Build compiles the main package at pkg (an import path) and returns the
+// binary's path. The binaries live in one directory per checkout under the
+// system's temporary directory, shared by every test process: go build
+// relinks a binary only when its inputs changed, so the many test packages
+// that run the same functions link each once, not once each. A file lock
+// keeps two test processes from writing the same binary at once.
 func Build(t testing.TB, pkg string) string {
 	t.Helper()
 	buildMu.Lock()
@@ -33,15 +38,20 @@ func Build(t testing.TB, pkg string) string {
 	if bin, ok := built[pkg]; ok {
 		return bin
 	}
-	if buildDir == "" {
-		d, err := os.MkdirTemp("", "testproc-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		buildDir = d
+	root := RepoRoot(t)
+	sum := sha256.Sum256([]byte(root))
+	dir := filepath.Join(os.TempDir(), "fc-kyc-testbin-"+hex.EncodeToString(sum[:6]))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
 	}
-	bin := filepath.Join(buildDir, filepath.Base(pkg))
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bin, pkg)
+	bin := filepath.Join(dir, filepath.Base(pkg))
+	unlock, err := lockFile(bin + ".lock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	cmd := exec.Command("go", "build", "-trimpath", "-tags", "lambda.norpc", "-o", bin, pkg)
+	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
