@@ -100,7 +100,7 @@ check-deploy:
 	@cd deploy && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	@cd deploy && node check.mjs && node --test --test-reporter=dot check.test.mjs
 
-# What s.yaml cannot do without; secrets and per-function settings are in README, Deploy.
+# What s.yaml cannot do without; secrets and per-function settings are in docs/deploy.md and docs/configuration.md.
 DEPLOY_NEEDS := FC_ROLE_ARN FC_VPC_ID FC_VSWITCH_ID FC_SECURITY_GROUP_ID STORE_URL
 
 ## deploy: package, check, then `s deploy` every function to FC 3.0 (credentials: `s config add`, alias S_ACCESS or default)
@@ -115,7 +115,7 @@ deploy-env:
 		echo "  FC_ROLE_ARN           acs:ram::<uid>:role/<name>, the role FC passes to the functions (AliyunAntCloudAuthFullAccess)"; \
 		echo "  FC_VPC_ID, FC_VSWITCH_ID, FC_SECURITY_GROUP_ID   the VPC that reaches cloudauth-intl-vpc.<region>.aliyuncs.com and Redis"; \
 		echo "  STORE_URL             redis://[:password@]host:6379/0 of the transaction store in that VPC"; \
-		echo "and the secrets of the functions you use (README, Deploy). Credentials: \`s config add\` (alias default, or S_ACCESS=<alias>)."; \
+		echo "and the secrets of the functions you use (docs/deploy.md). Credentials: \`s config add\` (alias default, or S_ACCESS=<alias>)."; \
 		exit 1; fi
 
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2

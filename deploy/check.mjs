@@ -53,7 +53,7 @@ function parseArgs(argv) {
   return a;
 }
 
-// The runtime, port and command every function deploys with (DESIGN 3).
+// The runtime, port and command every function deploys with.
 const RUNTIME = 'custom.debian12';
 const PORT = 9000;
 const COMMAND = ['/code/bootstrap'];
@@ -280,7 +280,7 @@ function samRules(file, sDoc, root) {
     if (props.Handler !== 'bootstrap') at(`${logical}: Handler must be bootstrap`);
     const arch = (props.Architectures ?? ['x86_64'])[0] === 'arm64' ? 'arm64' : 'amd64';
     if (fn[2] !== arch) at(`${logical}: CodeUri is the ${fn[2]} build but Architectures says ${arch}`);
-    // The same configuration names on both clouds (DESIGN 4).
+    // The same configuration names on both clouds.
     const want = Object.keys(sDoc.resources?.[fn[1]]?.props?.environmentVariables ?? {});
     const have = Object.keys(props.Environment.Variables);
     for (const k of want) if (!have.includes(k)) at(`${logical}: s.yaml sets ${k} for ${fn[1]} but the template does not`);

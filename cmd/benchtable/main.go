@@ -4,8 +4,8 @@
 // start, CPU per request, added latency at concurrency 1 and 50, peak RSS at
 // concurrency 100, stripped binary size, upstream connection reuse, the
 // `go test -bench` figures of the request paths and, for functions that sign
-// with RSA, the cost of one sign. Each figure is set against the goals of the
-// performance issue. `make bench` runs it; see README.md, "Performance".
+// with RSA, the cost of one sign. Each figure is set against the goals listed
+// in docs/performance.md. `make bench` runs it; see docs/performance.md.
 //
 // Everything runs on loopback against the emulator (cmd/emulator) in its own
 // process. The tables go to stdout, progress to stderr.

@@ -34,7 +34,7 @@ var (
 
 // FuzzRequestCheck: any body sent to bank-verify's API, in both
 // deployments (plaintext passed on, or hashed inside the function). A
-// request passes every rule of the seed and costs one upstream call, or is
+// request passes every rule of the upstream documentation and costs one upstream call, or is
 // refused with a 4xx and costs none; never a 5xx. A refusal never echoes
 // the card, name, ID number or phone; with hashing on, none of them leaves
 // the function in clear.

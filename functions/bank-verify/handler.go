@@ -19,7 +19,7 @@ import (
 	"github.com/idverify/fc-kyc/pkg/validate"
 )
 
-// Limits the seed leaves open.
+// Limits the upstream documentation leaves open.
 const (
 	// maxUserName: Chinese names are 2 to 4 characters, transliterated
 	// minority and foreign names (with "·") run to about 30; 64 leaves room
@@ -31,7 +31,7 @@ const (
 	maxBody         = 4 << 10
 )
 
-// Request is the caller's JSON: the seed's request parameters, less the ones
+// Request is the caller's JSON: the upstream documentation's request parameters, less the ones
 // the server owns. ProductCode and VerifyMode are fields only so that a
 // caller who sends them is told they are the server's.
 type Request struct {
@@ -117,7 +117,7 @@ var (
 	md5Whole  = regexp.MustCompile(`^[0-9a-f]{32}$`)
 )
 
-// check applies the rules in the seed's parameter order and returns what to
+// check applies the rules in the upstream documentation's parameter order and returns what to
 // send. Fields the ProductType does not use are neither checked nor sent.
 // Messages never echo a value: every one of them is personal data.
 func check(req Request) (cloudauth.BankMetaVerifyRequest, error) {
@@ -276,7 +276,7 @@ func md5Hex(s string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// bizCodes and subCodes are the documented result tables (seed
+// bizCodes and subCodes are the documented result tables (upstream documentation
 // "BANK_CARD_N_META").
 var bizCodes = map[string]string{
 	"1": "consistent (billed)",

@@ -1,6 +1,6 @@
 // Command bank-verify checks that a bank card matches a name, an ID number
 // and a mobile number (ID Verification BankMetaVerifyIntl, 2, 3 or 4
-// factors). See handler.go for the operation and README.md for its
+// factors). See handler.go for the operation and docs/configuration.md for its
 // configuration.
 package main
 

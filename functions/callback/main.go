@@ -3,8 +3,8 @@
 // result with CheckResult (or the Zhima query), records it once in the
 // transaction store, and posts it to the merchant's RESULT_WEBHOOK_URL. Its
 // timer invocation reconciles what the notifications missed and re-posts
-// what the receiver did not acknowledge. See service.go for how, README.md
-// for configuration.
+// what the receiver did not acknowledge. See service.go for how, and
+// docs/configuration.md for configuration.
 package main
 
 import (

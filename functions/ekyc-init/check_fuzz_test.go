@@ -32,7 +32,7 @@ var (
 )
 
 // FuzzRequestCheck: any body sent to ekyc-init's API, with an upstream
-// that always succeeds. Either the request passes every rule of the seed
+// that always succeeds. Either the request passes every rule of the upstream documentation
 // (checked here again, written another way) and costs exactly one
 // upstream call, or it is refused with a 4xx and costs none. Never a 5xx,
 // and a refusal never echoes MerchantUserId or MetaInfo.

@@ -21,7 +21,7 @@ import (
 	"github.com/idverify/fc-kyc/pkg/validate"
 )
 
-// Limits the seed leaves open, chosen well above real values and well below
+// Limits the upstream documentation leaves open, chosen well above real values and well below
 // what would strain the query string the upstream takes them in.
 const (
 	maxMetaInfo       = 4096 // the client SDK's MetaInfo is a few hundred bytes
@@ -32,7 +32,7 @@ const (
 	storeWriteTimeout = 2 * time.Second
 )
 
-// Request is the caller's JSON: the seed's request parameters, less the
+// Request is the caller's JSON: the upstream documentation's request parameters, less the
 // ones the server owns. CallbackUrl and CallbackToken are fields only so
 // that a caller who sends them is told they are the server's.
 type Request struct {
@@ -151,7 +151,7 @@ func (h *Handler) record(ctx context.Context, bizID, userID, txID string) {
 	}
 }
 
-// check applies the seed's rules in its order and returns MetaInfo as the
+// check applies the upstream documentation's rules in its order and returns MetaInfo as the
 // string the upstream takes.
 func check(req *Request) (string, error) {
 	if len(req.CallbackUrl) > 0 {

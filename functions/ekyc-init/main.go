@@ -1,6 +1,6 @@
 // Command ekyc-init starts an eKYC transaction (ID Verification Initialize,
 // KYC_GLOBAL) for a front-end or a back-end service. See handler.go for the
-// operation, callback.go for the CallbackUrl it sets, and README.md for its
+// operation, callback.go for the CallbackUrl it sets, and docs/configuration.md for its
 // configuration.
 package main
 

@@ -31,7 +31,7 @@ func (r *recordingAntom) VerifyAuthentication(_ context.Context, req antom.Verif
 }
 
 // FuzzRequestCheck: any body sent to otp-init's two operations, against
-// an Antom that always succeeds. A request passes the seed's rules and
+// an Antom that always succeeds. A request passes the upstream documentation's rules and
 // costs one Antom call, or is refused with a 4xx PARAM_ILLEGAL (status F)
 // and costs none; never a 5xx, and a refusal never echoes
 // userIdentityValue (the user's wallet token) or the code typed.

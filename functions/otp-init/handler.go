@@ -12,8 +12,8 @@ import (
 	"github.com/idverify/fc-kyc/pkg/validate"
 )
 
-// Limits from the seed (initAuthentication's parameter table). The verify
-// operation's table is not in the seed; its id shares init's limit and the
+// Limits from the upstream documentation (initAuthentication's parameter table). The verify
+// operation's table is not in the upstream documentation; its id shares init's limit and the
 // code is bounded like any short text field.
 const (
 	maxType      = 16
@@ -29,7 +29,7 @@ const (
 	opVerify = "verify"
 )
 
-// InitRequest is the caller's initAuthentication: the seed's request
+// InitRequest is the caller's initAuthentication: the upstream documentation's request
 // parameters, plus operation for events. Client-Id, Request-Time and
 // Signature are the server's and have no field, so a caller cannot set them.
 type InitRequest struct {
@@ -64,7 +64,7 @@ type Handler struct {
 	Limits *ratelimit.Limiter
 }
 
-// Init checks req per the seed and asks Antom to send the code. The answer
+// Init checks req per the upstream documentation and asks Antom to send the code. The answer
 // is Antom's: {result, authenticationRequestId}. A U from Antom is repeated
 // inside the client with the same id; if the deadline comes first, the
 // error carries the id so that the caller can repeat with it.

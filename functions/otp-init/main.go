@@ -2,7 +2,7 @@
 // email (Antom initAuthentication) and checks the code the user typed
 // (verifyAuthentication), so that one deployment serves the whole flow. See
 // handler.go for the operations, api.go for how a request picks one, and
-// README.md for the configuration.
+// docs/configuration.md for the configuration.
 package main
 
 import (

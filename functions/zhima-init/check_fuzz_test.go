@@ -36,7 +36,7 @@ var (
 
 // FuzzRequestCheck: any body sent to zhima-init's API (with its gateway
 // answer shaping), against a gateway that always succeeds. A request
-// passes the seed's rules and costs one gateway call, or is refused with a
+// passes the upstream documentation's rules and costs one gateway call, or is refused with a
 // 4xx in the gateway's vocabulary (40004 INVALID_PARAMETER) and costs
 // none; never a 5xx, and a refusal never echoes identity_param.
 func FuzzRequestCheck(f *testing.F) {

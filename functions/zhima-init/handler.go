@@ -22,7 +22,7 @@ import (
 	"github.com/idverify/fc-kyc/pkg/validate"
 )
 
-// The seed's maximum lengths (characters).
+// The documented maximum lengths (characters).
 const (
 	maxTransactionID       = 32
 	maxProductCode         = 32
@@ -40,7 +40,7 @@ const (
 // DefaultProductCode is the documented product code (ZHIMA_PRODUCT_CODE).
 const DefaultProductCode = "w1010100000000002978"
 
-// Request is the caller's JSON: the seed's request parameters. The common
+// Request is the caller's JSON: the upstream documentation's request parameters. The common
 // parameters (app_id, method, sign, ...) are the server's; they are fields
 // only so that a caller who sends one is told so.
 type Request struct {
@@ -171,7 +171,7 @@ var (
 	linkedMerchant = regexp.MustCompile(`^[A-Za-z0-9]+$`)
 )
 
-// check applies the seed's rules in its parameter order and returns the
+// check applies the upstream documentation's rules in its parameter order and returns the
 // biz_content to send. Messages never echo a value: identity_param and the
 // picture are personal data.
 func (h *Handler) check(req Request) (alipay.ZhimaInitialize, error) {
@@ -277,7 +277,7 @@ func optionalObject(name string, o objectText, max int) (string, error) {
 
 // newTransactionID is "ZM", the Beijing date and time to the second, and 16
 // random characters: 32 characters, the documented form (letters, digits),
-// sortable by time as the seed recommends, and unique without a lookup.
+// sortable by time as the upstream documentation recommends, and unique without a lookup.
 func (h *Handler) newTransactionID() string {
 	return "ZM" + h.Now().In(alipay.Beijing).Format("20060102150405") + rand.Text()[:16]
 }

@@ -3,7 +3,7 @@
 // answers its biz_no with the signed certify URL that takes the user on. See
 // handler.go for the operation, answer.go for the error shape, record.go for
 // the pending record and the return token the callback function checks, and
-// README.md for its configuration.
+// docs/configuration.md for its configuration.
 package main
 
 import (

@@ -2,7 +2,7 @@
 // runs every function's real binary against the emulator's process and,
 // for each failure its upstream can produce, checks the answer's status and
 // code, that it came within the function's deadline, how many upstream
-// attempts the emulator counted (DESIGN section 5: billed calls are never
+// attempts the emulator counted (billed calls are never
 // repeated once they may have reached the service), and that nothing was
 // left running.
 //

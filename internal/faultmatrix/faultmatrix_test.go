@@ -105,7 +105,7 @@ func wire(mode string) injector {
 	}
 }
 
-// matrix is the specification (DESIGN sections 4 and 5). Initialize and
+// matrix is the specification (docs/design.md, retries and errors). Initialize and
 // BankMetaVerifyIntl are billed: a throttled call never ran and may be
 // repeated, anything else may have reached the service and is answered
 // after one attempt. CheckResult is free: 5xx, resets, unreadable answers

@@ -13,7 +13,7 @@ import (
 	"github.com/idverify/fc-kyc/pkg/testproc"
 )
 
-// bank-verify's default per-subject limit, as the README documents it.
+// bank-verify's default per-subject limit, as docs/configuration.md documents it.
 const bankVerifyPerSubject = 5
 
 func TestPerSubjectLimitWithBothDrivers(t *testing.T) {

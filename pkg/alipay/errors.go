@@ -40,7 +40,7 @@ func (e *GatewayError) Error() string {
 }
 
 // subCodeStatus is the HTTP status of the 40004 sub_codes of
-// zhima.customer.certification.initialize (seed "业务错误码") and of
+// zhima.customer.certification.initialize (upstream documentation "业务错误码") and of
 // the ones a caller can act on.
 var subCodeStatus = map[string]int{
 	"INVALID_PARAMETER":    http.StatusBadRequest,          // the caller's parameter: fix it

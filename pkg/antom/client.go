@@ -336,7 +336,7 @@ var statusByCode = map[string]int{
 	"REPEAT_REQ_INCONSISTENT": http.StatusConflict,
 }
 
-// furtherAction is the seed's "Further action" column.
+// furtherAction is the upstream documentation's "Further action" column.
 var furtherAction = map[string]string{
 	"CLIENT_INVALID":          "Check whether the clientId (ANTOM_CLIENT_ID) is correct.",
 	"USER_NOT_EXIST":          "Prompt the user to check whether the user exists.",

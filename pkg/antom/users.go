@@ -15,7 +15,7 @@ const (
 	APIVerify = "verifyAuthentication"
 )
 
-// InitRequest is initAuthentication's body, fields in the seed's order.
+// InitRequest is initAuthentication's body, fields in the upstream documentation's order.
 type InitRequest struct {
 	AuthenticationType        string `json:"authenticationType"`
 	AuthenticationRequestId   string `json:"authenticationRequestId"`

@@ -92,7 +92,7 @@ var statusByCode = map[string]int{
 	BadUpstreamAnswer:   http.StatusBadGateway,
 	InternalError:       http.StatusInternalServerError,
 
-	// cloudauth-intl codes (seed "Initialize", table "HTTP status codes and messages").
+	// cloudauth-intl codes (upstream documentation "Initialize", table "HTTP status codes and messages").
 	"OcrFail":             http.StatusUnprocessableEntity, // the document is unreadable: the caller can retake it
 	"ProcessNotCompleted": http.StatusFailedDependency,
 	"Throttling":          http.StatusServiceUnavailable,

@@ -2,7 +2,7 @@ package cloudauth
 
 import "context"
 
-// The fixed values of BankMetaVerifyIntl (seed "BANK_CARD_N_META"); the
+// The fixed values of BankMetaVerifyIntl (upstream documentation "BANK_CARD_N_META"); the
 // client always sends them, callers never choose them.
 const (
 	BankMetaProductCode = "BANK_CARD_N_META"
@@ -40,7 +40,7 @@ type BankMetaVerifyResult struct {
 
 // bankMetaOp is billed (BizCode 1 and 2 are charged), so it is repeated only
 // when throttled or when the service provably never got it. The reference
-// gives "200" as its success Code, the seed's table "Success": both are
+// gives "200" as its success Code, the upstream documentation's table "Success": both are
 // accepted.
 var bankMetaOp = operation{
 	action:  "BankMetaVerifyIntl",

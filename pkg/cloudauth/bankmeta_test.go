@@ -66,7 +66,7 @@ func TestBankMetaVerifyCodes(t *testing.T) {
 		name, body, wantCode string
 		wantHTTP             int
 	}{
-		{"seed table shape: numeric Code, word Message", `{"RequestId":"R1","Code":"400","Message":"MissingParameter"}`, "MissingParameter", 400},
+		{"documented table shape: numeric Code, word Message", `{"RequestId":"R1","Code":"400","Message":"MissingParameter"}`, "MissingParameter", 400},
 		{"Forbidden.AccountAccessDenied", `{"RequestId":"R1","Code":"Forbidden.AccountAccessDenied","Message":"x"}`, "Forbidden.AccountAccessDenied", 502},
 		{"Throttling.Api", `{"RequestId":"R1","Code":"Throttling.Api","Message":"x"}`, "Throttling.Api", 503},
 		{"success without BizCode", `{"RequestId":"R1","Code":"200","ResultObject":{}}`, apierr.BadUpstreamAnswer, 502},

@@ -106,7 +106,7 @@ func TestCredentials(t *testing.T) {
 	})
 }
 
-// TestRetryPolicy is the table of DESIGN section 5: what is repeated, for
+// TestRetryPolicy is the retry table (docs/design.md): what is repeated, for
 // which operation, and what the caller gets.
 func TestRetryPolicy(t *testing.T) {
 	tests := []struct {
@@ -221,7 +221,7 @@ func TestBusinessCodes(t *testing.T) {
 		wantHTTP             int
 	}{
 		{"word Code", `{"RequestId":"R1","Code":"OcrFail","Message":"The document is unreadable."}`, "OcrFail", 422},
-		{"seed shape: numeric Code, word Message", `{"RequestId":"R1","Code":"400","Message":"InvalidParameter"}`, "InvalidParameter", 400},
+		{"documented shape: numeric Code, word Message", `{"RequestId":"R1","Code":"400","Message":"InvalidParameter"}`, "InvalidParameter", 400},
 		{"upstream InternalError is 502", `{"RequestId":"R1","Code":"InternalError","Message":"x"}`, "InternalError", 502},
 		{"Forbidden is the deployment's problem", `{"RequestId":"R1","Code":"Forbidden.RAMUserAccessDenied","Message":"x"}`, "Forbidden.RAMUserAccessDenied", 502},
 		{"no Code", `{"RequestId":"R1"}`, apierr.BadUpstreamAnswer, 502},
@@ -237,7 +237,7 @@ func TestBusinessCodes(t *testing.T) {
 			assert.Equal(t, tt.wantHTTP, apierr.Status(err))
 		})
 	}
-	t.Run("seed success shape Code 200", func(t *testing.T) {
+	t.Run("documented success shape Code 200", func(t *testing.T) {
 		res, err := fakeAnswer(t, `{"RequestId":"R1","Code":"200","Message":"Success","Result":{"TransactionId":"hk1"}}`).Initialize(akCtx, initReq())
 		require.NoError(t, err)
 		assert.Equal(t, "hk1", res.Result.TransactionId)

@@ -158,7 +158,7 @@ func isTimeout(err error) bool {
 }
 
 // businessError reads an HTTP 200 answer whose Code is not success. The
-// seed documents codes as "400"/"MissingParameter" (numeric Code, word in
+// documentation lists codes as "400"/"MissingParameter" (numeric Code, word in
 // Message) while the service and SDK use the word as Code; both are read so
 // the caller always gets the word.
 func businessError(env envelope) error {

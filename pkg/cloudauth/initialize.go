@@ -3,7 +3,7 @@ package cloudauth
 import "context"
 
 // InitializeRequest holds the Initialize parameters the functions send
-// (seed "Initialize", KYC_GLOBAL). Empty fields are not sent.
+// (upstream documentation "Initialize", KYC_GLOBAL). Empty fields are not sent.
 type InitializeRequest struct {
 	ProductCode    string
 	MerchantBizId  string
@@ -34,7 +34,7 @@ type InitializeResult struct {
 
 // initializeOp is billed ("TransactionId ... is used for billing"), so it is
 // repeated only when the service provably never got it. Its success Code is
-// "Success" (SDK and service); the seed shows "200", so both are accepted.
+// "Success" (SDK and service); the upstream documentation shows "200", so both are accepted.
 var initializeOp = operation{
 	action:  "Initialize",
 	billed:  true,

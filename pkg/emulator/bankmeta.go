@@ -5,7 +5,7 @@ import (
 	"regexp"
 )
 
-// This file emulates BankMetaVerifyIntl (seed "BANK_CARD_N_META"): it checks
+// This file emulates BankMetaVerifyIntl (upstream documentation "BANK_CARD_N_META"): it checks
 // what the service documents and answers from a fixture table keyed by the
 // card. Its success answer is {Code "200", ResultObject}, unlike Initialize.
 

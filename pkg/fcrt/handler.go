@@ -136,7 +136,7 @@ func logInvocation(log *slog.Logger, kind string, r *http.Request, status int, t
 		slog.Int64("duration_ms", took.Milliseconds()),
 	}
 	if err != nil {
-		// apierr messages carry no personal data by design (DESIGN 7), and
+		// apierr messages carry no personal data by design, and
 		// neither may the causes they wrap.
 		attrs = append(attrs, slog.String("error", err.Error()))
 		var e *apierr.Error
