@@ -1,7 +1,6 @@
 package devstack_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -60,27 +58,9 @@ func freeBase(t *testing.T) int {
 	return 0
 }
 
-// syncBuffer collects the stack's output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func startStack(t *testing.T, dir string) (*devstack.Stack, *syncBuffer) {
+func startStack(t *testing.T, dir string) (*devstack.Stack, *testproc.Buffer) {
 	t.Helper()
-	out := &syncBuffer{}
+	out := &testproc.Buffer{}
 	s, err := devstack.Start(devstack.Config{Base: freeBase(t), BinDir: dir, Timer: 300 * time.Millisecond,
 		ReconcileAfter: time.Second, Out: out})
 	require.NoError(t, err, out.String())
@@ -174,7 +154,7 @@ func TestAPortInUseStopsTheStartNamingIt(t *testing.T) {
 	require.NoError(t, err)
 	defer l.Close()
 
-	out := &syncBuffer{}
+	out := &testproc.Buffer{}
 	began := time.Now()
 	s, err := devstack.Start(devstack.Config{Base: base, BinDir: dir, Out: out})
 	require.Error(t, err)

@@ -1,7 +1,6 @@
 package fcrt
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,25 +19,11 @@ import (
 
 	"github.com/idverify/fc-kyc/pkg/apierr"
 	"github.com/idverify/fc-kyc/pkg/credentials"
+	"github.com/idverify/fc-kyc/pkg/testproc"
 )
 
 // syncBuffer collects log output written by concurrent requests.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer struct{ testproc.Buffer }
 
 // lines decodes the JSON log lines.
 func (s *syncBuffer) lines(t *testing.T) []map[string]any {

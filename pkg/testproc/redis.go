@@ -28,7 +28,7 @@ type RedisServer struct {
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan error
-	out  *syncBuffer
+	out  *Buffer
 }
 
 // Redis starts redis-server on a free loopback port and waits until it
@@ -64,7 +64,7 @@ func (r *RedisServer) Start() {
 		"--save", "", "--appendonly", "no", // no persistence while running
 		"--daemonize", "no", "--loglevel", "warning",
 	)
-	r.out = &syncBuffer{}
+	r.out = &Buffer{}
 	cmd.Stdout, cmd.Stderr = r.out, r.out
 	if err := cmd.Start(); err != nil {
 		r.t.Fatalf("testproc: start redis-server: %v", err)

@@ -75,7 +75,7 @@ func FreePort(t testing.TB) string {
 type Proc struct {
 	Addr string // 127.0.0.1:port it serves on
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *Buffer
 	done chan error
 }
 
@@ -84,7 +84,7 @@ type Proc struct {
 // test ends.
 func Start(t testing.TB, bin string, port string, env ...string) *Proc {
 	t.Helper()
-	p := &Proc{Addr: "127.0.0.1:" + port, out: &syncBuffer{}, done: make(chan error, 1)}
+	p := &Proc{Addr: "127.0.0.1:" + port, out: &Buffer{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(bin)
 	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
@@ -157,18 +157,21 @@ func RunOnce(bin string, env ...string) (string, error) {
 	return strings.TrimSpace(string(out)), err
 }
 
-type syncBuffer struct {
+// Buffer is a bytes.Buffer safe for concurrent writers: a process's
+// output, or log lines written by concurrent requests.
+type Buffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *Buffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+// String is everything written so far.
+func (s *Buffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
