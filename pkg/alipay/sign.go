@@ -18,13 +18,13 @@ import (
 	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/idverify/fc-kyc/pkg/rsakey"
 )
 
 // Signature types. RSA2 is the only one the client sends; RSA (SHA1) is here
@@ -120,70 +120,25 @@ func Verify(key *rsa.PublicKey, signType string, content []byte, sign string) er
 	return nil
 }
 
-// der returns the DER bytes of a key given as PEM (any header) or as bare
-// base64 with or without line breaks, the two forms Alipay's console and the
-// SDKs hand out.
-func der(s string) ([]byte, error) {
-	s = strings.TrimSpace(s)
-	if strings.HasPrefix(s, "-----BEGIN") {
-		block, _ := pem.Decode([]byte(s))
-		if block == nil {
-			return nil, fmt.Errorf("%w: PEM block cannot be read", ErrMalformedKey)
-		}
-		return block.Bytes, nil
-	}
-	b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(s), ""))
-	if err != nil || len(b) == 0 {
-		return nil, fmt.Errorf("%w: neither PEM nor base64", ErrMalformedKey)
-	}
-	return b, nil
-}
-
 // ParsePrivateKey reads an RSA private key in any of the four forms seen in
-// the wild: PKCS#1 or PKCS#8, PEM or bare base64. Errors never include the
-// key.
+// the wild (pkg/rsakey). Errors wrap ErrMalformedKey and never include the key.
 func ParsePrivateKey(s string) (*rsa.PrivateKey, error) {
-	b, err := der(s)
+	k, err := rsakey.ParsePrivate(s)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %v", ErrMalformedKey, err)
 	}
-	if k, err := x509.ParsePKCS1PrivateKey(b); err == nil {
-		return k, nil
-	}
-	k, err := x509.ParsePKCS8PrivateKey(b)
-	if err != nil {
-		return nil, fmt.Errorf("%w: not a PKCS#1 or PKCS#8 RSA private key", ErrMalformedKey)
-	}
-	rk, ok := k.(*rsa.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("%w: a PKCS#8 key, but not RSA", ErrMalformedKey)
-	}
-	return rk, nil
+	return k, nil
 }
 
 // ParsePublicKey reads an RSA public key: X.509 SubjectPublicKeyInfo (the
 // "MIIBIj..." form Alipay's console shows), PKCS#1, or a certificate whose
-// key it takes; PEM or bare base64.
+// key it takes; PEM or bare base64 (pkg/rsakey).
 func ParsePublicKey(s string) (*rsa.PublicKey, error) {
-	b, err := der(s)
+	k, err := rsakey.ParsePublic(s)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %v", ErrMalformedKey, err)
 	}
-	if k, err := x509.ParsePKIXPublicKey(b); err == nil {
-		if rk, ok := k.(*rsa.PublicKey); ok {
-			return rk, nil
-		}
-		return nil, fmt.Errorf("%w: a public key, but not RSA", ErrMalformedKey)
-	}
-	if k, err := x509.ParsePKCS1PublicKey(b); err == nil {
-		return k, nil
-	}
-	if c, err := x509.ParseCertificate(b); err == nil {
-		if rk, ok := c.PublicKey.(*rsa.PublicKey); ok {
-			return rk, nil
-		}
-	}
-	return nil, fmt.Errorf("%w: not an RSA public key", ErrMalformedKey)
+	return k, nil
 }
 
 // VerifyParams checks the sign of form-style parameters (asynchronous

@@ -1,9 +1,9 @@
-// Package pii masks personal data for log lines and error messages. Each
-// function keeps only as much of a value as lets a person match a log line to
+// Package pii masks card numbers for log lines and error messages: the one
+// value the functions log at all (bank-verify, masked). It keeps only as much
+// of a number as lets a person match a log line to
 // a support ticket, and never so much that the value can be recovered.
 //
-// Masks are computed on characters (runes), so names in any script mask
-// cleanly. An empty value masks to "".
+// Masks are computed on characters (runes). An empty value masks to "".
 package pii
 
 import (
@@ -35,57 +35,6 @@ func Card(s string) string {
 	tail := min(4, max(0, n-6))
 	head := min(6, max(0, n-6-tail))
 	return keep(s, head, tail)
-}
-
-// Name shows the first character and hides the rest, one "*" each; a
-// one-character name is hidden whole.
-func Name(s string) string {
-	n := utf8.RuneCountInString(s)
-	if n <= 1 {
-		return strings.Repeat("*", n)
-	}
-	return keep(s, 1, 0)
-}
-
-// ID shows at most the first 3 and the last 2 characters of a document
-// number, and never more than half of it: an 18-character ID card number
-// shows 3 and 2 (11010519491231002X becomes 110*************2X), an
-// 8-character one 2 and 2, 3 characters or fewer nothing.
-func ID(s string) string {
-	n := utf8.RuneCountInString(s)
-	return keep(s, min(3, n/4), min(2, n/4))
-}
-
-// Mobile keeps a leading "+" and shows at most the first 3 and the last 4
-// digits: 11 digits or more show 3 and 4 (138****5678), 8 to 10 show the
-// last 4, 6 and 7 the last 2, fewer nothing.
-func Mobile(s string) string {
-	plus := ""
-	if rest, ok := strings.CutPrefix(s, "+"); ok {
-		plus, s = "+", rest
-	}
-	n := utf8.RuneCountInString(s)
-	head, tail := 0, 0
-	switch {
-	case n >= 11:
-		head, tail = 3, 4
-	case n >= 8:
-		tail = 4
-	case n >= 6:
-		tail = 2
-	}
-	return plus + keep(s, head, tail)
-}
-
-// Email shows the first character of the local part and the domain
-// (a***@example.com); anything without an "@" is hidden whole.
-func Email(s string) string {
-	at := strings.LastIndexByte(s, '@')
-	if at <= 0 {
-		return strings.Repeat("*", utf8.RuneCountInString(s))
-	}
-	r, size := utf8.DecodeRuneInString(s)
-	return string(r) + strings.Repeat("*", max(3, utf8.RuneCountInString(s[size:at]))) + s[at:]
 }
 
 // keep shows the first head and the last tail runes of s and replaces every

@@ -26,29 +26,9 @@ func TestMasks(t *testing.T) {
 		{"card md5 form", Card, "6222021234" + hash, "622202****(md5)"},
 		{"card md5 form short prefix", Card, "1234" + hash, "1234(md5)"},
 
-		{"name Chinese", Name, "张三丰", "张**"},
-		{"name two", Name, "李四", "李*"},
-		{"name one", Name, "王", "*"},
-		{"name Latin", Name, "Alice Smith", "A**********"},
-		{"name empty", Name, "", ""},
 
-		{"ID 18", ID, "11010519491231002X", "110*************2X"},
-		{"ID 15", ID, "110105491231002", "110**********02"},
-		{"ID 8", ID, "E1234567", "E1****67"},
-		{"ID 3", ID, "A12", "***"},
-		{"ID empty", ID, "", ""},
 
-		{"mobile 11", Mobile, "13812345678", "138****5678"},
-		{"mobile intl", Mobile, "+8613812345678", "+861******5678"},
-		{"mobile 8", Mobile, "91234567", "****4567"},
-		{"mobile 6", Mobile, "123456", "****56"},
-		{"mobile 5", Mobile, "12345", "*****"},
-		{"mobile empty", Mobile, "", ""},
 
-		{"email", Email, "alice@example.com", "a****@example.com"},
-		{"email short local", Email, "a@example.com", "a***@example.com"},
-		{"email without @", Email, "alice", "*****"},
-		{"email empty", Email, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
