@@ -1,7 +1,7 @@
 // Package pii masks card numbers for log lines and error messages: the one
 // value the functions log at all (bank-verify, masked). It keeps only as much
-// of a number as lets a person match a log line to
-// a support ticket, and never so much that the value can be recovered.
+// of a number as lets a person match a log line to a support ticket, and
+// never so much that the value can be recovered.
 //
 // Masks are computed on characters (runes). An empty value masks to "".
 package pii

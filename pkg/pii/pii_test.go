@@ -25,10 +25,6 @@ func TestMasks(t *testing.T) {
 		{"card empty", Card, "", ""},
 		{"card md5 form", Card, "6222021234" + hash, "622202****(md5)"},
 		{"card md5 form short prefix", Card, "1234" + hash, "1234(md5)"},
-
-
-
-
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
