@@ -21,7 +21,7 @@ import (
 // decoding, checks, md5 forms, upstream call) with up as its upstream.
 func benchHandler(up Verifier, hashPlaintext bool) http.Handler {
 	h := &Handler{Upstream: up, HashPlaintext: hashPlaintext}
-	api, event := fcrt.Operation(h.Verify, maxBody)
+	api, event := fcrt.Operation(h.Verify, fcrt.WithMaxBody(maxBody))
 	return fcrt.Handler(fcrt.Function{Name: "bank-verify", HTTP: api, Event: event},
 		fcrt.Options{Timeout: 10 * time.Second, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 }

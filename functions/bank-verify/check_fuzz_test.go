@@ -55,7 +55,7 @@ func FuzzRequestCheck(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, hash bool) {
 		up := &recordingVerifier{}
 		h := &Handler{Upstream: up, HashPlaintext: hash}
-		api, _ := fcrt.Operation(h.Verify, maxBody)
+		api, _ := fcrt.Operation(h.Verify, fcrt.WithMaxBody(maxBody))
 		w := httptest.NewRecorder()
 		api.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body)))
 

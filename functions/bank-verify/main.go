@@ -49,6 +49,6 @@ func build() (fcrt.Function, error) {
 	}); err != nil {
 		return fcrt.Function{}, err
 	}
-	httpAPI, event := fcrt.Operation(h.Verify, maxBody)
+	httpAPI, event := fcrt.Operation(h.Verify, fcrt.WithMaxBody(maxBody))
 	return fcrt.Function{Name: "bank-verify", HTTP: guard(httpAPI), Event: event}, nil
 }

@@ -52,12 +52,12 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", http.MethodGet)
-		apierr.Write(w, apierr.New(apierr.UnsupportedMethod, "The eKYC callback is a GET."))
+		apierr.Write(w, r, apierr.New(apierr.UnsupportedMethod, "The eKYC callback is a GET."))
 		return
 	}
 	a, err := s.callback(r.Context(), r.URL.Query())
 	if err != nil {
-		apierr.Write(w, err)
+		apierr.Write(w, r, err)
 		return
 	}
 	apierr.WriteJSON(w, http.StatusOK, a)

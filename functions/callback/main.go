@@ -36,6 +36,6 @@ func build() (fcrt.Function, error) {
 	if s.Zhima, err = zhimaFromEnv(); err != nil { // zhima.go: optional
 		return fcrt.Function{}, err
 	}
-	_, event := fcrt.Operation(s.Reconcile, 1<<10)
+	_, event := fcrt.Operation(s.Reconcile, fcrt.WithMaxBody(1<<10))
 	return fcrt.Function{Name: "callback", HTTP: s, Event: event}, nil
 }

@@ -21,7 +21,7 @@ import (
 // decoding, checks, upstream call) with up as its upstream.
 func benchHandler(b *testing.B, up Initializer) http.Handler {
 	h := &Handler{Upstream: up, Now: time.Now}
-	api, event := fcrt.Operation(h.Initialize, maxBody)
+	api, event := fcrt.Operation(h.Initialize, fcrt.WithMaxBody(maxBody))
 	return fcrt.Handler(fcrt.Function{Name: "ekyc-init", HTTP: api, Event: event},
 		fcrt.Options{Timeout: 10 * time.Second, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 }

@@ -52,7 +52,7 @@ func FuzzRequestCheck(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		up := &recordingInitializer{}
 		h := &Handler{Upstream: up, Now: time.Now}
-		api, _ := fcrt.Operation(h.Initialize, maxBody)
+		api, _ := fcrt.Operation(h.Initialize, fcrt.WithMaxBody(maxBody))
 		w := httptest.NewRecorder()
 		api.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body)))
 

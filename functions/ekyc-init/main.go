@@ -41,6 +41,6 @@ func build() (fcrt.Function, error) {
 	}); err != nil {
 		return fcrt.Function{}, err
 	}
-	httpAPI, event := fcrt.Operation(h.Initialize, maxBody)
+	httpAPI, event := fcrt.Operation(h.Initialize, fcrt.WithMaxBody(maxBody))
 	return fcrt.Function{Name: "ekyc-init", HTTP: guard(httpAPI), Event: event}, nil
 }

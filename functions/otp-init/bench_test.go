@@ -32,8 +32,7 @@ func benchFunction(b *testing.B, gateway string) http.Handler {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ops := newOperations(&Handler{Upstream: client})
-	return fcrt.Handler(fcrt.Function{Name: "otp-init", HTTP: ops, Event: ops.Event},
+	return fcrt.Handler(function(&Handler{Upstream: client}),
 		fcrt.Options{Timeout: 10 * time.Second, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 }
 

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/idverify/fc-kyc/pkg/antom"
+	"github.com/idverify/fc-kyc/pkg/apierr"
 )
 
 // recordingAntom answers every call with S and keeps what it was sent.
@@ -55,7 +56,9 @@ func FuzzRequestCheck(f *testing.F) {
 			path = "/verify"
 		}
 		w := httptest.NewRecorder()
-		newOperations(&Handler{Upstream: up}).ServeHTTP(w, httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body)))
+		f := function(&Handler{Upstream: up})
+		req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
+		f.HTTP.ServeHTTP(w, req.WithContext(apierr.WithShape(req.Context(), f.ErrorShape)))
 		calls := len(up.inits) + len(up.verifies)
 
 		switch {

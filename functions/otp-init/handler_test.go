@@ -46,9 +46,8 @@ func newFixture(t *testing.T, timeout time.Duration) *fixture {
 	client, err := antom.New(antom.Config{Gateway: srv.URL, ClientID: emulator.AntomClientID,
 		PrivateKey: priv, AntomPublicKey: pub, Backoff: 10 * time.Millisecond})
 	require.NoError(t, err)
-	ops := newOperations(&Handler{Upstream: client})
 	var log bytes.Buffer
-	fn := fcrt.Handler(fcrt.Function{Name: "otp-init", HTTP: ops, Event: ops.Event},
+	fn := fcrt.Handler(function(&Handler{Upstream: client}),
 		fcrt.Options{Timeout: timeout, Logger: slog.New(slog.NewJSONHandler(&log, nil))})
 	return &fixture{emu: emu, fn: fn, log: &log}
 }
@@ -278,7 +277,6 @@ func TestUnknownUntilTheDeadlineIsU(t *testing.T) {
 }
 
 func TestFailureShape(t *testing.T) {
-	_, status, body := failure(context.DeadlineExceeded)
-	assert.Equal(t, http.StatusInternalServerError, status)
+	body := failure(context.DeadlineExceeded).(failureBody)
 	assert.Equal(t, "U", body.Result.ResultStatus, "our own fault: the outcome is unknown")
 }

@@ -36,8 +36,16 @@ func build() (fcrt.Function, error) {
 	if h.Limits, err = limits(); err != nil {
 		return fcrt.Function{}, err
 	}
-	ops := newOperations(h)
-	return fcrt.Function{Name: "otp-init", HTTP: guard(ops), Event: ops.Event}, nil
+	f := function(h)
+	f.HTTP = guard(f.HTTP)
+	return f, nil
+}
+
+// function is otp-init's Function before its front door (CORS and
+// authentication): what the tests run.
+func function(h *Handler) fcrt.Function {
+	api, event := newOperations(h)
+	return fcrt.Function{Name: "otp-init", HTTP: api, Event: event, ErrorShape: failure}
 }
 
 // limits reads the send limits; their counters live in the store STORE_URL

@@ -1,11 +1,7 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"errors"
-	"net/http"
 
 	"github.com/idverify/fc-kyc/pkg/alipay"
 	"github.com/idverify/fc-kyc/pkg/apierr"
@@ -31,8 +27,10 @@ type ErrorBody struct {
 	RequestID string `json:"request_id,omitempty"`
 }
 
-// errorBody puts err into the gateway's vocabulary.
-func errorBody(err error) ErrorBody {
+// errorBody puts err into the gateway's vocabulary: the function's
+// ErrorShape, so that every failure of its HTTP side, from CORS and
+// authentication to the gateway's own, answers in it.
+func errorBody(err error) any {
 	var g *alipay.GatewayError
 	if errors.As(err, &g) {
 		return ErrorBody{Code: g.Code, Msg: g.Msg, SubCode: g.SubCode, SubMsg: g.SubMsg}
@@ -50,67 +48,4 @@ func errorBody(err error) ErrorBody {
 		b.Code, b.Msg = alipay.CodeUnavailable, "Service Currently Unavailable"
 	}
 	return b
-}
-
-// failureKey holds a *error where the operation notes its failure, so that
-// gatewayAnswers has the whole error (a *alipay.GatewayError's sub_code),
-// not only the runtime's rendering of it.
-type failureKey struct{}
-
-func noteFailure(ctx context.Context, err error) {
-	if p, ok := ctx.Value(failureKey{}).(*error); ok {
-		*p = err
-	}
-}
-
-// gatewayAnswers rewrites the failed answers of next (the runtime's
-// operation handler and the auth check, which answer in the common
-// {Code, Message} shape) into ErrorBody, keeping their status and headers
-// (Retry-After, Allow). Successful answers pass through untouched.
-func gatewayAnswers(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var failure error
-		r = r.WithContext(context.WithValue(r.Context(), failureKey{}, &failure))
-		rec := &buffered{header: w.Header()}
-		next.ServeHTTP(rec, r)
-		if rec.status == 0 {
-			rec.status = http.StatusOK
-		}
-		if rec.status < 400 {
-			w.WriteHeader(rec.status)
-			_, _ = w.Write(rec.body.Bytes())
-			return
-		}
-		if failure == nil {
-			var b apierr.Body
-			if json.Unmarshal(rec.body.Bytes(), &b) != nil || b.Code == "" {
-				b = apierr.Body{Code: apierr.InternalError, Message: "The function failed unexpectedly; see its log for the request id."}
-			}
-			failure = &apierr.Error{Code: b.Code, Message: b.Message, RequestID: b.RequestId}
-		}
-		apierr.WriteJSON(w, rec.status, errorBody(failure))
-	})
-}
-
-// buffered holds an answer until gatewayAnswers has seen its status. It
-// shares the real writer's header map, so headers set below arrive as set.
-type buffered struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (b *buffered) Header() http.Header { return b.header }
-
-func (b *buffered) WriteHeader(status int) {
-	if b.status == 0 {
-		b.status = status
-	}
-}
-
-func (b *buffered) Write(p []byte) (int, error) {
-	if b.status == 0 {
-		b.status = http.StatusOK
-	}
-	return b.body.Write(p)
 }

@@ -21,8 +21,8 @@ import (
 // answers, decoding, checks, upstream) with up as its upstream.
 func benchHandler(up Gateway) http.Handler {
 	h := &Handler{Upstream: up, ProductCode: DefaultProductCode, ReturnURL: returnURL, Now: time.Now}
-	api, event := fcrt.Operation(h.Initialize, maxBody)
-	return fcrt.Handler(fcrt.Function{Name: "zhima-init", HTTP: gatewayAnswers(api), Event: event},
+	api, event := fcrt.Operation(h.Initialize, fcrt.WithMaxBody(maxBody))
+	return fcrt.Handler(fcrt.Function{Name: "zhima-init", HTTP: api, Event: event, ErrorShape: errorBody},
 		fcrt.Options{Timeout: 10 * time.Second, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 }
 

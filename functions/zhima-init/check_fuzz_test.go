@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/idverify/fc-kyc/pkg/alipay"
+	"github.com/idverify/fc-kyc/pkg/apierr"
 	"github.com/idverify/fc-kyc/pkg/fcrt"
 )
 
@@ -54,9 +55,10 @@ func FuzzRequestCheck(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		up := &recordingGateway{}
 		h := &Handler{Upstream: up, ProductCode: DefaultProductCode, Now: time.Now}
-		api, _ := fcrt.Operation(h.Initialize, maxBody)
+		api, _ := fcrt.Operation(h.Initialize, fcrt.WithMaxBody(maxBody))
 		w := httptest.NewRecorder()
-		gatewayAnswers(api).ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body)))
+		req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+		api.ServeHTTP(w, req.WithContext(apierr.WithShape(req.Context(), errorBody)))
 
 		switch {
 		case w.Code == http.StatusOK:

@@ -129,12 +129,7 @@ type Handler struct {
 
 // Initialize checks req, calls zhima.customer.certification.initialize and
 // builds the certify URL for the biz_no it returns.
-func (h *Handler) Initialize(ctx context.Context, req Request) (_ Response, err error) {
-	defer func() {
-		if err != nil {
-			noteFailure(ctx, err)
-		}
-	}()
+func (h *Handler) Initialize(ctx context.Context, req Request) (Response, error) {
 	biz, err := h.check(req)
 	if err != nil {
 		return Response{}, err

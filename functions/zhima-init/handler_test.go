@@ -44,9 +44,9 @@ func newStack(t testing.TB) *stack {
 		PrivateKey: key, AlipayPublicKey: pub, MaxAttempts: 1})
 	require.NoError(t, err)
 	h := &Handler{Upstream: client, ProductCode: DefaultProductCode, ReturnURL: returnURL, Now: time.Now}
-	api, event := fcrt.Operation(h.Initialize, maxBody)
+	api, event := fcrt.Operation(h.Initialize, fcrt.WithMaxBody(maxBody))
 	var log bytes.Buffer
-	fh := fcrt.Handler(fcrt.Function{Name: "zhima-init", HTTP: gatewayAnswers(api), Event: event},
+	fh := fcrt.Handler(fcrt.Function{Name: "zhima-init", HTTP: api, Event: event, ErrorShape: errorBody},
 		fcrt.Options{Timeout: 5 * time.Second, Logger: slog.New(slog.NewJSONHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	return &stack{h: fh, gw: emu.Alipay(), log: &log}
 }

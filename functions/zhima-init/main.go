@@ -50,6 +50,6 @@ func build() (fcrt.Function, error) {
 	}); err != nil {
 		return fcrt.Function{}, err
 	}
-	httpAPI, event := fcrt.Operation(h.Initialize, maxBody)
-	return fcrt.Function{Name: "zhima-init", HTTP: gatewayAnswers(guard(httpAPI)), Event: event}, nil
+	httpAPI, event := fcrt.Operation(h.Initialize, fcrt.WithMaxBody(maxBody))
+	return fcrt.Function{Name: "zhima-init", HTTP: guard(httpAPI), Event: event, ErrorShape: errorBody}, nil
 }

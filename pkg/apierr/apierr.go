@@ -10,6 +10,7 @@ package apierr
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -134,18 +135,31 @@ func BodyOf(err error) Body {
 	return Body{RequestId: e.RequestID, Code: e.Code, Message: e.Message}
 }
 
-// Write answers an HTTP request with err.
-func Write(w http.ResponseWriter, err error) {
-	WriteAs(w, err, BodyOf(err))
+// Shape writes an error as the body of an HTTP answer in one upstream's
+// vocabulary (the Alipay gateway's {code,msg,sub_code,sub_msg}, Antom's
+// result); the status and Retry-After stay the error's. A function names
+// its shape once (fcrt.Function.ErrorShape), and every part of its HTTP side
+// (CORS, authentication, limits, the operation) answers in it.
+type Shape func(error) any
+
+type shapeKey struct{}
+
+// WithShape returns ctx carrying shape, for Write.
+func WithShape(ctx context.Context, shape Shape) context.Context {
+	return context.WithValue(ctx, shapeKey{}, shape)
 }
 
-// WriteAs answers an HTTP request with err's status and Retry-After, and
-// body: for functions whose answers keep an upstream's own error shape.
-func WriteAs(w http.ResponseWriter, err error, body any) {
+// Write answers r with err: its status (Status), its Retry-After, and the
+// body of the shape r's context carries, else the common Body.
+func Write(w http.ResponseWriter, r *http.Request, err error) {
 	e := As(err)
 	if e.RetryAfter > 0 {
 		secs := int((e.RetryAfter + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	}
+	var body any = BodyOf(err)
+	if shape, ok := r.Context().Value(shapeKey{}).(Shape); ok && shape != nil {
+		body = shape(err)
 	}
 	WriteJSON(w, Status(e), body)
 }

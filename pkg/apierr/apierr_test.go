@@ -50,11 +50,21 @@ func TestAsNeverLeaksAPlainError(t *testing.T) {
 
 func TestWrite(t *testing.T) {
 	w := httptest.NewRecorder()
-	Write(w, &Error{Code: "Throttling.Api", Message: "slow down", RequestID: "R1", RetryAfter: 1500 * time.Millisecond})
+	err := &Error{Code: "Throttling.Api", Message: "slow down", RequestID: "R1", RetryAfter: 1500 * time.Millisecond}
+	Write(w, httptest.NewRequest(http.MethodPost, "/", nil), err)
 	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
 	assert.Equal(t, "2", w.Header().Get("Retry-After"), "rounded up to whole seconds")
 	assert.JSONEq(t, `{"RequestId":"R1","Code":"Throttling.Api","Message":"slow down"}`, w.Body.String())
 	assert.Equal(t, "application/json; charset=utf-8", w.Header().Get("Content-Type"))
+
+	// A function's own shape keeps the status and Retry-After.
+	w = httptest.NewRecorder()
+	r := httptest.NewRequest(http.MethodPost, "/", nil)
+	r = r.WithContext(WithShape(r.Context(), func(err error) any { return map[string]string{"code": As(err).Code} }))
+	Write(w, r, err)
+	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
+	assert.Equal(t, "2", w.Header().Get("Retry-After"))
+	assert.JSONEq(t, `{"code":"Throttling.Api"}`, w.Body.String())
 }
 
 func TestAnswersAreNotHTMLEscaped(t *testing.T) {

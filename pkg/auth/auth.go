@@ -126,7 +126,7 @@ func APIKey(hashes []string) (Middleware, error) {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			i := matchKey(sums, presentedKey(r))
 			if i < 0 {
-				unauthorized(w, "Send a valid API key as Authorization: Bearer <key> or X-Api-Key.")
+				unauthorized(w, r, "Send a valid API key as Authorization: Bearer <key> or X-Api-Key.")
 				return
 			}
 			id := Identity{Caller: "key:" + hex.EncodeToString(sums[i][:8])}
@@ -135,9 +135,9 @@ func APIKey(hashes []string) (Middleware, error) {
 	}, nil
 }
 
-func unauthorized(w http.ResponseWriter, msg string) {
+func unauthorized(w http.ResponseWriter, r *http.Request, msg string) {
 	w.Header().Set("WWW-Authenticate", `Bearer realm="api"`)
-	apierr.Write(w, apierr.New(apierr.Unauthorized, msg))
+	apierr.Write(w, r, apierr.New(apierr.Unauthorized, msg))
 }
 
 func presentedKey(r *http.Request) string {

@@ -165,7 +165,7 @@ func JWT(c JWTConfig) (Middleware, error) {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			raw := bearer(r)
 			if raw == "" {
-				unauthorized(w, "Send a JWT from your identity provider as Authorization: Bearer <token>.")
+				unauthorized(w, r, "Send a JWT from your identity provider as Authorization: Bearer <token>.")
 				return
 			}
 			var cl claims
@@ -180,7 +180,7 @@ func JWT(c JWTConfig) (Middleware, error) {
 				why := rejection(err)
 				// The reason, never the token: it is a bearer credential.
 				logging.From(r.Context()).Info("JWT refused", "reason", why)
-				unauthorized(w, "The bearer token was refused: "+why+".")
+				unauthorized(w, r, "The bearer token was refused: "+why+".")
 				return
 			}
 			client := cl.AuthorizedParty

@@ -120,7 +120,7 @@ func New(c Config) func(http.Handler) http.Handler {
 				return
 			}
 			if !allowed[origin] {
-				apierr.Write(w, &apierr.Error{Code: "Forbidden.Origin", HTTPStatus: http.StatusForbidden,
+				apierr.Write(w, r, &apierr.Error{Code: "Forbidden.Origin", HTTPStatus: http.StatusForbidden,
 					Message: "This origin may not call the API; the function's CORS_ALLOWED_ORIGINS lists the front-ends that may."})
 				return
 			}
@@ -132,7 +132,7 @@ func New(c Config) func(http.Handler) http.Handler {
 				return
 			}
 			if r.Header.Get("Access-Control-Request-Method") != http.MethodPost {
-				apierr.Write(w, &apierr.Error{Code: "Forbidden.Method", HTTPStatus: http.StatusForbidden,
+				apierr.Write(w, r, &apierr.Error{Code: "Forbidden.Method", HTTPStatus: http.StatusForbidden,
 					Message: "This API takes POST only."})
 				return
 			}

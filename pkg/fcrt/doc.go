@@ -19,8 +19,6 @@
 // personal data.
 //
 // Operation adapts one typed operation to both entry points, so a function
-// writes its logic once:
-//
-//	api, event := fcrt.Operation(svc.Initialize, 64<<10)
-//	fcrt.Run(fcrt.Function{Name: "ekyc-init", HTTP: api, Event: event, Init: svc.Warm})
+// writes its logic once; Main builds the Function from the environment at
+// start and serves it (see the examples).
 package fcrt

@@ -74,7 +74,7 @@ func FuzzOperation(f *testing.F) {
 			got = append(got, r)
 			return r, nil
 		}
-		h, event := Operation(op, 4<<10)
+		h, event := Operation(op, WithMaxBody(4<<10))
 
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body)))

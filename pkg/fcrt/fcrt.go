@@ -3,6 +3,7 @@ package fcrt
 import (
 	"context"
 	"fmt"
+	"github.com/idverify/fc-kyc/pkg/apierr"
 	"log/slog"
 	"net"
 	"net/http"
@@ -22,6 +23,12 @@ type Function struct {
 	// HTTP is the function's API: every request that is not an FC control
 	// call (HTTP triggers, custom domains, local runs).
 	HTTP http.Handler
+	// ErrorShape, when set, is the body of every error the HTTP side
+	// answers (through apierr.Write), from CORS and authentication to the
+	// operation: a function that fronts the Alipay gateway or Antom answers
+	// in that upstream's vocabulary. Nil is the common {RequestId,Code,
+	// Message}. Event errors always keep the common shape.
+	ErrorShape apierr.Shape
 	// Event answers x-fc-control-path: /invoke (InvokeFunction, timers,
 	// EventBridge).
 	Event EventFunc

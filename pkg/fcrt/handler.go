@@ -111,7 +111,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			log.Error("panic", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 			err = fmt.Errorf("panic: %v", v)
 			if rec.status == 0 {
-				answer(rec, kind, nil, err)
+				answer(rec, r, kind, nil, err)
 			}
 		}
 		if err == nil {
@@ -159,25 +159,28 @@ func (h *handler) dispatch(ctx context.Context, kind string, w http.ResponseWrit
 		if h.f.PreStop != nil {
 			err = h.f.PreStop(ctx)
 		}
-		return answer(w, kind, struct{}{}, err)
+		return answer(w, r, kind, struct{}{}, err)
 	}
 	if err := h.init.run(ctx); err != nil {
-		return answer(w, kind, nil, err)
+		return answer(w, r, kind, nil, err)
 	}
 	switch kind {
 	case kindInitialize:
-		return answer(w, kind, struct{}{}, nil)
+		return answer(w, r, kind, struct{}{}, nil)
 	case kindInvoke:
 		body, err := readBody(w, r, h.o.MaxEventBytes)
 		if err != nil {
-			return answer(w, kind, nil, err)
+			return answer(w, r, kind, nil, err)
 		}
 		ev, err := Unwrap(body)
 		if err != nil {
-			return answer(w, kind, nil, err)
+			return answer(w, r, kind, nil, err)
 		}
 		res, err := h.f.Event(ctx, ev)
-		return answer(w, kind, res, err)
+		return answer(w, r, kind, res, err)
+	}
+	if h.f.ErrorShape != nil {
+		r = r.WithContext(apierr.WithShape(r.Context(), h.f.ErrorShape))
 	}
 	h.f.HTTP.ServeHTTP(w, r)
 	return nil
@@ -186,7 +189,7 @@ func (h *handler) dispatch(ctx context.Context, kind string, w http.ResponseWrit
 // answer writes res as JSON, or err through apierr. Control calls also tell
 // FC whether the invocation failed; HTTP answers do not, since a caller's
 // 4xx is not a failure of the function.
-func answer(w http.ResponseWriter, kind string, res any, err error) error {
+func answer(w http.ResponseWriter, r *http.Request, kind string, res any, err error) error {
 	var b []byte
 	if err == nil {
 		if b, err = apierr.Marshal(res); err != nil {
@@ -197,7 +200,7 @@ func answer(w http.ResponseWriter, kind string, res any, err error) error {
 		if kind != kindHTTP {
 			w.Header().Set(headerStatus, "404")
 		}
-		apierr.Write(w, err)
+		apierr.Write(w, r, err)
 		return err
 	}
 	if kind != kindHTTP {

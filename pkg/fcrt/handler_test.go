@@ -384,7 +384,7 @@ func TestCredentialsReachTheOperation(t *testing.T) {
 						got = &c
 					}
 					return r, nil
-				}, 0)
+				})
 				f := Function{
 					HTTP: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 						for k := range r.Header {
@@ -429,7 +429,7 @@ func TestDeadline(t *testing.T) {
 				api, event := Operation(func(ctx context.Context, r echoReq) (echoReq, error) {
 					deadline, ok = ctx.Deadline()
 					return r, nil
-				}, 0)
+				})
 				o, _ := testOptions()
 				o.Timeout = tt.timeout
 				start := time.Now()
@@ -454,7 +454,7 @@ func TestLogsCarryNoSecretsOrPersonalData(t *testing.T) {
 			return r, apierr.Invalid("Count", "must be 0 or more")
 		}
 		return r, nil
-	}, 0)
+	})
 	o, logs := testOptions()
 	h := Handler(Function{Name: "logs", HTTP: api, Event: event}, o)
 	header := func(id, control string) map[string]string {
@@ -563,4 +563,33 @@ func TestPanicIsRecovered(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 2, panics)
+}
+
+// ErrorShape applies to every error the HTTP side writes (a front door's
+// refusal included); events keep the common shape.
+func TestErrorShapeAppliesToTheWholeHTTPSide(t *testing.T) {
+	f := Function{
+		Name: "shaped",
+		HTTP: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			apierr.Write(w, r, apierr.New(apierr.Unauthorized, "no key"))
+		}),
+		Event: func(context.Context, Event) (any, error) {
+			return nil, apierr.New(apierr.Unauthorized, "no key")
+		},
+		ErrorShape: func(err error) any { return map[string]string{"code": "20001", "sub_code": apierr.As(err).Code} },
+	}
+	o, _ := testOptions()
+	h := Handler(f, o)
+
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/", strings.NewReader(`{}`)))
+	assert.Equal(t, http.StatusUnauthorized, w.Code)
+	assert.JSONEq(t, `{"code":"20001","sub_code":"Unauthorized"}`, w.Body.String())
+
+	w = httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodPost, "/invoke", strings.NewReader(`{}`))
+	req.Header.Set("x-fc-control-path", "/invoke")
+	h.ServeHTTP(w, req)
+	assert.Equal(t, "404", w.Header().Get("x-fc-status"))
+	assert.JSONEq(t, `{"Code":"Unauthorized","Message":"no key"}`, w.Body.String())
 }

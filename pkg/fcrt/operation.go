@@ -17,20 +17,23 @@ import (
 // Operation adapts one typed operation to both entry points, so a function
 // writes its logic once and both answer with the same errors.
 //
-// The HTTP side takes POST only, reads at most maxBody bytes (≤ 0 means
-// 1 MiB) and answers 200 with Resp as JSON, or the error through apierr. The
-// event side decodes ev.Request the same way and returns op's result. Req is
-// decoded strictly: a parameter Req has no field for is refused, so a caller
-// can never set what the server owns by adding it to the body.
-func Operation[Req, Resp any](op func(context.Context, Req) (Resp, error), maxBody int64) (http.Handler, EventFunc) {
-	if maxBody <= 0 {
-		maxBody = defaultMaxBytes
+// The HTTP side takes POST only, reads at most the body limit (WithMaxBody;
+// 1 MiB by default) and answers 200 with Resp as JSON, or the error through
+// apierr (in the function's ErrorShape). The event side decodes ev.Request
+// the same way and returns op's result. Req is decoded strictly: a
+// parameter Req has no field for is refused, so a caller can never set what
+// the server owns by adding it to the body.
+func Operation[Req, Resp any](op func(context.Context, Req) (Resp, error), opts ...OperationOption) (http.Handler, EventFunc) {
+	cfg := operationConfig{maxBody: defaultMaxBytes}
+	for _, o := range opts {
+		o(&cfg)
 	}
+	maxBody := cfg.maxBody
 	api := func(w http.ResponseWriter, r *http.Request) {
 		resp, err := serveOperation(w, r, op, maxBody)
 		if err != nil {
 			noteFailure(r.Context(), err)
-			apierr.Write(w, err)
+			apierr.Write(w, r, err)
 			return
 		}
 		apierr.WriteJSON(w, http.StatusOK, resp)
@@ -46,6 +49,24 @@ func Operation[Req, Resp any](op func(context.Context, Req) (Resp, error), maxBo
 		return op(ctx, req)
 	}
 	return http.HandlerFunc(api), event
+}
+
+// OperationOption tunes an Operation (the option pattern of aws-lambda-go's
+// lambda.Option): new settings come as new options, not new parameters.
+type OperationOption func(*operationConfig)
+
+type operationConfig struct {
+	maxBody int64
+}
+
+// WithMaxBody sets the largest request body, in bytes, on both entry
+// points; a larger one is 413 RequestTooLarge. ≤ 0 keeps the default, 1 MiB.
+func WithMaxBody(n int64) OperationOption {
+	return func(c *operationConfig) {
+		if n > 0 {
+			c.maxBody = n
+		}
+	}
 }
 
 func serveOperation[Req, Resp any](w http.ResponseWriter, r *http.Request, op func(context.Context, Req) (Resp, error), maxBody int64) (Resp, error) {

@@ -72,7 +72,7 @@ func TestOperationDecoding(t *testing.T) {
 		{name: "too large", body: `{"Name":"` + strings.Repeat("x", 200) + `"}`, wantCode: apierr.RequestTooLarge,
 			says: "limit of 128 bytes", status: 413},
 	}
-	api, event := Operation(echo, 128)
+	api, event := Operation(echo, WithMaxBody(128))
 	for _, tt := range tests {
 		t.Run(tt.name+"/http", func(t *testing.T) {
 			w := call{path: "/", body: tt.body}.do(api)
@@ -115,7 +115,7 @@ func TestOperationFieldTypeSaysWhatIsWrong(t *testing.T) {
 	type req struct {
 		DocType docType `json:"DocType"`
 	}
-	api, event := Operation(func(_ context.Context, r req) (req, error) { return r, nil }, 0)
+	api, event := Operation(func(_ context.Context, r req) (req, error) { return r, nil })
 	w := call{path: "/", body: `{"DocType":"12"}`}.do(api)
 	assert.Equal(t, http.StatusBadRequest, w.Code)
 	assert.Contains(t, errorBody(t, w).Message, `"DocType" is invalid: must be 8 digits`)
@@ -124,7 +124,7 @@ func TestOperationFieldTypeSaysWhatIsWrong(t *testing.T) {
 }
 
 func TestOperationTakesPOSTOnly(t *testing.T) {
-	api, _ := Operation(echo, 0)
+	api, _ := Operation(echo)
 	for _, method := range []string{http.MethodGet, http.MethodPut, http.MethodDelete, http.MethodHead} {
 		w := call{method: method, path: "/", body: `{}`}.do(api)
 		assert.Equal(t, http.StatusMethodNotAllowed, w.Code, method)
@@ -138,7 +138,7 @@ func TestOperationTakesPOSTOnly(t *testing.T) {
 func TestOperationErrors(t *testing.T) {
 	api, event := Operation(func(context.Context, echoReq) (echoReq, error) {
 		return echoReq{}, &apierr.Error{Code: apierr.UpstreamTimeout, Message: "cloudauth did not answer", RetryAfter: 2 * time.Second}
-	}, 0)
+	})
 	w := call{path: "/", body: `{}`}.do(api)
 	assert.Equal(t, http.StatusGatewayTimeout, w.Code)
 	assert.Equal(t, "2", w.Header().Get("Retry-After"))
@@ -153,7 +153,7 @@ func TestOperationConcurrentRequests(t *testing.T) {
 	api, event := Operation(func(_ context.Context, r echoReq) (echoReq, error) {
 		time.Sleep(time.Duration(rand.IntN(5)) * time.Millisecond)
 		return r, nil
-	}, 0)
+	})
 	o, _ := testOptions()
 	srv := httptest.NewServer(Handler(Function{Name: "echo", HTTP: api, Event: event}, o))
 	defer srv.Close()

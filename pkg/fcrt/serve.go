@@ -21,17 +21,14 @@ const ioGrace = 5 * time.Second
 // maxHeaderBytes is FC's own limit on an HTTP trigger's request headers.
 const maxHeaderBytes = 8 << 10
 
-// Run is a function's main. It reads the environment, listens on FC's
+// Main is a function's main. It reads the environment, listens on FC's
 // port and serves until SIGTERM (FC stopping the instance) or SIGINT, then
 // lets the requests in flight finish. Any failure is logged and ends the
 // process with status 1, so that FC reports the instance as failed.
-func Run(f Function) {
-	Main(func() (Function, error) { return f, nil })
-}
-
-// Main is Run for a function that reads its own configuration at start:
-// build runs once the logger is set up, and its error stops the function
-// like any other start failure, with one JSON line that says why.
+//
+// build reads the function's own configuration; it runs once the logger is
+// set up, and its error stops the function like any other start failure,
+// with one JSON line that says why.
 func Main(build func() (Function, error)) {
 	if err := run(build); err != nil {
 		slog.New(slog.NewJSONHandler(os.Stdout, nil)).Error("function stopped", "error", err.Error())

@@ -180,7 +180,7 @@ func TestAnswerCarriesRetryAfter(t *testing.T) {
 	l := &Limiter{Counter: m, Function: "bank-verify", PerSubject: Rule{1, time.Hour}}
 	require.NoError(t, l.Allow(httpCtx("key:0000"), "alice"))
 	w := httptest.NewRecorder()
-	apierr.Write(w, l.Allow(httpCtx("key:0000"), "alice"))
+	apierr.Write(w, httptest.NewRequest(http.MethodPost, "/", nil), l.Allow(httpCtx("key:0000"), "alice"))
 	assert.Equal(t, 429, w.Code)
 	assert.Equal(t, "30", w.Header().Get("Retry-After"), "29.8 s left in the window, rounded up")
 	assert.Contains(t, w.Body.String(), `"Code":"Throttling.User"`)
