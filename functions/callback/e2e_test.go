@@ -209,9 +209,9 @@ func TestEndToEndRefusedTokens(t *testing.T) {
 	}
 	before := s.checkResults(t)
 	for name, c := range map[string]struct{ biz, token string }{
-		"forged (another key)":        {bizID, stranger.Token(bizID, time.Now())},
+		"forged (another key)":        {bizID, stranger.Token(callbacktoken.EKYCCallback, bizID, time.Now())},
 		"altered (one MAC character)": {bizID, altered},
-		"expired":                     {bizID, ours.Token(bizID, time.Now().Add(-2*time.Hour))},
+		"expired":                     {bizID, ours.Token(callbacktoken.EKYCCallback, bizID, time.Now().Add(-2*time.Hour))},
 		"moved to another bizId":      {"someoneelse1", good},
 	} {
 		assert.Equal(t, http.StatusForbidden, get(c.biz, c.token), name)

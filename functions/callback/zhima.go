@@ -22,6 +22,7 @@ import (
 
 	"github.com/idverify/fc-kyc/pkg/alipay"
 	"github.com/idverify/fc-kyc/pkg/apierr"
+	"github.com/idverify/fc-kyc/pkg/callbacktoken"
 	"github.com/idverify/fc-kyc/pkg/config"
 	"github.com/idverify/fc-kyc/pkg/logging"
 	"github.com/idverify/fc-kyc/pkg/store"
@@ -36,10 +37,9 @@ const ZhimaEventType = "zhima.result"
 
 // The return_url parameters zhima-init adds (functions/zhima-init/record.go).
 const (
-	paramBizNo         = "bizNo"
-	paramZhimaTxID     = "transactionId"
-	paramZhimaToken    = paramToken
-	zhimaSubjectPrefix = "zhima:"
+	paramBizNo      = "bizNo"
+	paramZhimaTxID  = "transactionId"
+	paramZhimaToken = paramToken
 )
 
 // ZhimaQuerier is the upstream query; *alipay.Client implements it.
@@ -185,7 +185,7 @@ func (s *Service) zhimaReturn(ctx context.Context, q url.Values) (store.Transact
 		vals[i] = v[0]
 	}
 	bizNo, txID, token := vals[0], vals[1], vals[2]
-	if err := s.Tokens.Verify(zhimaSubjectPrefix+bizNo+":"+txID, token, s.Now()); err != nil {
+	if err := s.Tokens.Verify(callbacktoken.ZhimaReturn, callbacktoken.ZhimaSubject(bizNo, txID), token, s.Now()); err != nil {
 		logging.From(ctx).Warn("zhima return refused", "reason", err.Error())
 		return store.Transaction{}, forbidden("This return address is not valid, or it has expired.")
 	}

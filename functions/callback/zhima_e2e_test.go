@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/idverify/fc-kyc/pkg/alipay"
+	"github.com/idverify/fc-kyc/pkg/callbacktoken"
 	"github.com/idverify/fc-kyc/pkg/emulator"
 	"github.com/idverify/fc-kyc/pkg/store"
 	"github.com/idverify/fc-kyc/pkg/testproc"
@@ -205,4 +206,61 @@ func TestEndToEndZhimaReturn(t *testing.T) {
 	})
 	assert.NotContains(t, s.callback.Output(), "260104197909275964", "no personal data in the callback's log")
 	assert.NotContains(t, s.zhima.Output(), "260104197909275964", "nor in zhima-init's")
+}
+
+// TestEndToEndZhimaTokenRefusedAtEKYCCallback: the ids and token a browser
+// holds from zhima-init's certify_url, replayed at the eKYC callback path in
+// every spelling, are refused without an upstream call (the emulator's
+// counters) and without a QPS slot (no limit counter in the store).
+func TestEndToEndZhimaTokenRefusedAtEKYCCallback(t *testing.T) {
+	s := startZhimaE2E(t)
+	bizNo, certifyURL := s.initialize(t, "ORDER123")
+	u, err := url.Parse(certifyURL)
+	require.NoError(t, err)
+	ret, err := url.Parse(u.Query().Get("return_url"))
+	require.NoError(t, err)
+	rq := ret.Query()
+	txID, token := rq.Get("transactionId"), rq.Get("callbackToken")
+	require.Equal(t, bizNo, rq.Get("bizNo"))
+	require.Equal(t, "ORDER123", txID)
+	require.NotEmpty(t, token)
+
+	hits := func() int {
+		entries, err := os.ReadDir(filepath.Join(strings.TrimPrefix(s.storeURL, "file://"), "hit"))
+		require.NoError(t, err)
+		return len(entries)
+	}
+	cloudauthCalls := func() int64 {
+		st, err := s.emu.Stats()
+		require.NoError(t, err)
+		var n int64
+		for _, c := range st.Requests {
+			n += c
+		}
+		return n
+	}
+	hitsBefore, queriesBefore := hits(), s.queries(t)
+	require.Zero(t, cloudauthCalls())
+	for name, c := range map[string]struct {
+		bizID, txID string
+		want        int
+	}{
+		"zhima:<bizNo>:<transactionId>, the issue's attack": {"zhima:" + bizNo + ":" + txID, txID, http.StatusBadRequest},
+		"<bizNo>:<transactionId>, the token's own subject":  {callbacktoken.ZhimaSubject(bizNo, txID), bizNo, http.StatusBadRequest},
+		"the transaction_id, a valid MerchantBizId":         {txID, bizNo, http.StatusForbidden},
+		"the biz_no":                                        {bizNo, txID, http.StatusForbidden},
+	} {
+		q := url.Values{"merchantBizId": {c.bizID}, "callbackToken": {token}, "transactionId": {c.txID}, "passed": {"Y"}, "subCode": {"200"}}
+		code, body := s.browse(t, s.callback.URL()+"/ekyc/callback?"+q.Encode())
+		assert.Equal(t, c.want, code, "%s: %s", name, body)
+	}
+	assert.Zero(t, cloudauthCalls(), "no CheckResult, nor any other cloudauth call")
+	assert.Equal(t, queriesBefore, s.queries(t), "no Zhima query")
+	assert.Equal(t, hitsBefore, hits(), "no QPS slot taken")
+	_, err = s.openStore(t).Get(context.Background(), txID)
+	assert.ErrorIs(t, err, store.ErrNotFound, "no foreign transaction adopted")
+
+	// The genuine return still works with the same token.
+	code, page := s.browse(t, s.certify(t, bizNo, certifyURL, "true"))
+	assert.Equal(t, http.StatusOK, code, page)
 }

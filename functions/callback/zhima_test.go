@@ -15,6 +15,7 @@ import (
 
 	"github.com/idverify/fc-kyc/pkg/alipay"
 	"github.com/idverify/fc-kyc/pkg/apierr"
+	"github.com/idverify/fc-kyc/pkg/callbacktoken"
 	"github.com/idverify/fc-kyc/pkg/store"
 	"github.com/idverify/fc-kyc/pkg/testproc"
 	"github.com/idverify/fc-kyc/pkg/webhook"
@@ -71,7 +72,7 @@ func (fx *fixture) createZhima(t *testing.T, bizNo, txID string, age time.Durati
 // the gateway may append.
 func (fx *fixture) returnQuery(bizNo, txID string) url.Values {
 	return url.Values{"bizNo": {bizNo}, "transactionId": {txID},
-		"callbackToken": {fx.svc.Tokens.Token("zhima:"+bizNo+":"+txID, fx.now)}, "biz_no": {bizNo}}
+		"callbackToken": {fx.svc.Tokens.Token(callbacktoken.ZhimaReturn, callbacktoken.ZhimaSubject(bizNo, txID), fx.now)}, "biz_no": {bizNo}}
 }
 
 func (fx *fixture) browse(t *testing.T, q url.Values) *httptest.ResponseRecorder {
@@ -147,11 +148,11 @@ func TestZhimaReturnRefusals(t *testing.T) {
 		{"altered token", with("callbackToken", tok[:len(tok)-2]+"AA"), http.StatusForbidden},
 		{"another biz_no", with("bizNo", strings.Repeat("0", 32)), http.StatusForbidden},
 		{"another transaction_id", with("transactionId", "ZM_other"), http.StatusForbidden},
-		{"expired", with("callbackToken", fx.svc.Tokens.Token("zhima:"+bizNo+":"+zhimaTxID, fx.now.Add(-2*time.Hour))), http.StatusForbidden},
-		{"an eKYC token for the same id", with("callbackToken", fx.svc.Tokens.Token(zhimaTxID, fx.now)), http.StatusForbidden},
+		{"expired", with("callbackToken", fx.svc.Tokens.Token(callbacktoken.ZhimaReturn, callbacktoken.ZhimaSubject(bizNo, zhimaTxID), fx.now.Add(-2*time.Hour))), http.StatusForbidden},
+		{"an eKYC token for the same id", with("callbackToken", fx.svc.Tokens.Token(callbacktoken.EKYCCallback, zhimaTxID, fx.now)), http.StatusForbidden},
 		// A valid token for ids that name an eKYC record: refused, not queried.
 		{"a record of another kind", url.Values{"bizNo": {txID}, "transactionId": {bizID},
-			"callbackToken": {fx.svc.Tokens.Token("zhima:"+txID+":"+bizID, fx.now)}}, http.StatusForbidden},
+			"callbackToken": {fx.svc.Tokens.Token(callbacktoken.ZhimaReturn, callbacktoken.ZhimaSubject(txID, bizID), fx.now)}}, http.StatusForbidden},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := fx.browse(t, tt.q)

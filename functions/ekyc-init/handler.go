@@ -110,7 +110,7 @@ func (h *Handler) Initialize(ctx context.Context, req Request) (Response, error)
 	}
 	if h.CallbackBase != nil {
 		up.CallbackUrl = callbacktoken.CallbackURL(h.CallbackBase, req.MerchantBizId)
-		up.CallbackToken = h.Tokens.Token(req.MerchantBizId, h.Now())
+		up.CallbackToken = h.Tokens.Token(callbacktoken.EKYCCallback, req.MerchantBizId, h.Now())
 	}
 	res, err := h.Upstream.Initialize(ctx, up)
 	if err != nil {
@@ -164,10 +164,13 @@ func check(req *Request) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	var bizID error // empty: one is generated
+	if req.MerchantBizId != "" {
+		bizID = validate.MerchantBizID("MerchantBizId", req.MerchantBizId)
+	}
 	return metaInfo, validate.First(
 		validate.OneOf("ProductCode", req.ProductCode, "KYC_GLOBAL"),
-		validate.MaxLen("MerchantBizId", req.MerchantBizId, 32),
-		validate.Alnum("MerchantBizId", req.MerchantBizId),
+		bizID,
 		validate.Required("MerchantUserId", req.MerchantUserId),
 		validate.MaxLen("MerchantUserId", req.MerchantUserId, maxMerchantUserId),
 		validate.Required("DocType", req.DocType),
