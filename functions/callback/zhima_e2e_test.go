@@ -248,7 +248,7 @@ func TestEndToEndZhimaTokenRefusedAtEKYCCallback(t *testing.T) {
 		"zhima:<bizNo>:<transactionId>, the issue's attack": {"zhima:" + bizNo + ":" + txID, txID, http.StatusBadRequest},
 		"<bizNo>:<transactionId>, the token's own subject":  {callbacktoken.ZhimaSubject(bizNo, txID), bizNo, http.StatusBadRequest},
 		"the transaction_id, a valid MerchantBizId":         {txID, bizNo, http.StatusForbidden},
-		"the biz_no":                                        {bizNo, txID, http.StatusForbidden},
+		"the biz_no": {bizNo, txID, http.StatusForbidden},
 	} {
 		q := url.Values{"merchantBizId": {c.bizID}, "callbackToken": {token}, "transactionId": {c.txID}, "passed": {"Y"}, "subCode": {"200"}}
 		code, body := s.browse(t, s.callback.URL()+"/ekyc/callback?"+q.Encode())
