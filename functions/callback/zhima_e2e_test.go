@@ -34,8 +34,10 @@ type zhimaE2E struct {
 }
 
 // startZhimaE2E starts the emulator, the callback (with the Alipay
-// configuration and its return path) and zhima-init.
-func startZhimaE2E(t *testing.T) *zhimaE2E {
+// configuration and its return path, and callbackEnv) and zhima-init. A
+// "false" is final at once (ZHIMA_SETTLE_AFTER=1ms) unless callbackEnv
+// says otherwise.
+func startZhimaE2E(t *testing.T, callbackEnv ...string) *zhimaE2E {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end: builds and runs binaries")
@@ -58,11 +60,11 @@ func startZhimaE2E(t *testing.T) *zhimaE2E {
 		"ZHIMA_RETURN_URL=http://127.0.0.1:" + cbPort + "/zhima/return",
 	}
 	s.callback = testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/functions/callback"), cbPort,
-		append([]string{"FC_CUSTOM_LISTEN_PORT=" + cbPort, "RECONCILE_AFTER=1ms",
+		append(append([]string{"FC_CUSTOM_LISTEN_PORT=" + cbPort, "RECONCILE_AFTER=1ms", "ZHIMA_SETTLE_AFTER=1ms",
 			"CLOUDAUTH_ENDPOINT=" + emu.URL(),
 			"ALIBABA_CLOUD_ACCESS_KEY_ID=" + emulator.DefaultAccessKeyID,
 			"ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + emulator.DefaultAccessKeySecret,
-			"RESULT_WEBHOOK_URL=" + s.hook.URL() + "/kyc/results", "RESULT_WEBHOOK_SECRET=" + e2eWebhookSecret}, common...)...)
+			"RESULT_WEBHOOK_URL=" + s.hook.URL() + "/kyc/results", "RESULT_WEBHOOK_SECRET=" + e2eWebhookSecret}, common...), callbackEnv...)...)
 	zPort := testproc.FreePort(t)
 	s.zhima = testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/functions/zhima-init"), zPort,
 		append([]string{"FC_CUSTOM_LISTEN_PORT=" + zPort, "AUTH_MODE=none"}, common...)...)
@@ -263,4 +265,45 @@ func TestEndToEndZhimaTokenRefusedAtEKYCCallback(t *testing.T) {
 	// The genuine return still works with the same token.
 	code, page := s.browse(t, s.certify(t, bizNo, certifyURL, "true"))
 	assert.Equal(t, http.StatusOK, code, page)
+}
+
+// TestEndToEndZhimaLatePass: a user who fails a first try, comes back
+// through the return, and passes later (the emulator's certification
+// completed as failed, then as passed) is recorded as passed: the return
+// says the result is being confirmed, timer runs before ZHIMA_SETTLE_AFTER
+// leave it pending and post nothing, and the pass is recorded and posted
+// once.
+func TestEndToEndZhimaLatePass(t *testing.T) {
+	s := startZhimaE2E(t, "ZHIMA_SETTLE_AFTER=1h")
+	st := s.openStore(t)
+	bizNo, certifyURL := s.initialize(t, "ZM_e2e_late")
+
+	back := s.certify(t, bizNo, certifyURL, "false")
+	code, page := s.browse(t, back)
+	require.Equal(t, http.StatusOK, code, page)
+	assert.Contains(t, page, "being confirmed")
+	code, rep := s.timer(t)
+	require.Equal(t, http.StatusOK, code)
+	assert.Equal(t, 1, rep.StillPending, "%+v", rep)
+	assert.Zero(t, rep.Recorded)
+	tx, err := st.Get(context.Background(), bizNo)
+	require.NoError(t, err)
+	assert.Equal(t, store.Pending, tx.Status)
+	assert.Empty(t, s.hook.Events(), "no provisional failure is posted")
+
+	require.NoError(t, s.emu.AlipayComplete(bizNo, true)) // the user's later pass
+	code, rep = s.timer(t)
+	require.Equal(t, http.StatusOK, code)
+	assert.Equal(t, 1, rep.Recorded, "%+v", rep)
+	tx, err = st.Get(context.Background(), bizNo)
+	require.NoError(t, err)
+	assert.Equal(t, store.Passed, tx.Status)
+	events := s.hook.Events()
+	require.Len(t, events, 1)
+	assert.Equal(t, "passed", events[0].Status)
+	assert.Equal(t, "true", events[0].Passed)
+	code, page = s.browse(t, back)
+	require.Equal(t, http.StatusOK, code, page)
+	assert.Contains(t, page, "finished")
+	assert.EqualValues(t, 3, s.queries(t), "return, timer, timer; the last return is answered from the store")
 }
