@@ -64,10 +64,15 @@ func testClaimOnce(t *testing.T, s store.Store, c *Clock) {
 	assert.True(t, claimed, "another key is another claim")
 
 	for name, bad := range map[string]func() error{
-		"no key":      func() error { _, _, err := s.ClaimStart(ctx, "", claim("d"), window); return err },
-		"no ClaimID":  func() error { _, _, err := s.ClaimStart(ctx, "k", store.Start{}, window); return err },
-		"no ttl":      func() error { _, _, err := s.ClaimStart(ctx, "k", claim("d"), 0); return err },
-		"with answer": func() error { a := claim("d"); a.Answer = json.RawMessage(`{}`); _, _, err := s.ClaimStart(ctx, "k", a, window); return err },
+		"no key":     func() error { _, _, err := s.ClaimStart(ctx, "", claim("d"), window); return err },
+		"no ClaimID": func() error { _, _, err := s.ClaimStart(ctx, "k", store.Start{}, window); return err },
+		"no ttl":     func() error { _, _, err := s.ClaimStart(ctx, "k", claim("d"), 0); return err },
+		"with answer": func() error {
+			a := claim("d")
+			a.Answer = json.RawMessage(`{}`)
+			_, _, err := s.ClaimStart(ctx, "k", a, window)
+			return err
+		},
 	} {
 		assert.Error(t, bad(), name)
 	}
