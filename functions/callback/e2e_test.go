@@ -7,6 +7,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -162,6 +164,8 @@ func TestEndToEndCallbackRoundTrip(t *testing.T) {
 	assert.Equal(t, webhook.EventType, ev.Type)
 	assert.Equal(t, txID, ev.TransactionID)
 	assert.Equal(t, bizID, ev.MerchantBizID)
+	user := sha256.Sum256([]byte(e2eUserID))
+	assert.Equal(t, hex.EncodeToString(user[:]), ev.UserHash, "the event names its user as the merchant can compute it")
 	assert.Equal(t, "passed", ev.Status)
 	assert.Equal(t, "Y", ev.Passed)
 	assert.Equal(t, "200", ev.SubCode)
