@@ -180,11 +180,14 @@ func params(q url.Values) (bizID, token, txID string, err error) {
 
 // idChars accepts letters, digits, '-' and '_': what the service's ids are
 // made of, and nothing that could change the meaning of a store key or a log.
-func idChars(v string) error {
+func idChars(v string) error { return idCharsOf(paramTransactionID, v) }
+
+// idCharsOf is idChars for the parameter name.
+func idCharsOf(name, v string) error {
 	for i := 0; i < len(v); i++ {
 		c := v[i]
 		if !(c >= '0' && c <= '9' || c|0x20 >= 'a' && c|0x20 <= 'z' || c == '-' || c == '_') {
-			return apierr.Invalid(paramTransactionID, "must contain only letters, digits, - and _")
+			return apierr.Invalid(name, "must contain only letters, digits, - and _")
 		}
 	}
 	return nil

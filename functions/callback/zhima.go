@@ -27,6 +27,7 @@ import (
 	"github.com/idverify/fc-kyc/pkg/config"
 	"github.com/idverify/fc-kyc/pkg/logging"
 	"github.com/idverify/fc-kyc/pkg/store"
+	"github.com/idverify/fc-kyc/pkg/validate"
 	"github.com/idverify/fc-kyc/pkg/webhook"
 )
 
@@ -212,6 +213,14 @@ func (s *Service) zhimaReturn(ctx context.Context, q url.Values) (store.Transact
 		vals[i] = v[0]
 	}
 	bizNo, txID, token := vals[0], vals[1], vals[2]
+	// Ids zhima-init could not have put there are refused before the token
+	// is weighed; without ':' in either, the token's subject reads back one
+	// way only.
+	if err := validate.First(validate.MaxLen(paramBizNo, bizNo, maxTransactionID), idCharsOf(paramBizNo, bizNo),
+		validate.MaxLen(paramZhimaTxID, txID, maxTransactionID), idCharsOf(paramZhimaTxID, txID)); err != nil {
+		logging.From(ctx).Warn("zhima return refused", "reason", "ids of the wrong form")
+		return store.Transaction{}, err
+	}
 	if err := s.Tokens.Verify(callbacktoken.ZhimaReturn, callbacktoken.ZhimaSubject(bizNo, txID), token, s.Now()); err != nil {
 		logging.From(ctx).Warn("zhima return refused", "reason", err.Error())
 		return store.Transaction{}, forbidden("This return address is not valid, or it has expired.")

@@ -200,6 +200,10 @@ func TestZhimaReturnRefusals(t *testing.T) {
 		{"another transaction_id", with("transactionId", "ZM_other"), http.StatusForbidden},
 		{"expired", with("callbackToken", fx.svc.Tokens.Token(callbacktoken.ZhimaReturn, callbacktoken.ZhimaSubject(bizNo, zhimaTxID), fx.now.Add(-2*time.Hour))), http.StatusForbidden},
 		{"an eKYC token for the same id", with("callbackToken", fx.svc.Tokens.Token(callbacktoken.EKYCCallback, zhimaTxID, fx.now)), http.StatusForbidden},
+		{"an eKYC token for the subject", with("callbackToken", fx.svc.Tokens.Token(callbacktoken.EKYCCallback, callbacktoken.ZhimaSubject(bizNo, zhimaTxID), fx.now)), http.StatusForbidden},
+		{"a split moved across the separator", url.Values{"bizNo": {bizNo + ":" + zhimaTxID[:4]}, "transactionId": {zhimaTxID[4:]},
+			"callbackToken": {fx.svc.Tokens.Token(callbacktoken.ZhimaReturn, callbacktoken.ZhimaSubject(bizNo+":"+zhimaTxID[:4], zhimaTxID[4:]), fx.now)}}, http.StatusBadRequest},
+		{"transactionId with a colon", with("transactionId", "a:b"), http.StatusBadRequest},
 		// A valid token for ids that name an eKYC record: refused, not queried.
 		{"a record of another kind", url.Values{"bizNo": {txID}, "transactionId": {bizID},
 			"callbackToken": {fx.svc.Tokens.Token(callbacktoken.ZhimaReturn, callbacktoken.ZhimaSubject(txID, bizID), fx.now)}}, http.StatusForbidden},

@@ -195,16 +195,27 @@ func Do[T any](ctx context.Context, g *Guard, scope Scope, id string, request an
 // answer, or gives the key back when it failed. A store failure after the
 // call does not fail the answer: the call is billed, and the caller must
 // get what it paid for.
-func first[T any](ctx context.Context, g *Guard, key string, mine store.Start, call func() (T, error)) (T, bool, error) {
-	answer, err := call()
-	// The answer is stored even when ctx has ended: the call was made.
+func first[T any](ctx context.Context, g *Guard, key string, mine store.Start, call func() (T, error)) (answer T, _ bool, err error) {
+	// The answer is stored, or the claim given back, even when ctx has
+	// ended: the call was made (or failed).
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 	defer cancel()
 	log := logging.From(ctx).With("idempotency_key", key)
-	if err != nil {
+	release := func() {
 		if rerr := g.Store.ReleaseStart(sctx, key, mine); rerr != nil && !errors.Is(rerr, store.ErrNotClaimed) {
 			log.Warn("start not released: the id stays taken until the window ends", "error", rerr.Error())
 		}
+	}
+	returned := false
+	defer func() {
+		if !returned { // call panicked: give the id back, then go on panicking
+			release()
+		}
+	}()
+	answer, err = call()
+	returned = true
+	if err != nil {
+		release()
 		return answer, false, err
 	}
 	if mine.Answer, err = json.Marshal(answer); err == nil {

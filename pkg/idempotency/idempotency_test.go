@@ -243,3 +243,15 @@ func TestFromEnv(t *testing.T) {
 	_, err = FromEnv(st)
 	assert.ErrorContains(t, err, "IDEMPOTENCY_WINDOW")
 }
+
+func TestAPanickingCallGivesTheIdBack(t *testing.T) {
+	st, _ := fileStore(t)
+	g := guard(t, st)
+	assert.Panics(t, func() {
+		_, _, _ = Do(as("alice"), g, scope, "ORDER6", req{}, func() (answer, error) { panic("bug") })
+	})
+	var calls atomic.Int64
+	_, _, err := Do(as("alice"), g, scope, "ORDER6", req{}, counted(&calls))
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, calls.Load())
+}
