@@ -255,3 +255,28 @@ func TestAPanickingCallGivesTheIdBack(t *testing.T) {
 	require.NoError(t, err)
 	assert.EqualValues(t, 1, calls.Load())
 }
+
+// TestOwnersByMode: under AUTH_MODE=apikey the owner is the API key; under
+// none every request is the one anonymous caller.
+func TestOwnersByMode(t *testing.T) {
+	st, _ := fileStore(t)
+	g := guard(t, st)
+	apiKey := func(id string) context.Context {
+		return auth.WithIdentity(context.Background(), auth.Identity{Caller: "key:" + id})
+	}
+	var calls atomic.Int64
+	_, _, err := Do(apiKey("aaaa"), g, scope, "ORDER7", req{}, counted(&calls))
+	require.NoError(t, err)
+	_, replayed, err := Do(apiKey("aaaa"), g, scope, "ORDER7", req{}, counted(&calls))
+	require.NoError(t, err)
+	assert.True(t, replayed)
+	_, _, err = Do(apiKey("bbbb"), g, scope, "ORDER7", req{}, counted(&calls))
+	assert.Equal(t, apierr.IdempotentParameterMismatch, code(err), "another API key")
+
+	_, _, err = Do(context.Background(), g, scope, "ORDER8", req{}, counted(&calls))
+	require.NoError(t, err)
+	_, replayed, err = Do(context.Background(), g, scope, "ORDER8", req{}, counted(&calls))
+	require.NoError(t, err)
+	assert.True(t, replayed, "the anonymous caller's retry")
+	assert.EqualValues(t, 2, calls.Load())
+}
