@@ -53,7 +53,7 @@ func BenchmarkCallbackDuplicate(b *testing.B) {
 	if _, err := s.Store.Finish(ctx, txID, store.Passed, store.Result{EventID: eventID(txID), Passed: "Y"}); err != nil {
 		b.Fatal(err)
 	}
-	q := "/cb?merchantBizId=" + bizID + "&callbackToken=" + s.Tokens.Token(bizID, time.Now()) + "&transactionId=" + txID
+	q := "/cb?merchantBizId=" + bizID + "&callbackToken=" + s.Tokens.Token(callbacktoken.EKYCCallback, bizID, time.Now()) + "&transactionId=" + txID
 	benchGet(b, s, q, http.StatusOK)
 }
 
@@ -62,6 +62,6 @@ func BenchmarkCallbackDuplicate(b *testing.B) {
 func BenchmarkCallbackForged(b *testing.B) {
 	s := benchService(b)
 	other, _ := callbacktoken.New([]string{"another-key-of-at-least-32-characters!"}, time.Hour)
-	q := "/cb?merchantBizId=" + bizID + "&callbackToken=" + other.Token(bizID, time.Now()) + "&transactionId=" + txID
+	q := "/cb?merchantBizId=" + bizID + "&callbackToken=" + other.Token(callbacktoken.EKYCCallback, bizID, time.Now()) + "&transactionId=" + txID
 	benchGet(b, s, q, http.StatusForbidden)
 }

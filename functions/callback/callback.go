@@ -38,7 +38,8 @@ type Answer struct {
 }
 
 // ServeHTTP answers the GET notification. In order: the parameters are
-// present (400), the token is ours, for this MerchantBizId and unexpired
+// present and merchantBizId is a valid MerchantBizId (400), the token is an
+// eKYC callback token of ours, for this MerchantBizId and unexpired
 // (403: a forged, altered or replayed-late URL costs no upstream call), the
 // transaction is this MerchantBizId's (403), it is not already recorded (200
 // at once), then CheckResult decides. A store failure, or a CheckResult
@@ -68,7 +69,14 @@ func (s *Service) callback(ctx context.Context, q url.Values) (Answer, error) {
 	if err != nil {
 		return Answer{}, err
 	}
-	if err := s.Tokens.Verify(bizID, token, s.Now()); err != nil {
+	// A merchantBizId ekyc-init could not have sent is refused before
+	// anything else: no token made for another purpose, over another kind
+	// of subject, is ever weighed here.
+	if err := validate.MerchantBizID(callbacktoken.BizIDParam, bizID); err != nil {
+		logging.From(ctx).Warn("callback refused", "reason", "merchantBizId is not a MerchantBizId")
+		return Answer{}, err
+	}
+	if err := s.Tokens.Verify(callbacktoken.EKYCCallback, bizID, token, s.Now()); err != nil {
 		logging.From(ctx).Warn("callback refused", "reason", err.Error(), "merchant_biz_id", bizID)
 		return Answer{}, forbidden("The callbackToken is not valid for this merchantBizId, or it has expired.")
 	}
@@ -172,11 +180,14 @@ func params(q url.Values) (bizID, token, txID string, err error) {
 
 // idChars accepts letters, digits, '-' and '_': what the service's ids are
 // made of, and nothing that could change the meaning of a store key or a log.
-func idChars(v string) error {
+func idChars(v string) error { return idCharsOf(paramTransactionID, v) }
+
+// idCharsOf is idChars for the parameter name.
+func idCharsOf(name, v string) error {
 	for i := 0; i < len(v); i++ {
 		c := v[i]
 		if !(c >= '0' && c <= '9' || c|0x20 >= 'a' && c|0x20 <= 'z' || c == '-' || c == '_') {
-			return apierr.Invalid(paramTransactionID, "must contain only letters, digits, - and _")
+			return apierr.Invalid(name, "must contain only letters, digits, - and _")
 		}
 	}
 	return nil

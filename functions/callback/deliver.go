@@ -56,6 +56,7 @@ func Body(tx store.Transaction) ([]byte, error) {
 		Type:          eventType(tx.Kind), // zhima.go
 		TransactionID: tx.TransactionID,
 		MerchantBizID: tx.MerchantBizID,
+		UserHash:      tx.UserHash,
 		Status:        string(tx.Status),
 		Passed:        tx.Result.Passed,
 		SubCode:       tx.Result.SubCode,

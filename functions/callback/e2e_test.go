@@ -7,6 +7,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -162,6 +164,8 @@ func TestEndToEndCallbackRoundTrip(t *testing.T) {
 	assert.Equal(t, webhook.EventType, ev.Type)
 	assert.Equal(t, txID, ev.TransactionID)
 	assert.Equal(t, bizID, ev.MerchantBizID)
+	user := sha256.Sum256([]byte(e2eUserID))
+	assert.Equal(t, hex.EncodeToString(user[:]), ev.UserHash, "the event names its user as the merchant can compute it")
 	assert.Equal(t, "passed", ev.Status)
 	assert.Equal(t, "Y", ev.Passed)
 	assert.Equal(t, "200", ev.SubCode)
@@ -209,9 +213,9 @@ func TestEndToEndRefusedTokens(t *testing.T) {
 	}
 	before := s.checkResults(t)
 	for name, c := range map[string]struct{ biz, token string }{
-		"forged (another key)":        {bizID, stranger.Token(bizID, time.Now())},
+		"forged (another key)":        {bizID, stranger.Token(callbacktoken.EKYCCallback, bizID, time.Now())},
 		"altered (one MAC character)": {bizID, altered},
-		"expired":                     {bizID, ours.Token(bizID, time.Now().Add(-2*time.Hour))},
+		"expired":                     {bizID, ours.Token(callbacktoken.EKYCCallback, bizID, time.Now().Add(-2*time.Hour))},
 		"moved to another bizId":      {"someoneelse1", good},
 	} {
 		assert.Equal(t, http.StatusForbidden, get(c.biz, c.token), name)

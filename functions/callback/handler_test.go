@@ -142,7 +142,7 @@ func (fx *fixture) create(t *testing.T, id, biz string, age time.Duration) {
 
 // query is the notification URL's query as the service sends it.
 func (fx *fixture) query(biz, id string) url.Values {
-	return url.Values{"merchantBizId": {biz}, "callbackToken": {fx.svc.Tokens.Token(biz, fx.now)},
+	return url.Values{"merchantBizId": {biz}, "callbackToken": {fx.svc.Tokens.Token(callbacktoken.EKYCCallback, biz, fx.now)},
 		"transactionId": {id}, "passed": {"Y"}, "subCode": {"200"}}
 }
 
@@ -187,7 +187,7 @@ func TestCallbackRecordsOnceAndDeliversOnce(t *testing.T) {
 	events := fx.hook.Events()
 	require.Len(t, events, 1, "one event however many notifications")
 	assert.Equal(t, webhook.Event{ID: eventID(txID), Type: webhook.EventType, TransactionID: txID, MerchantBizID: bizID,
-		Status: "passed", Passed: "Y", SubCode: "200", RecordedAt: fx.now}, events[0])
+		UserHash: strings.Repeat("ab", 32), Status: "passed", Passed: "Y", SubCode: "200", RecordedAt: fx.now}, events[0])
 }
 
 func TestCallbackNeverTrustsThePassedInTheQuery(t *testing.T) {
@@ -208,7 +208,7 @@ func TestCallbackRefusals(t *testing.T) {
 	other, _ := callbacktoken.New([]string{strings.Repeat("z", 40)}, time.Hour)
 	set := func(k, v string) url.Values { q := fx.query(bizID, txID); q.Set(k, v); return q }
 	del := func(k string) url.Values { q := fx.query(bizID, txID); q.Del(k); return q }
-	tok := fx.svc.Tokens.Token(bizID, fx.now)
+	tok := fx.svc.Tokens.Token(callbacktoken.EKYCCallback, bizID, fx.now)
 	flipped := tok[:len(tok)-3] + map[bool]string{true: "AAA", false: "BBB"}[!strings.HasSuffix(tok, "AAA")]
 
 	tests := []struct {
@@ -222,12 +222,20 @@ func TestCallbackRefusals(t *testing.T) {
 		{"no transactionId", del("transactionId"), 400, apierr.MissingParameter},
 		{"empty callbackToken", set("callbackToken", ""), 400, apierr.MissingParameter},
 		{"transactionId twice", func() url.Values { q := fx.query(bizID, txID); q.Add("transactionId", "hk9"); return q }(), 400, apierr.InvalidParameter},
-		{"forged token", set("callbackToken", other.Token(bizID, fx.now)), 403, "Forbidden.CallbackToken"},
+		{"forged token", set("callbackToken", other.Token(callbacktoken.EKYCCallback, bizID, fx.now)), 403, "Forbidden.CallbackToken"},
 		{"altered token", set("callbackToken", flipped), 403, "Forbidden.CallbackToken"},
 		{"garbage token", set("callbackToken", "hello"), 403, "Forbidden.CallbackToken"},
-		{"expired token", set("callbackToken", fx.svc.Tokens.Token(bizID, fx.now.Add(-2*time.Hour))), 403, "Forbidden.CallbackToken"},
+		{"expired token", set("callbackToken", fx.svc.Tokens.Token(callbacktoken.EKYCCallback, bizID, fx.now.Add(-2*time.Hour))), 403, "Forbidden.CallbackToken"},
 		{"token of another MerchantBizId", set("merchantBizId", otherBiz), 403, "Forbidden.CallbackToken"},
 		{"transaction of another MerchantBizId", set("transactionId", "hk0002"), 403, "Forbidden.CallbackToken"},
+		{"merchantBizId not a MerchantBizId", set("merchantBizId", "zhima:ZM1:"+bizID), 400, apierr.InvalidParameter},
+		{"merchantBizId over 32 characters", set("merchantBizId", strings.Repeat("a", 33)), 400, apierr.InvalidParameter},
+		{"a Zhima return token, its own subject", func() url.Values {
+			q := set("callbackToken", fx.svc.Tokens.Token(callbacktoken.ZhimaReturn, callbacktoken.ZhimaSubject("ZM1", bizID), fx.now))
+			q.Set("merchantBizId", callbacktoken.ZhimaSubject("ZM1", bizID))
+			return q
+		}(), 400, apierr.InvalidParameter},
+		{"a Zhima return token over a valid MerchantBizId", set("callbackToken", fx.svc.Tokens.Token(callbacktoken.ZhimaReturn, bizID, fx.now)), 403, "Forbidden.CallbackToken"},
 		{"transactionId with odd characters", set("transactionId", "hk/../x"), 400, apierr.InvalidParameter},
 		{"transactionId too long", set("transactionId", strings.Repeat("a", 65)), 400, apierr.InvalidParameter},
 	}
@@ -501,9 +509,8 @@ func TestEventBodyCarriesNoPersonalData(t *testing.T) {
 		Result: &store.Result{EventID: "evt_1", Passed: "Y", SubCode: "200", RecordedAt: time.Unix(1_800_000_000, 0)}}
 	b, err := Body(tx)
 	require.NoError(t, err)
-	assert.JSONEq(t, `{"id":"evt_1","type":"ekyc.result","transactionId":"hk0001","merchantBizId":"biz0001",
+	assert.JSONEq(t, `{"id":"evt_1","type":"ekyc.result","transactionId":"hk0001","merchantBizId":"biz0001","userHash":"deadbeef",
 		"status":"passed","passed":"Y","subCode":"200","recordedAt":"2027-01-15T08:00:00Z"}`, string(b))
-	assert.NotContains(t, string(b), "deadbeef")
 	b2, _ := Body(tx)
 	assert.Equal(t, b, b2, "the same bytes every time")
 }

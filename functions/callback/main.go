@@ -8,6 +8,7 @@
 package main
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/idverify/fc-kyc/pkg/cloudauth"
@@ -35,6 +36,9 @@ func build() (fcrt.Function, error) {
 	}
 	if s.Zhima, err = zhimaFromEnv(); err != nil { // zhima.go: optional
 		return fcrt.Function{}, err
+	}
+	if s.Zhima != nil && s.Zhima.SettleAfter >= s.MaxAge {
+		return fcrt.Function{}, fmt.Errorf("ZHIMA_SETTLE_AFTER (%s) must be shorter than RECONCILE_MAX_AGE (%s): a certification must settle before it expires", s.Zhima.SettleAfter, s.MaxAge)
 	}
 	_, event := fcrt.Operation(s.Reconcile, fcrt.WithMaxBody(1<<10))
 	return fcrt.Function{Name: "callback", HTTP: s, Event: event}, nil

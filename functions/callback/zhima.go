@@ -19,12 +19,15 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/idverify/fc-kyc/pkg/alipay"
 	"github.com/idverify/fc-kyc/pkg/apierr"
+	"github.com/idverify/fc-kyc/pkg/callbacktoken"
 	"github.com/idverify/fc-kyc/pkg/config"
 	"github.com/idverify/fc-kyc/pkg/logging"
 	"github.com/idverify/fc-kyc/pkg/store"
+	"github.com/idverify/fc-kyc/pkg/validate"
 	"github.com/idverify/fc-kyc/pkg/webhook"
 )
 
@@ -36,10 +39,9 @@ const ZhimaEventType = "zhima.result"
 
 // The return_url parameters zhima-init adds (functions/zhima-init/record.go).
 const (
-	paramBizNo         = "bizNo"
-	paramZhimaTxID     = "transactionId"
-	paramZhimaToken    = paramToken
-	zhimaSubjectPrefix = "zhima:"
+	paramBizNo      = "bizNo"
+	paramZhimaTxID  = "transactionId"
+	paramZhimaToken = paramToken
 )
 
 // ZhimaQuerier is the upstream query; *alipay.Client implements it.
@@ -59,7 +61,22 @@ type Zhima struct {
 	// browser is sent on to once the result is known, with transaction_id
 	// and biz_no; when empty the browser gets a small page.
 	DoneURL string
+	// SettleAfter (ZHIMA_SETTLE_AFTER) is the age of a certification before
+	// which passed "false" is not taken as its result: the query answers
+	// "false" both for a failed certification and for one the user has not
+	// finished (or is still retrying), so until then it stays pending and
+	// is asked about again. Zero takes "false" as final at once.
+	SettleAfter time.Duration
 }
+
+// defaultSettleAfter is ZHIMA_SETTLE_AFTER's default. A certification is a
+// few minutes of the user's time: open the certify URL in Alipay, sign in,
+// agree, and pass the face check, which may take several tries. Real users
+// are slower than that: they switch apps, take a call, look for their
+// glasses, and come back. An hour covers them with a wide margin, while a
+// genuine failure still reaches the merchant the same hour (the first timer
+// run after it). It stays far below RECONCILE_MAX_AGE, which it must.
+const defaultSettleAfter = time.Hour
 
 // zhimaFromEnv reads the Zhima configuration. It is optional: without
 // ZHIMA_RETURN_URL and ALIPAY_APP_ID the callback serves eKYC only. With
@@ -92,6 +109,9 @@ func zhimaFromEnv() (*Zhima, error) {
 			z.ReturnPath = "/"
 		}
 	}
+	if z.SettleAfter, err = config.Duration("ZHIMA_SETTLE_AFTER", defaultSettleAfter); err != nil {
+		return nil, err
+	}
 	if z.DoneURL, err = config.String("ZHIMA_DONE_URL", ""); err != nil || z.DoneURL == "" {
 		return z, err
 	}
@@ -115,11 +135,14 @@ func eventType(kind string) string {
 }
 
 // checkZhima asks zhima.customer.certification.query for tx's result
-// (tx.TransactionID is the biz_no): Passed for "true", Failed for "false".
-// The query has no pending state; the return comes once the user has
-// finished, and the reconciler asks only after RECONCILE_AFTER. Only passed
-// is kept: failed_reason is free text, and identity_info may hold personal
-// data.
+// (tx.TransactionID is the biz_no): Passed for "true"; for "false", Pending
+// while the certification is younger than SettleAfter, Failed after. The
+// query has no pending state of its own: an unfinished certification
+// answers "false" too, and the browser may return (or the timer ask)
+// before the user is done. A pass is taken whenever it comes, so it always
+// wins over an earlier "false", which was never recorded nor posted. Only
+// passed is kept: failed_reason is free text, and identity_info may hold
+// personal data.
 func (s *Service) checkZhima(ctx context.Context, tx store.Transaction) (store.Status, string, string, error) {
 	if s.Zhima == nil {
 		return store.Pending, "", "", &apierr.Error{Code: apierr.InternalError, HTTPStatus: http.StatusInternalServerError,
@@ -134,6 +157,11 @@ func (s *Service) checkZhima(ctx context.Context, tx store.Transaction) (store.S
 	}
 	if res.OK() {
 		return store.Passed, res.Passed, "", nil
+	}
+	if age := s.Now().Sub(tx.CreatedAt); age < s.Zhima.SettleAfter {
+		logging.From(ctx).Info("zhima not passed yet; pending until it settles", "biz_no", tx.TransactionID,
+			"transaction_id", tx.MerchantBizID, "age", age.Round(time.Second).String(), "settle_after", s.Zhima.SettleAfter.String())
+		return store.Pending, "", "", nil
 	}
 	return store.Failed, res.Passed, "", nil
 }
@@ -185,7 +213,15 @@ func (s *Service) zhimaReturn(ctx context.Context, q url.Values) (store.Transact
 		vals[i] = v[0]
 	}
 	bizNo, txID, token := vals[0], vals[1], vals[2]
-	if err := s.Tokens.Verify(zhimaSubjectPrefix+bizNo+":"+txID, token, s.Now()); err != nil {
+	// Ids zhima-init could not have put there are refused before the token
+	// is weighed; without ':' in either, the token's subject reads back one
+	// way only.
+	if err := validate.First(validate.MaxLen(paramBizNo, bizNo, maxTransactionID), idCharsOf(paramBizNo, bizNo),
+		validate.MaxLen(paramZhimaTxID, txID, maxTransactionID), idCharsOf(paramZhimaTxID, txID)); err != nil {
+		logging.From(ctx).Warn("zhima return refused", "reason", "ids of the wrong form")
+		return store.Transaction{}, err
+	}
+	if err := s.Tokens.Verify(callbacktoken.ZhimaReturn, callbacktoken.ZhimaSubject(bizNo, txID), token, s.Now()); err != nil {
 		logging.From(ctx).Warn("zhima return refused", "reason", err.Error())
 		return store.Transaction{}, forbidden("This return address is not valid, or it has expired.")
 	}

@@ -19,7 +19,7 @@ func benchZhimaService(b *testing.B) *Service {
 
 func zhimaReturnTarget(tokens *callbacktoken.Signer) string {
 	return "/zhima/return?" + url.Values{"bizNo": {bizNo}, "transactionId": {zhimaTxID},
-		"callbackToken": {tokens.Token("zhima:"+bizNo+":"+zhimaTxID, time.Now())}}.Encode()
+		"callbackToken": {tokens.Token(callbacktoken.ZhimaReturn, callbacktoken.ZhimaSubject(bizNo, zhimaTxID), time.Now())}}.Encode()
 }
 
 // BenchmarkZhimaReturnDuplicate: a browser reloading the return page

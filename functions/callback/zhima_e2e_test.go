@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/idverify/fc-kyc/pkg/alipay"
+	"github.com/idverify/fc-kyc/pkg/callbacktoken"
 	"github.com/idverify/fc-kyc/pkg/emulator"
 	"github.com/idverify/fc-kyc/pkg/store"
 	"github.com/idverify/fc-kyc/pkg/testproc"
@@ -33,8 +34,10 @@ type zhimaE2E struct {
 }
 
 // startZhimaE2E starts the emulator, the callback (with the Alipay
-// configuration and its return path) and zhima-init.
-func startZhimaE2E(t *testing.T) *zhimaE2E {
+// configuration and its return path, and callbackEnv) and zhima-init. A
+// "false" is final at once (ZHIMA_SETTLE_AFTER=1ms) unless callbackEnv
+// says otherwise.
+func startZhimaE2E(t *testing.T, callbackEnv ...string) *zhimaE2E {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end: builds and runs binaries")
@@ -57,11 +60,11 @@ func startZhimaE2E(t *testing.T) *zhimaE2E {
 		"ZHIMA_RETURN_URL=http://127.0.0.1:" + cbPort + "/zhima/return",
 	}
 	s.callback = testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/functions/callback"), cbPort,
-		append([]string{"FC_CUSTOM_LISTEN_PORT=" + cbPort, "RECONCILE_AFTER=1ms",
+		append(append([]string{"FC_CUSTOM_LISTEN_PORT=" + cbPort, "RECONCILE_AFTER=1ms", "ZHIMA_SETTLE_AFTER=1ms",
 			"CLOUDAUTH_ENDPOINT=" + emu.URL(),
 			"ALIBABA_CLOUD_ACCESS_KEY_ID=" + emulator.DefaultAccessKeyID,
 			"ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + emulator.DefaultAccessKeySecret,
-			"RESULT_WEBHOOK_URL=" + s.hook.URL() + "/kyc/results", "RESULT_WEBHOOK_SECRET=" + e2eWebhookSecret}, common...)...)
+			"RESULT_WEBHOOK_URL=" + s.hook.URL() + "/kyc/results", "RESULT_WEBHOOK_SECRET=" + e2eWebhookSecret}, common...), callbackEnv...)...)
 	zPort := testproc.FreePort(t)
 	s.zhima = testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/functions/zhima-init"), zPort,
 		append([]string{"FC_CUSTOM_LISTEN_PORT=" + zPort, "AUTH_MODE=none"}, common...)...)
@@ -205,4 +208,102 @@ func TestEndToEndZhimaReturn(t *testing.T) {
 	})
 	assert.NotContains(t, s.callback.Output(), "260104197909275964", "no personal data in the callback's log")
 	assert.NotContains(t, s.zhima.Output(), "260104197909275964", "nor in zhima-init's")
+}
+
+// TestEndToEndZhimaTokenRefusedAtEKYCCallback: the ids and token a browser
+// holds from zhima-init's certify_url, replayed at the eKYC callback path in
+// every spelling, are refused without an upstream call (the emulator's
+// counters) and without a QPS slot (no limit counter in the store).
+func TestEndToEndZhimaTokenRefusedAtEKYCCallback(t *testing.T) {
+	s := startZhimaE2E(t)
+	bizNo, certifyURL := s.initialize(t, "ORDER123")
+	u, err := url.Parse(certifyURL)
+	require.NoError(t, err)
+	ret, err := url.Parse(u.Query().Get("return_url"))
+	require.NoError(t, err)
+	rq := ret.Query()
+	txID, token := rq.Get("transactionId"), rq.Get("callbackToken")
+	require.Equal(t, bizNo, rq.Get("bizNo"))
+	require.Equal(t, "ORDER123", txID)
+	require.NotEmpty(t, token)
+
+	hits := func() int {
+		entries, err := os.ReadDir(filepath.Join(strings.TrimPrefix(s.storeURL, "file://"), "hit"))
+		require.NoError(t, err)
+		return len(entries)
+	}
+	cloudauthCalls := func() int64 {
+		st, err := s.emu.Stats()
+		require.NoError(t, err)
+		var n int64
+		for _, c := range st.Requests {
+			n += c
+		}
+		return n
+	}
+	hitsBefore, queriesBefore := hits(), s.queries(t)
+	require.Zero(t, cloudauthCalls())
+	for name, c := range map[string]struct {
+		bizID, txID string
+		want        int
+	}{
+		"zhima:<bizNo>:<transactionId>, the issue's attack": {"zhima:" + bizNo + ":" + txID, txID, http.StatusBadRequest},
+		"<bizNo>:<transactionId>, the token's own subject":  {callbacktoken.ZhimaSubject(bizNo, txID), bizNo, http.StatusBadRequest},
+		"the transaction_id, a valid MerchantBizId":         {txID, bizNo, http.StatusForbidden},
+		"the biz_no": {bizNo, txID, http.StatusForbidden},
+	} {
+		q := url.Values{"merchantBizId": {c.bizID}, "callbackToken": {token}, "transactionId": {c.txID}, "passed": {"Y"}, "subCode": {"200"}}
+		code, body := s.browse(t, s.callback.URL()+"/ekyc/callback?"+q.Encode())
+		assert.Equal(t, c.want, code, "%s: %s", name, body)
+	}
+	assert.Zero(t, cloudauthCalls(), "no CheckResult, nor any other cloudauth call")
+	assert.Equal(t, queriesBefore, s.queries(t), "no Zhima query")
+	assert.Equal(t, hitsBefore, hits(), "no QPS slot taken")
+	_, err = s.openStore(t).Get(context.Background(), txID)
+	assert.ErrorIs(t, err, store.ErrNotFound, "no foreign transaction adopted")
+
+	// The genuine return still works with the same token.
+	code, page := s.browse(t, s.certify(t, bizNo, certifyURL, "true"))
+	assert.Equal(t, http.StatusOK, code, page)
+}
+
+// TestEndToEndZhimaLatePass: a user who fails a first try, comes back
+// through the return, and passes later (the emulator's certification
+// completed as failed, then as passed) is recorded as passed: the return
+// says the result is being confirmed, timer runs before ZHIMA_SETTLE_AFTER
+// leave it pending and post nothing, and the pass is recorded and posted
+// once.
+func TestEndToEndZhimaLatePass(t *testing.T) {
+	s := startZhimaE2E(t, "ZHIMA_SETTLE_AFTER=1h")
+	st := s.openStore(t)
+	bizNo, certifyURL := s.initialize(t, "ZM_e2e_late")
+
+	back := s.certify(t, bizNo, certifyURL, "false")
+	code, page := s.browse(t, back)
+	require.Equal(t, http.StatusOK, code, page)
+	assert.Contains(t, page, "being confirmed")
+	code, rep := s.timer(t)
+	require.Equal(t, http.StatusOK, code)
+	assert.Equal(t, 1, rep.StillPending, "%+v", rep)
+	assert.Zero(t, rep.Recorded)
+	tx, err := st.Get(context.Background(), bizNo)
+	require.NoError(t, err)
+	assert.Equal(t, store.Pending, tx.Status)
+	assert.Empty(t, s.hook.Events(), "no provisional failure is posted")
+
+	require.NoError(t, s.emu.AlipayComplete(bizNo, true)) // the user's later pass
+	code, rep = s.timer(t)
+	require.Equal(t, http.StatusOK, code)
+	assert.Equal(t, 1, rep.Recorded, "%+v", rep)
+	tx, err = st.Get(context.Background(), bizNo)
+	require.NoError(t, err)
+	assert.Equal(t, store.Passed, tx.Status)
+	events := s.hook.Events()
+	require.Len(t, events, 1)
+	assert.Equal(t, "passed", events[0].Status)
+	assert.Equal(t, "true", events[0].Passed)
+	code, page = s.browse(t, back)
+	require.Equal(t, http.StatusOK, code, page)
+	assert.Contains(t, page, "finished")
+	assert.EqualValues(t, 3, s.queries(t), "return, timer, timer; the last return is answered from the store")
 }

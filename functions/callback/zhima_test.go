@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/idverify/fc-kyc/pkg/alipay"
 	"github.com/idverify/fc-kyc/pkg/apierr"
+	"github.com/idverify/fc-kyc/pkg/callbacktoken"
+	"github.com/idverify/fc-kyc/pkg/emulator"
 	"github.com/idverify/fc-kyc/pkg/store"
 	"github.com/idverify/fc-kyc/pkg/testproc"
 	"github.com/idverify/fc-kyc/pkg/webhook"
@@ -71,7 +74,7 @@ func (fx *fixture) createZhima(t *testing.T, bizNo, txID string, age time.Durati
 // the gateway may append.
 func (fx *fixture) returnQuery(bizNo, txID string) url.Values {
 	return url.Values{"bizNo": {bizNo}, "transactionId": {txID},
-		"callbackToken": {fx.svc.Tokens.Token("zhima:"+bizNo+":"+txID, fx.now)}, "biz_no": {bizNo}}
+		"callbackToken": {fx.svc.Tokens.Token(callbacktoken.ZhimaReturn, callbacktoken.ZhimaSubject(bizNo, txID), fx.now)}, "biz_no": {bizNo}}
 }
 
 func (fx *fixture) browse(t *testing.T, q url.Values) *httptest.ResponseRecorder {
@@ -121,6 +124,54 @@ func TestZhimaReturnFailedAndRedirect(t *testing.T) {
 	assert.Equal(t, "false", fx.hook.Events()[0].Passed)
 }
 
+// TestZhimaUnfinishedIsNotFailed: "false" before SettleAfter leaves the
+// certification pending, through the return and through the timer, and
+// posts nothing; the user's later pass is recorded as passed. A "false"
+// still there after SettleAfter is recorded as failed, once.
+func TestZhimaUnfinishedIsNotFailed(t *testing.T) {
+	fx, q := newZhimaFixture(t)
+	fx.svc.Zhima.SettleAfter = time.Hour
+	fx.svc.ReconcileAfter = time.Minute
+	fx.createZhima(t, bizNo, zhimaTxID, 2*time.Minute)
+	q.passed[bizNo] = "false" // the user is not done, or failed a first try
+
+	rec := fx.browse(t, fx.returnQuery(bizNo, zhimaTxID))
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	assert.Contains(t, rec.Body.String(), "being confirmed")
+	rep, err := fx.svc.Reconcile(context.Background(), ReconcileRequest{})
+	require.NoError(t, err)
+	assert.Equal(t, 1, rep.StillPending, "%+v", rep)
+	assert.Zero(t, rep.Recorded)
+	assert.Equal(t, store.Pending, fx.tx(t, bizNo).Status)
+	assert.Empty(t, fx.hook.Events(), "no provisional failure is posted")
+
+	q.passed[bizNo] = "true" // the user passes, late
+	fx.now = fx.now.Add(40 * time.Minute)
+	rep, err = fx.svc.Reconcile(context.Background(), ReconcileRequest{})
+	require.NoError(t, err)
+	assert.Equal(t, 1, rep.Recorded, "%+v", rep)
+	tx := fx.tx(t, bizNo)
+	assert.Equal(t, store.Passed, tx.Status)
+	require.Len(t, fx.hook.Events(), 1)
+	assert.Equal(t, "passed", fx.hook.Events()[0].Status)
+	assert.Equal(t, "true", fx.hook.Events()[0].Passed)
+	assert.Equal(t, 3, q.count())
+
+	t.Run("still false after SettleAfter: failed", func(t *testing.T) {
+		const other = "144eb82564529b890aeb1a1f5ed42f34"
+		fx.createZhima(t, other, "ZM_other", 2*time.Minute)
+		q.passed[other] = "false"
+		rec := fx.browse(t, fx.returnQuery(other, "ZM_other"))
+		assert.Contains(t, rec.Body.String(), "being confirmed")
+		fx.now = fx.now.Add(time.Hour)
+		rec = fx.browse(t, fx.returnQuery(other, "ZM_other"))
+		assert.Contains(t, rec.Body.String(), "finished")
+		assert.Equal(t, store.Failed, fx.tx(t, other).Status)
+		require.Len(t, fx.hook.Events(), 2)
+		assert.Equal(t, "failed", fx.hook.Events()[1].Status)
+	})
+}
+
 func TestZhimaReturnRefusals(t *testing.T) {
 	fx, q := newZhimaFixture(t)
 	fx.createZhima(t, bizNo, zhimaTxID, time.Minute)
@@ -147,11 +198,15 @@ func TestZhimaReturnRefusals(t *testing.T) {
 		{"altered token", with("callbackToken", tok[:len(tok)-2]+"AA"), http.StatusForbidden},
 		{"another biz_no", with("bizNo", strings.Repeat("0", 32)), http.StatusForbidden},
 		{"another transaction_id", with("transactionId", "ZM_other"), http.StatusForbidden},
-		{"expired", with("callbackToken", fx.svc.Tokens.Token("zhima:"+bizNo+":"+zhimaTxID, fx.now.Add(-2*time.Hour))), http.StatusForbidden},
-		{"an eKYC token for the same id", with("callbackToken", fx.svc.Tokens.Token(zhimaTxID, fx.now)), http.StatusForbidden},
+		{"expired", with("callbackToken", fx.svc.Tokens.Token(callbacktoken.ZhimaReturn, callbacktoken.ZhimaSubject(bizNo, zhimaTxID), fx.now.Add(-2*time.Hour))), http.StatusForbidden},
+		{"an eKYC token for the same id", with("callbackToken", fx.svc.Tokens.Token(callbacktoken.EKYCCallback, zhimaTxID, fx.now)), http.StatusForbidden},
+		{"an eKYC token for the subject", with("callbackToken", fx.svc.Tokens.Token(callbacktoken.EKYCCallback, callbacktoken.ZhimaSubject(bizNo, zhimaTxID), fx.now)), http.StatusForbidden},
+		{"a split moved across the separator", url.Values{"bizNo": {bizNo + ":" + zhimaTxID[:4]}, "transactionId": {zhimaTxID[4:]},
+			"callbackToken": {fx.svc.Tokens.Token(callbacktoken.ZhimaReturn, callbacktoken.ZhimaSubject(bizNo+":"+zhimaTxID[:4], zhimaTxID[4:]), fx.now)}}, http.StatusBadRequest},
+		{"transactionId with a colon", with("transactionId", "a:b"), http.StatusBadRequest},
 		// A valid token for ids that name an eKYC record: refused, not queried.
 		{"a record of another kind", url.Values{"bizNo": {txID}, "transactionId": {bizID},
-			"callbackToken": {fx.svc.Tokens.Token("zhima:"+txID+":"+bizID, fx.now)}}, http.StatusForbidden},
+			"callbackToken": {fx.svc.Tokens.Token(callbacktoken.ZhimaReturn, callbacktoken.ZhimaSubject(txID, bizID), fx.now)}}, http.StatusForbidden},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := fx.browse(t, tt.q)
@@ -251,6 +306,26 @@ func TestZhimaFromEnv(t *testing.T) {
 	_, err = zhimaFromEnv()
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "ALIPAY_APP_ID is not set")
+}
+
+func TestZhimaSettleAfterFromEnv(t *testing.T) {
+	for _, k := range []string{"ZHIMA_RETURN_URL", "ALIPAY_APP_CERT", "ZHIMA_DONE_URL", "ZHIMA_SETTLE_AFTER", "ALIPAY_PRIVATE_KEY_FILE"} {
+		t.Setenv(k, "") // restored after the test
+		os.Unsetenv(k)
+	}
+	t.Setenv("ALIPAY_APP_ID", emulator.AlipayTestAppID)
+	t.Setenv("ALIPAY_PRIVATE_KEY", emulator.AlipayTestAppPrivateKey)
+	t.Setenv("ALIPAY_PUBLIC_KEY", emulator.AlipayTestPublicKey)
+	z, err := zhimaFromEnv()
+	require.NoError(t, err)
+	assert.Equal(t, defaultSettleAfter, z.SettleAfter)
+	t.Setenv("ZHIMA_SETTLE_AFTER", "20m")
+	z, err = zhimaFromEnv()
+	require.NoError(t, err)
+	assert.Equal(t, 20*time.Minute, z.SettleAfter)
+	t.Setenv("ZHIMA_SETTLE_AFTER", "0s")
+	_, err = zhimaFromEnv()
+	assert.ErrorContains(t, err, "ZHIMA_SETTLE_AFTER")
 }
 
 // The Kind field survives both drivers, through Create, Finish and

@@ -15,6 +15,7 @@ import (
 	"github.com/idverify/fc-kyc/pkg/auth"
 	"github.com/idverify/fc-kyc/pkg/callbacktoken"
 	"github.com/idverify/fc-kyc/pkg/cloudauth"
+	"github.com/idverify/fc-kyc/pkg/idempotency"
 	"github.com/idverify/fc-kyc/pkg/logging"
 	"github.com/idverify/fc-kyc/pkg/ratelimit"
 	"github.com/idverify/fc-kyc/pkg/store"
@@ -75,10 +76,18 @@ type Handler struct {
 	// Limits caps billed calls per caller and per JWT subject; nil is no
 	// limit.
 	Limits *ratelimit.Limiter
+	// Starts makes a caller-chosen MerchantBizId idempotent and gives it
+	// one owner; nil lets every start through.
+	Starts *idempotency.Guard
 	Now    func() time.Time
 }
 
-// Initialize validates req, then starts a KYC_GLOBAL transaction.
+// Initialize validates req, then starts a KYC_GLOBAL transaction. A
+// MerchantBizId the caller chose is claimed first (see package
+// idempotency): the same request again within the window is answered with
+// the first answer, without a second billed Initialize, and another
+// request or another caller under that id is refused with 409 before any
+// upstream call.
 func (h *Handler) Initialize(ctx context.Context, req Request) (Response, error) {
 	// With AUTH_MODE=jwt the user is the token's (hashed) sub, whatever the
 	// body says: the token is signed, the body is not.
@@ -89,12 +98,6 @@ func (h *Handler) Initialize(ctx context.Context, req Request) (Response, error)
 	metaInfo, err := check(&req)
 	if err != nil {
 		return Response{}, err
-	}
-	if err := h.Limits.Allow(ctx, subject); err != nil {
-		return Response{}, err
-	}
-	if req.MerchantBizId == "" {
-		req.MerchantBizId = newBizID()
 	}
 	up := cloudauth.InitializeRequest{
 		ProductCode:    "KYC_GLOBAL",
@@ -108,18 +111,40 @@ func (h *Handler) Initialize(ctx context.Context, req Request) (Response, error)
 	if up.ProductFlow == "" {
 		up.ProductFlow = "DOC_FACE" // the documented default, sent since the SDK calls it required for KYC_GLOBAL
 	}
+	start := func() (Response, error) {
+		if err := h.Limits.Allow(ctx, subject); err != nil {
+			return Response{}, err
+		}
+		return h.initialize(ctx, up)
+	}
+	if up.MerchantBizId == "" { // generated: new, nothing to repeat
+		up.MerchantBizId = newBizID()
+		return start()
+	}
+	res, replayed, err := idempotency.Do(ctx, h.Starts, startScope, up.MerchantBizId, up, start)
+	if replayed {
+		logging.From(ctx).Info("Initialize repeated: first answer given again", "merchant_biz_id", res.MerchantBizId, "transaction_id", res.Result.TransactionId)
+	}
+	return res, err
+}
+
+// startScope names ekyc-init's order ids to package idempotency.
+var startScope = idempotency.Scope{Function: "ekyc-init", Param: "MerchantBizId"}
+
+// initialize makes the billed call and records the transaction.
+func (h *Handler) initialize(ctx context.Context, up cloudauth.InitializeRequest) (Response, error) {
 	if h.CallbackBase != nil {
-		up.CallbackUrl = callbacktoken.CallbackURL(h.CallbackBase, req.MerchantBizId)
-		up.CallbackToken = h.Tokens.Token(req.MerchantBizId, h.Now())
+		up.CallbackUrl = callbacktoken.CallbackURL(h.CallbackBase, up.MerchantBizId)
+		up.CallbackToken = h.Tokens.Token(callbacktoken.EKYCCallback, up.MerchantBizId, h.Now())
 	}
 	res, err := h.Upstream.Initialize(ctx, up)
 	if err != nil {
-		logging.From(ctx).Warn("Initialize failed", "merchant_biz_id", req.MerchantBizId, "code", apierr.As(err).Code, "upstream_request_id", apierr.As(err).RequestID)
+		logging.From(ctx).Warn("Initialize failed", "merchant_biz_id", up.MerchantBizId, "code", apierr.As(err).Code, "upstream_request_id", apierr.As(err).RequestID)
 		return Response{}, err
 	}
-	logging.From(ctx).Info("Initialize ok", "merchant_biz_id", req.MerchantBizId, "transaction_id", res.Result.TransactionId, "upstream_request_id", res.RequestId)
-	h.record(ctx, req.MerchantBizId, req.MerchantUserId, res.Result.TransactionId)
-	return Response{RequestId: res.RequestId, Code: res.Code, Message: res.Message, Result: res.Result, MerchantBizId: req.MerchantBizId}, nil
+	logging.From(ctx).Info("Initialize ok", "merchant_biz_id", up.MerchantBizId, "transaction_id", res.Result.TransactionId, "upstream_request_id", res.RequestId)
+	h.record(ctx, up.MerchantBizId, up.MerchantUserId, res.Result.TransactionId)
+	return Response{RequestId: res.RequestId, Code: res.Code, Message: res.Message, Result: res.Result, MerchantBizId: up.MerchantBizId}, nil
 }
 
 // record stores the transaction as pending. Initialize is billed and has
@@ -164,10 +189,13 @@ func check(req *Request) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	var bizID error // empty: one is generated
+	if req.MerchantBizId != "" {
+		bizID = validate.MerchantBizID("MerchantBizId", req.MerchantBizId)
+	}
 	return metaInfo, validate.First(
 		validate.OneOf("ProductCode", req.ProductCode, "KYC_GLOBAL"),
-		validate.MaxLen("MerchantBizId", req.MerchantBizId, 32),
-		validate.Alnum("MerchantBizId", req.MerchantBizId),
+		bizID,
 		validate.Required("MerchantUserId", req.MerchantUserId),
 		validate.MaxLen("MerchantUserId", req.MerchantUserId, maxMerchantUserId),
 		validate.Required("DocType", req.DocType),

@@ -138,7 +138,7 @@ func TestWhatIsSentUpstream(t *testing.T) {
 	assert.Equal(t, "DOC_FACE", got.ProductFlow, "the documented default is sent")
 	assert.Equal(t, metaInfo, got.MetaInfo, "MetaInfo passes through unchanged")
 	assert.Equal(t, "https://cb.example.com/ekyc/callback?merchantBizId="+res.MerchantBizId, got.CallbackUrl)
-	assert.NoError(t, signer.Verify(res.MerchantBizId, got.CallbackToken, now), "the token verifies for this transaction")
+	assert.NoError(t, signer.Verify(callbacktoken.EKYCCallback, res.MerchantBizId, got.CallbackToken, now), "the token verifies for this transaction")
 	assert.Equal(t, "RID-1", res.RequestId)
 
 	res2, err := h.Initialize(context.Background(), decode(t, valid()))

@@ -15,6 +15,7 @@ import (
 // their own sub_code:
 //
 //	bad parameter             400  40004 Business Failed, INVALID_PARAMETER
+//	transaction_id in use     409  40004 Business Failed, IdempotentParameterMismatch / IdempotentProcessing
 //	not POST, body too large  405, 413  40002 Invalid Arguments, UnsupportedMethod / RequestTooLarge
 //	caller not authenticated  401  20001 Insufficient Token Permissions, Unauthorized
 //	gateway unreachable, slow, unverifiable answer, our own fault
@@ -40,6 +41,8 @@ func errorBody(err error) any {
 	switch e.Code {
 	case apierr.InvalidParameter, apierr.MissingParameter:
 		b.Code, b.Msg, b.SubCode = alipay.CodeBusinessFailed, "Business Failed", "INVALID_PARAMETER"
+	case apierr.IdempotentParameterMismatch, apierr.IdempotentProcessing:
+		b.Code, b.Msg = alipay.CodeBusinessFailed, "Business Failed"
 	case apierr.UnsupportedMethod, apierr.RequestTooLarge:
 		b.Code, b.Msg = alipay.CodeInvalidArgument, "Invalid Arguments"
 	case apierr.Unauthorized:

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/idverify/fc-kyc/pkg/alipay"
+	"github.com/idverify/fc-kyc/pkg/apierr"
 	"github.com/idverify/fc-kyc/pkg/emulator"
 	"github.com/idverify/fc-kyc/pkg/testproc"
 )
@@ -166,6 +167,29 @@ func TestEndToEnd(t *testing.T) {
 		st, err := s.emu.AlipayStats()
 		require.NoError(t, err)
 		assert.Empty(t, st.Requests, "no invalid request cost a gateway call")
+	})
+
+	t.Run("a chosen transaction_id: a retry gets the first biz_no, another request 409", func(t *testing.T) {
+		require.NoError(t, s.emu.AlipayReset())
+		first := s.post(t, "/", nil, with("transaction_id", "ORDER123"))
+		require.Equal(t, http.StatusOK, first.status, "%v", first.body)
+		again := s.post(t, "/", nil, with("transaction_id", "ORDER123"))
+		require.Equal(t, http.StatusOK, again.status, "%v", again.body)
+		assert.Equal(t, first.str("biz_no"), again.str("biz_no"))
+		// A freshly signed certify URL for the same certification, which the gateway accepts.
+		res, err := http.Get(again.str("certify_url"))
+		require.NoError(t, err)
+		res.Body.Close()
+		assert.Equal(t, http.StatusOK, res.StatusCode)
+
+		other := s.post(t, "/", nil, with("transaction_id", "ORDER123", "biz_code", "SMART_FACE"))
+		assert.Equal(t, http.StatusConflict, other.status, "%v", other.body)
+		assert.Equal(t, "40004", other.str("code"))
+		assert.Equal(t, apierr.IdempotentParameterMismatch, other.str("sub_code"))
+		assert.NotContains(t, other.body, "biz_no")
+		st, err := s.emu.AlipayStats()
+		require.NoError(t, err)
+		assert.EqualValues(t, 1, st.Requests[alipay.MethodZhimaInitialize], "one initialize for three requests")
 	})
 
 	t.Run("no personal data in the logs", func(t *testing.T) {

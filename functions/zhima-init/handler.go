@@ -16,6 +16,7 @@ import (
 	"github.com/idverify/fc-kyc/pkg/apierr"
 	"github.com/idverify/fc-kyc/pkg/auth"
 	"github.com/idverify/fc-kyc/pkg/callbacktoken"
+	"github.com/idverify/fc-kyc/pkg/idempotency"
 	"github.com/idverify/fc-kyc/pkg/logging"
 	"github.com/idverify/fc-kyc/pkg/ratelimit"
 	"github.com/idverify/fc-kyc/pkg/store"
@@ -124,27 +125,52 @@ type Handler struct {
 	// Limits caps billed initializations per caller and per JWT subject;
 	// nil is no limit.
 	Limits *ratelimit.Limiter
+	// Starts makes a caller-chosen transaction_id idempotent and gives it
+	// one owner; nil lets every start through.
+	Starts *idempotency.Guard
 	Now    func() time.Time
 }
 
 // Initialize checks req, calls zhima.customer.certification.initialize and
-// builds the certify URL for the biz_no it returns.
+// builds the certify URL for the biz_no it returns. A transaction_id the
+// caller chose is claimed first (see package idempotency): the same request
+// again within the window is answered with the first biz_no (and a freshly
+// signed certify URL for it), without a second initialize, and another
+// request or another caller under that id is refused with 409 before any
+// upstream call.
 func (h *Handler) Initialize(ctx context.Context, req Request) (Response, error) {
+	chosen := req.TransactionID != ""
 	biz, err := h.check(req)
 	if err != nil {
 		return Response{}, err
 	}
-	if err := h.Limits.Allow(ctx, auth.Subject(ctx)); err != nil {
-		return Response{}, err
-	}
 	log := logging.From(ctx).With("transaction_id", biz.TransactionID, "biz_code", biz.BizCode, "product_code", biz.ProductCode)
-	res, err := h.Upstream.ZhimaInitialize(ctx, biz)
+	start := func() (alipay.ZhimaInitialized, error) {
+		if err := h.Limits.Allow(ctx, auth.Subject(ctx)); err != nil {
+			return alipay.ZhimaInitialized{}, err
+		}
+		res, err := h.Upstream.ZhimaInitialize(ctx, biz)
+		if err != nil {
+			e := apierr.As(err)
+			log.Warn("zhima initialize failed", "code", e.Code, "error", e.Message)
+			return res, err
+		}
+		h.record(ctx, res.BizNo, biz.TransactionID, auth.Subject(ctx))
+		return res, nil
+	}
+	var res alipay.ZhimaInitialized
+	if chosen {
+		var replayed bool
+		res, replayed, err = idempotency.Do(ctx, h.Starts, startScope, biz.TransactionID, biz, start)
+		if replayed {
+			log.Info("zhima initialize repeated: first biz_no given again", "biz_no", res.BizNo)
+		}
+	} else { // generated: new, nothing to repeat
+		res, err = start()
+	}
 	if err != nil {
-		e := apierr.As(err)
-		log.Warn("zhima initialize failed", "code", e.Code, "error", e.Message)
 		return Response{}, err
 	}
-	h.record(ctx, res.BizNo, biz.TransactionID, auth.Subject(ctx))
 	ret, err := h.returnURL(res.BizNo, biz.TransactionID)
 	if err != nil {
 		return Response{}, err
@@ -156,6 +182,9 @@ func (h *Handler) Initialize(ctx context.Context, req Request) (Response, error)
 	log.Info("zhima initialize ok", "biz_no", res.BizNo)
 	return Response{Code: res.Code, Msg: res.Msg, BizNo: res.BizNo, TransactionID: biz.TransactionID, CertifyURL: certify}, nil
 }
+
+// startScope names zhima-init's order ids to package idempotency.
+var startScope = idempotency.Scope{Function: "zhima-init", Param: "transaction_id"}
 
 var (
 	transactionID = regexp.MustCompile(`^[A-Za-z0-9_]{1,32}$`)

@@ -13,6 +13,7 @@ import (
 	"github.com/idverify/fc-kyc/pkg/config"
 	"github.com/idverify/fc-kyc/pkg/fcrt"
 	"github.com/idverify/fc-kyc/pkg/frontdoor"
+	"github.com/idverify/fc-kyc/pkg/idempotency"
 	"github.com/idverify/fc-kyc/pkg/ratelimit"
 	"github.com/idverify/fc-kyc/pkg/store"
 )
@@ -48,6 +49,9 @@ func build() (fcrt.Function, error) {
 		PerCaller:  ratelimit.Rule{Limit: 600, Window: time.Minute},
 		PerSubject: ratelimit.Rule{Limit: 20, Window: time.Hour},
 	}); err != nil {
+		return fcrt.Function{}, err
+	}
+	if h.Starts, err = idempotency.FromEnv(h.Store); err != nil {
 		return fcrt.Function{}, err
 	}
 	httpAPI, event := fcrt.Operation(h.Initialize, fcrt.WithMaxBody(maxBody))

@@ -31,14 +31,6 @@ const (
 // store still leaves time to answer with the biz_no.
 const storeWriteTimeout = 2 * time.Second
 
-// tokenSubject is what a return token is bound to. The "zhima:" prefix
-// keeps it apart from the eKYC tokens (bound to a MerchantBizId, letters
-// and digits only) signed with the same CALLBACK_SECRET: neither kind of
-// token is accepted for the other.
-func tokenSubject(bizNo, transactionID string) string {
-	return "zhima:" + bizNo + ":" + transactionID
-}
-
 // returnURL is the certify URL's return_url for a certification:
 // ZHIMA_RETURN_URL as it is when no keys are configured, else with the
 // certification's ids and their token added.
@@ -53,7 +45,7 @@ func (h *Handler) returnURL(bizNo, transactionID string) (string, error) {
 	q := u.Query()
 	q.Set(returnBizNo, bizNo)
 	q.Set(returnTransactionID, transactionID)
-	q.Set(returnToken, h.Tokens.Token(tokenSubject(bizNo, transactionID), h.Now()))
+	q.Set(returnToken, h.Tokens.Token(callbacktoken.ZhimaReturn, callbacktoken.ZhimaSubject(bizNo, transactionID), h.Now()))
 	u.RawQuery = q.Encode()
 	return u.String(), nil
 }

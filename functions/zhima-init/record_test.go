@@ -86,9 +86,9 @@ func TestInitializeRecordsAndTokensTheReturn(t *testing.T) {
 	assert.Equal(t, res.BizNo, q.Get(returnBizNo))
 	assert.Equal(t, "ZM_record_1", q.Get(returnTransactionID))
 	token := q.Get(returnToken)
-	assert.NoError(t, tokens.Verify("zhima:"+res.BizNo+":ZM_record_1", token, time.Now()))
-	assert.Error(t, tokens.Verify("zhima:"+res.BizNo+":ZM_other", token, time.Now()), "bound to the transaction_id")
-	assert.Error(t, tokens.Verify(res.BizNo, token, time.Now()), "not an eKYC token")
+	assert.NoError(t, tokens.Verify(callbacktoken.ZhimaReturn, callbacktoken.ZhimaSubject(res.BizNo, "ZM_record_1"), token, time.Now()))
+	assert.Error(t, tokens.Verify(callbacktoken.ZhimaReturn, callbacktoken.ZhimaSubject(res.BizNo, "ZM_other"), token, time.Now()), "bound to the transaction_id")
+	assert.Error(t, tokens.Verify(callbacktoken.EKYCCallback, res.BizNo, token, time.Now()), "not an eKYC token")
 }
 
 // A store failure after the billed initialize does not fail the answer:

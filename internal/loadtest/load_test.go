@@ -230,7 +230,7 @@ func callbackSetup(t *testing.T, emu *emulator.Emulator, emuURL string) []string
 		if i%2 == 0 {
 			require.NoError(t, emu.Complete(ctx, id, "Y", "200", false))
 		}
-		callbackTxs = append(callbackTxs, callbackTx{id: id, bizID: biz, token: signer.Token(biz, time.Now())})
+		callbackTxs = append(callbackTxs, callbackTx{id: id, bizID: biz, token: signer.Token(callbacktoken.EKYCCallback, biz, time.Now())})
 	}
 	return []string{"STORE_URL=file://" + dir, "CALLBACK_SECRET=" + callbackSecret}
 }

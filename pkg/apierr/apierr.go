@@ -31,6 +31,14 @@ const (
 	UpstreamUnavailable = "UpstreamUnavailable" // the upstream could not be reached
 	BadUpstreamAnswer   = "BadUpstreamAnswer"   // the upstream answered something we cannot read
 	InternalError       = "InternalError"       // a fault in the function itself
+	// IdempotentParameterMismatch: a caller-chosen order id (MerchantBizId,
+	// transaction_id) used again within the idempotency window with another
+	// request, or by another caller. Alibaba Cloud's own code for a reused
+	// idempotency token whose parameters changed.
+	IdempotentParameterMismatch = "IdempotentParameterMismatch"
+	// IdempotentProcessing: the first request with that order id is still
+	// waiting for the upstream; try again shortly for its answer.
+	IdempotentProcessing = "IdempotentProcessing"
 )
 
 // Error is a failure with a documented code. RequestID is the upstream's
@@ -92,6 +100,9 @@ var statusByCode = map[string]int{
 	UpstreamUnavailable: http.StatusServiceUnavailable,
 	BadUpstreamAnswer:   http.StatusBadGateway,
 	InternalError:       http.StatusInternalServerError,
+
+	IdempotentParameterMismatch: http.StatusConflict,
+	IdempotentProcessing:        http.StatusConflict,
 
 	// cloudauth-intl codes (upstream documentation "Initialize", table "HTTP status codes and messages").
 	"OcrFail":             http.StatusUnprocessableEntity, // the document is unreadable: the caller can retake it

@@ -1,14 +1,26 @@
-// Package callbacktoken makes and checks the CallbackToken that ekyc-init
-// gives ID Verification and the callback function receives back.
+// Package callbacktoken makes and checks the tokens that make an unsigned
+// request to the callback function ours: the CallbackToken that ekyc-init
+// gives ID Verification (the eKYC callback), and the token zhima-init puts
+// into the Zhima return_url (the user's browser back from Zhima).
 //
-// The eKYC callback is an unsigned GET: anyone who learns the URL can call
-// it. The token is what makes a callback ours: an HMAC-SHA256, under
-// CALLBACK_SECRET, over the transaction's MerchantBizId and an expiry. The
-// MerchantBizId travels in the CallbackUrl itself, so the callback function
-// checks a token without a lookup and before spending an upstream call.
+// Both requests are unsigned GETs: anyone who learns a URL can call it. The
+// token is an HMAC-SHA256, under CALLBACK_SECRET, over what it is for (its
+// Purpose), the subject it covers (the eKYC MerchantBizId; the Zhima biz_no
+// and transaction_id) and an expiry. The subject travels in the URL itself,
+// so the callback function checks a token without a lookup and before
+// spending an upstream call.
 //
-// Format: "v1.<expiry unix seconds>.<base64url HMAC>", only URL-safe
-// characters, since the service appends it to the URL as it is.
+// One key signs both kinds, so the purpose is what keeps them apart: it is
+// in the MAC input and in the token's text, and Verify is told which purpose
+// it expects. A Zhima return token presented at the eKYC callback (or the
+// reverse) is refused as ErrPurpose whatever subject it is presented with.
+//
+// Format: "v2.<purpose>.<expiry unix seconds>.<base64url HMAC>", only
+// URL-safe characters, since the service appends it to the URL as it is.
+// The MAC input is "v2|<purpose>|<subject>|<expiry>". Tokens of the first
+// version ("v1.", no purpose) are refused as malformed: they lived a day at
+// most, and a result whose callback was refused is still recorded by the
+// reconciler.
 //
 // Several keys may be configured for rotation: the first signs, any verifies.
 package callbacktoken
@@ -32,13 +44,36 @@ const MinKeyLen = 32
 // BizIDParam is the CallbackUrl query parameter that carries MerchantBizId.
 const BizIDParam = "merchantBizId"
 
-const version = "v1"
+const version = "v2"
+
+// Purpose is what a token is for. A token verifies only for the purpose it
+// was made for.
+type Purpose string
+
+// The purposes, each the text that names it in the token.
+const (
+	// EKYCCallback: the eKYC CallbackUrl; the subject is the MerchantBizId
+	// (the callback refuses one that is not valid before it verifies).
+	EKYCCallback Purpose = "ekyc"
+	// ZhimaReturn: the Zhima return_url; the subject is ZhimaSubject.
+	ZhimaReturn Purpose = "zhima"
+)
+
+func (p Purpose) known() bool { return p == EKYCCallback || p == ZhimaReturn }
+
+// ZhimaSubject is what a Zhima return token covers: the certification's
+// biz_no (what the callback will query) and the caller's transaction_id.
+func ZhimaSubject(bizNo, transactionID string) string {
+	return bizNo + ":" + transactionID
+}
 
 // Errors a token check returns. All mean 403 to the callback.
 var (
 	ErrMalformed = errors.New("callbacktoken: malformed token")
 	ErrExpired   = errors.New("callbacktoken: token expired")
 	ErrInvalid   = errors.New("callbacktoken: token signature does not match")
+	// ErrPurpose: a well-formed token made for another purpose.
+	ErrPurpose = errors.New("callbacktoken: token made for another purpose")
 )
 
 // Signer makes and checks tokens. It is safe for concurrent use.
@@ -65,35 +100,44 @@ func New(keys []string, ttl time.Duration) (*Signer, error) {
 	return s, nil
 }
 
-// Token returns the token for bizID, valid until now+ttl.
-func (s *Signer) Token(bizID string, now time.Time) string {
+// Token returns the token for purpose p and subject, valid until now+ttl.
+// An unknown purpose is a programming error and panics.
+func (s *Signer) Token(p Purpose, subject string, now time.Time) string {
+	if !p.known() {
+		panic("callbacktoken: unknown purpose " + strconv.Quote(string(p)))
+	}
 	exp := strconv.FormatInt(now.Add(s.ttl).Unix(), 10)
-	return version + "." + exp + "." + base64.RawURLEncoding.EncodeToString(mac(s.keys[0], bizID, exp))
+	return version + "." + string(p) + "." + exp + "." + base64.RawURLEncoding.EncodeToString(mac(s.keys[0], p, subject, exp))
 }
 
-// Verify checks token for bizID at now: signature first (in constant time,
-// against every key), then expiry, so an expired forgery reads as invalid.
-func (s *Signer) Verify(bizID, token string, now time.Time) error {
+// Verify checks that token was made for purpose p and subject, and is
+// unexpired at now: form first (ErrMalformed), then purpose (ErrPurpose),
+// then signature (in constant time, against every key), then expiry, so an
+// expired forgery reads as invalid.
+func (s *Signer) Verify(p Purpose, subject, token string, now time.Time) error {
 	parts := strings.Split(token, ".")
-	if len(parts) != 3 || parts[0] != version {
+	if len(parts) != 4 || parts[0] != version || !Purpose(parts[1]).known() {
 		return ErrMalformed
 	}
-	exp, err := strconv.ParseInt(parts[1], 10, 64)
-	if err != nil || exp <= 0 || parts[1] != strconv.FormatInt(exp, 10) {
+	if Purpose(parts[1]) != p {
+		return ErrPurpose
+	}
+	exp, err := strconv.ParseInt(parts[2], 10, 64)
+	if err != nil || exp <= 0 || parts[2] != strconv.FormatInt(exp, 10) {
 		return ErrMalformed
 	}
 	// Strict: a token has one spelling. Without it the unused low bits of
 	// the last character would let three altered tokens pass as the same MAC.
 	// The decoder also skips \r and \n anywhere, hence the comparison with
 	// the one encoding of what it decoded.
-	got, err := base64.RawURLEncoding.Strict().DecodeString(parts[2])
-	if err != nil || len(got) != sha256.Size || base64.RawURLEncoding.EncodeToString(got) != parts[2] {
+	got, err := base64.RawURLEncoding.Strict().DecodeString(parts[3])
+	if err != nil || len(got) != sha256.Size || base64.RawURLEncoding.EncodeToString(got) != parts[3] {
 		return ErrMalformed
 	}
 	ok := false
 	for _, k := range s.keys {
 		// No early exit: every key is tried, so timing says nothing about which matched.
-		if hmac.Equal(got, mac(k, bizID, parts[1])) {
+		if hmac.Equal(got, mac(k, p, subject, parts[2])) {
 			ok = true
 		}
 	}
@@ -117,10 +161,12 @@ func CallbackURL(base *url.URL, bizID string) string {
 	return u.String()
 }
 
-// mac binds the version, the MerchantBizId and the expiry; the separator
-// cannot occur in a MerchantBizId (letters and digits) or an expiry.
-func mac(key []byte, bizID, exp string) []byte {
+// mac binds the version, the purpose, the subject and the expiry. The input
+// reads back one way only: the version and purpose are fixed words without
+// the separator, and the expiry, after the last separator, is digits, so
+// whatever the subject holds cannot shift a field's boundary.
+func mac(key []byte, p Purpose, subject, exp string) []byte {
 	h := hmac.New(sha256.New, key)
-	h.Write([]byte(version + "|" + bizID + "|" + exp))
+	h.Write([]byte(version + "|" + string(p) + "|" + subject + "|" + exp))
 	return h.Sum(nil)
 }

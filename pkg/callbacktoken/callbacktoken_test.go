@@ -23,21 +23,46 @@ var t0 = time.Unix(1_800_000_000, 0)
 func TestTokenIsTheDocumentedHMAC(t *testing.T) {
 	s, err := New([]string{keyA}, time.Hour)
 	require.NoError(t, err)
-	tok := s.Token("biz123", t0)
-
 	// Recompute independently from the format in the package comment.
 	exp := "1800003600"
-	h := hmac.New(sha256.New, []byte(keyA))
-	h.Write([]byte("v1|biz123|" + exp))
-	want := "v1." + exp + "." + base64.RawURLEncoding.EncodeToString(h.Sum(nil))
-	assert.Equal(t, want, tok)
-	assert.Equal(t, url.QueryEscape(tok), tok, "token must need no URL escaping")
+	for _, c := range []struct {
+		p       Purpose
+		subject string
+	}{{EKYCCallback, "biz123"}, {ZhimaReturn, "ZM2088:ZM_tx_1"}} {
+		tok := s.Token(c.p, c.subject, t0)
+		h := hmac.New(sha256.New, []byte(keyA))
+		h.Write([]byte("v2|" + string(c.p) + "|" + c.subject + "|" + exp))
+		want := "v2." + string(c.p) + "." + exp + "." + base64.RawURLEncoding.EncodeToString(h.Sum(nil))
+		assert.Equal(t, want, tok)
+		assert.Equal(t, url.QueryEscape(tok), tok, "token must need no URL escaping")
+	}
+}
+
+// TestPurposesAreSeparate: a token of one purpose never verifies as the
+// other, whatever subject it is presented with: not its own subject, and
+// not the subject the other purpose would build from the same ids (the
+// attack of a Zhima return token replayed at the eKYC callback).
+func TestPurposesAreSeparate(t *testing.T) {
+	s, err := New([]string{keyA}, time.Hour)
+	require.NoError(t, err)
+	zhima := s.Token(ZhimaReturn, ZhimaSubject("ZM2088", "ORDER1"), t0)
+	ekyc := s.Token(EKYCCallback, "ORDER1", t0)
+	for _, subject := range []string{ZhimaSubject("ZM2088", "ORDER1"), "zhima:ZM2088:ORDER1", "ORDER1", "ZM2088"} {
+		assert.ErrorIs(t, s.Verify(EKYCCallback, subject, zhima, t0), ErrPurpose, subject)
+		assert.ErrorIs(t, s.Verify(ZhimaReturn, subject, ekyc, t0), ErrPurpose, subject)
+	}
+	// Relabelling the purpose in the text does not carry the MAC across.
+	relabelled := strings.Replace(zhima, ".zhima.", ".ekyc.", 1)
+	assert.ErrorIs(t, s.Verify(EKYCCallback, ZhimaSubject("ZM2088", "ORDER1"), relabelled, t0), ErrInvalid)
+	assert.NoError(t, s.Verify(ZhimaReturn, ZhimaSubject("ZM2088", "ORDER1"), zhima, t0))
+	assert.NoError(t, s.Verify(EKYCCallback, "ORDER1", ekyc, t0))
+	assert.Panics(t, func() { s.Token("other", "x", t0) })
 }
 
 func TestVerify(t *testing.T) {
 	signer, err := New([]string{keyA}, time.Hour)
 	require.NoError(t, err)
-	good := signer.Token("biz123", t0)
+	good := signer.Token(EKYCCallback, "biz123", t0)
 	flip := func(s string) string { // change one character of the MAC
 		b := []byte(s)
 		i := len(b) - 5
@@ -62,18 +87,21 @@ func TestVerify(t *testing.T) {
 		{"expired", "biz123", good, t0.Add(time.Hour + time.Second), ErrExpired},
 		{"other MerchantBizId", "biz124", good, t0, ErrInvalid},
 		{"altered MAC", "biz123", flip(good), t0, ErrInvalid},
-		{"signed with another key", "biz123", otherKey.Token("biz123", t0), t0, ErrInvalid},
+		{"signed with another key", "biz123", otherKey.Token(EKYCCallback, "biz123", t0), t0, ErrInvalid},
 		{"expiry moved later", "biz123", strings.Replace(good, ".1800003600.", ".1900003600.", 1), t0, ErrInvalid},
 		{"empty", "biz123", "", t0, ErrMalformed},
-		{"other version", "biz123", "v2" + good[2:], t0, ErrMalformed},
-		{"expiry not a number", "biz123", "v1.abc." + strings.Split(good, ".")[2], t0, ErrMalformed},
+		{"other version", "biz123", "v3" + good[2:], t0, ErrMalformed},
+		{"first version, no purpose", "biz123", "v1.1800003600." + strings.Split(good, ".")[3], t0, ErrMalformed},
+		{"unknown purpose", "biz123", strings.Replace(good, ".ekyc.", ".bank.", 1), t0, ErrMalformed},
+		{"other purpose", "biz123", strings.Replace(good, ".ekyc.", ".zhima.", 1), t0, ErrPurpose},
+		{"expiry not a number", "biz123", "v2.ekyc.abc." + strings.Split(good, ".")[3], t0, ErrMalformed},
 		{"expiry with leading zero", "biz123", strings.Replace(good, ".1800003600.", ".01800003600.", 1), t0, ErrMalformed},
-		{"short MAC", "biz123", "v1.1800003600.AAAA", t0, ErrMalformed},
+		{"short MAC", "biz123", "v2.ekyc.1800003600.AAAA", t0, ErrMalformed},
 		{"extra part", "biz123", good + ".x", t0, ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := signer.Verify(tt.bizID, tt.token, tt.now)
+			err := signer.Verify(EKYCCallback, tt.bizID, tt.token, tt.now)
 			if tt.want == nil {
 				assert.NoError(t, err)
 			} else {
@@ -87,9 +115,9 @@ func TestRotation(t *testing.T) {
 	old, _ := New([]string{keyA}, time.Hour)
 	rotated, err := New([]string{keyB, keyA}, time.Hour)
 	require.NoError(t, err)
-	assert.NoError(t, rotated.Verify("biz", old.Token("biz", t0), t0), "a token signed before rotation still verifies")
-	assert.NoError(t, rotated.Verify("biz", rotated.Token("biz", t0), t0))
-	assert.ErrorIs(t, old.Verify("biz", rotated.Token("biz", t0), t0), ErrInvalid, "the new key signs")
+	assert.NoError(t, rotated.Verify(EKYCCallback, "biz", old.Token(EKYCCallback, "biz", t0), t0), "a token signed before rotation still verifies")
+	assert.NoError(t, rotated.Verify(EKYCCallback, "biz", rotated.Token(EKYCCallback, "biz", t0), t0))
+	assert.ErrorIs(t, old.Verify(EKYCCallback, "biz", rotated.Token(EKYCCallback, "biz", t0), t0), ErrInvalid, "the new key signs")
 }
 
 func TestNewRefusesWeakKeys(t *testing.T) {
@@ -120,8 +148,8 @@ func TestOneSpellingPerToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Unix(1_700_000_000, 0)
-	tok := s.Token("biz1", now)
-	if err := s.Verify("biz1", tok, now); err != nil {
+	tok := s.Token(EKYCCallback, "biz1", now)
+	if err := s.Verify(EKYCCallback, "biz1", tok, now); err != nil {
 		t.Fatalf("genuine token refused: %v", err)
 	}
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -131,7 +159,7 @@ func TestOneSpellingPerToken(t *testing.T) {
 			continue
 		}
 		altered := tok[:len(tok)-1] + string(alphabet[i])
-		if err := s.Verify("biz1", altered, now); err == nil {
+		if err := s.Verify(EKYCCallback, "biz1", altered, now); err == nil {
 			t.Errorf("altered last character %q accepted", alphabet[i])
 		}
 	}

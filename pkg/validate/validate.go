@@ -65,6 +65,19 @@ func Digits(name, v string, n int) error {
 	return nil
 }
 
+// MaxMerchantBizID is the longest eKYC MerchantBizId (Initialize's
+// documented limit).
+const MaxMerchantBizID = 32
+
+// MerchantBizID fails unless v is an eKYC MerchantBizId as Initialize takes
+// it: 1 to 32 ASCII letters and digits. ekyc-init applies it to what a
+// caller sends (empty there means "generate one", so it checks Required
+// only where an id must be present); the callback applies it to the
+// merchantBizId of a notification before anything else.
+func MerchantBizID(name, v string) error {
+	return First(Required(name, v), MaxLen(name, v, MaxMerchantBizID), Alnum(name, v))
+}
+
 // First returns the first non-nil error, so a handler lists its rules in
 // the order the documentation gives them.
 func First(errs ...error) error {

@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -28,6 +29,11 @@ func TestRules(t *testing.T) {
 		{"digits exact", Digits("P", "01560000", 8), ""},
 		{"digits short", Digits("P", "0156000", 8), apierr.InvalidParameter},
 		{"digits letter", Digits("P", "0156000a", 8), apierr.InvalidParameter},
+		{"merchantbizid", MerchantBizID("P", "ORDER123abc"), ""},
+		{"merchantbizid at 32", MerchantBizID("P", strings.Repeat("a", 32)), ""},
+		{"merchantbizid over 32", MerchantBizID("P", strings.Repeat("a", 33)), apierr.InvalidParameter},
+		{"merchantbizid empty", MerchantBizID("P", ""), apierr.MissingParameter},
+		{"merchantbizid zhima subject", MerchantBizID("P", "zhima:ZM1:tx_1"), apierr.InvalidParameter},
 		{"digits full-width", Digits("P", "０１５６０００", 8), apierr.InvalidParameter},
 	}
 	for _, tt := range tests {

@@ -17,6 +17,16 @@ type Event struct {
 	Type          string `json:"type"`          // EventType
 	TransactionID string `json:"transactionId"` // the eKYC TransactionId
 	MerchantBizID string `json:"merchantBizId"`
+	// UserHash names the user the result belongs to, so that a merchant
+	// never gives one user's result to another who used the same order id:
+	// the lowercase hex SHA-256 of the MerchantUserId ekyc-init sent
+	// upstream (the caller's MerchantUserId, or under AUTH_MODE=jwt the
+	// subject id it derives from the token); for a Zhima result, of the
+	// JWT subject id, and absent without one. Compute the same hash of your
+	// user id to match it. It is a hash, never the id itself; as the
+	// upstream recommends, send a MerchantUserId that is itself masked (not
+	// a bare phone number or e-mail address).
+	UserHash string `json:"userHash,omitempty"`
 	// Status is "passed", "failed", or "expired" (no final result before the
 	// reconciler's maximum age; Passed is then empty).
 	Status string `json:"status"`

@@ -1,0 +1,130 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The file store keeps each start in start/<sha256 of key>.json, read and
+// written under the key's lock stripe like a transaction record. Expired
+// starts are invisible at once and deleted by a sweep of start/ that
+// ClaimStart runs at most once per startSweepEvery per process.
+const (
+	startDir        = "start"
+	startSweepEvery = 10 * time.Minute
+)
+
+// lastStartSweep holds, per File, the time of its last sweep of start/
+// (kept here rather than in File, whose fields serve the transactions).
+var lastStartSweep sync.Map // *File → *atomic.Int64
+
+func (f *File) startPath(name string) string { return filepath.Join(f.dir, startDir, name+".json") }
+
+// startName is the file name of key, apart from transaction names.
+func startName(key string) string { return hashName("start|" + key) }
+
+// ClaimStart implements Starts.
+func (f *File) ClaimStart(ctx context.Context, key string, s Start, ttl time.Duration) (Start, bool, error) {
+	if err := checkStart(key, s, ttl); err != nil {
+		return Start{}, false, err
+	}
+	if err := os.MkdirAll(filepath.Join(f.dir, startDir), 0o700); err != nil {
+		return Start{}, false, unavailable("create "+startDir, err)
+	}
+	now := f.opt.now()
+	name := startName(key)
+	unlock, err := f.lock(ctx, name)
+	if err != nil {
+		return Start{}, false, err
+	}
+	var cur startRecord
+	found, err := readJSON(f.startPath(name), &cur)
+	if err == nil && found && cur.live(now) {
+		unlock()
+		return cur.Start, false, nil
+	}
+	if err == nil {
+		if s.ClaimedAt.IsZero() {
+			s.ClaimedAt = now
+		}
+		err = writeJSON(f.startPath(name), startRecord{ExpiresAt: now.Add(ttl), Start: s}, true)
+	}
+	unlock()
+	if err != nil {
+		return Start{}, false, err
+	}
+	f.sweepStarts(ctx, now)
+	return Start{}, true, nil
+}
+
+// AnswerStart implements Starts.
+func (f *File) AnswerStart(ctx context.Context, key string, s Start) error {
+	return f.updateStart(ctx, key, s, func(path string, r *startRecord) error {
+		r.Start.Answer = s.Answer
+		return writeJSON(path, r, true)
+	})
+}
+
+// ReleaseStart implements Starts.
+func (f *File) ReleaseStart(ctx context.Context, key string, s Start) error {
+	return f.updateStart(ctx, key, s, func(path string, r *startRecord) error {
+		if len(r.Start.Answer) > 0 {
+			return nil // answered: kept for the retries
+		}
+		return removeIfExists(path)
+	})
+}
+
+// updateStart runs fn under the lock on the live start of key, if it is
+// s's claim.
+func (f *File) updateStart(ctx context.Context, key string, s Start, fn func(path string, r *startRecord) error) error {
+	name := startName(key)
+	unlock, err := f.lock(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	var cur startRecord
+	found, err := readJSON(f.startPath(name), &cur)
+	if err != nil {
+		return err
+	}
+	if !found || !cur.live(f.opt.now()) || !s.owns(cur.Start) {
+		return fmt.Errorf("%w: %s", ErrNotClaimed, key)
+	}
+	return fn(f.startPath(name), &cur)
+}
+
+// sweepStarts deletes expired starts (and stale temporary files) at most
+// once per startSweepEvery per process. Failures wait for the next sweep.
+func (f *File) sweepStarts(ctx context.Context, now time.Time) {
+	v, _ := lastStartSweep.LoadOrStore(f, new(atomic.Int64))
+	if !due(v.(*atomic.Int64), now, startSweepEvery) {
+		return
+	}
+	dir := filepath.Join(f.dir, startDir)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		name := e.Name()
+		switch {
+		case strings.HasPrefix(name, tmpPrefix):
+			removeStaleTmp(filepath.Join(dir, name))
+		case strings.HasSuffix(name, ".json"):
+			var r startRecord
+			if found, err := readJSON(filepath.Join(dir, name), &r); err == nil && found && !r.live(now) {
+				_ = f.sweep(ctx, strings.TrimSuffix(name, ".json"), f.startPath, now)
+			}
+		}
+	}
+}
+
+var _ Starts = (*File)(nil)
