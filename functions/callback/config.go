@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/idverify/fc-kyc/pkg/callbacktoken"
 	"github.com/idverify/fc-kyc/pkg/config"
@@ -17,13 +16,9 @@ const minWebhookSecret = 32
 // door), RESULT_WEBHOOK_URL and RESULT_WEBHOOK_SECRET, RECONCILE_AFTER,
 // RECONCILE_MAX_AGE and RECONCILE_BATCH.
 func (s *Service) configure() error {
-	keys, err := config.List("CALLBACK_SECRET")
-	if err != nil {
-		return err
-	}
-	// The lifetime only matters to the signer, not to Verify: the expiry
-	// travels in the token.
-	if s.Tokens, err = callbacktoken.New(keys, time.Hour); err != nil {
+	// The lifetime only matters to signers; the expiry travels in the token.
+	var err error
+	if s.Tokens, err = callbacktoken.FromEnv("the callback function runs (it checks every notification's token)"); err != nil {
 		return err
 	}
 	if s.ReconcileAfter, err = config.Duration("RECONCILE_AFTER", defaultReconcileAfter); err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"net/url"
-	"time"
 
 	"github.com/idverify/fc-kyc/pkg/callbacktoken"
 	"github.com/idverify/fc-kyc/pkg/config"
@@ -19,14 +18,6 @@ func callbackConfig() (*url.URL, *callbacktoken.Signer, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	keys, err := config.List("CALLBACK_SECRET")
-	if err != nil {
-		return nil, nil, err
-	}
-	ttl, err := config.Duration("CALLBACK_TOKEN_TTL", 24*time.Hour)
-	if err != nil {
-		return nil, nil, err
-	}
-	signer, err := callbacktoken.New(keys, ttl)
+	signer, err := callbacktoken.FromEnv("EKYC_CALLBACK_URL is set")
 	return base, signer, err
 }

@@ -61,18 +61,7 @@ func returnConfig() (string, *callbacktoken.Signer, error) {
 	if _, err := config.SecureURL("ZHIMA_RETURN_URL", raw); err != nil {
 		return "", nil, err
 	}
-	keys, err := config.List("CALLBACK_SECRET")
-	if err != nil {
-		return "", nil, err
-	}
-	if len(keys) == 0 {
-		return "", nil, fmt.Errorf("CALLBACK_SECRET is required when ZHIMA_RETURN_URL is set: the callback function refuses a return without our token; give the callback's keys (comma-separated, at least %d characters each)", callbacktoken.MinKeyLen)
-	}
-	ttl, err := config.Duration("CALLBACK_TOKEN_TTL", 24*time.Hour)
-	if err != nil {
-		return "", nil, err
-	}
-	signer, err := callbacktoken.New(keys, ttl)
+	signer, err := callbacktoken.FromEnv("ZHIMA_RETURN_URL is set (the callback function refuses a return without our token)")
 	return raw, signer, err
 }
 

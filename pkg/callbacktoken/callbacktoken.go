@@ -35,6 +35,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/idverify/fc-kyc/pkg/config"
 )
 
 // MinKeyLen is the shortest key accepted: 32 bytes, the HMAC-SHA256 block
@@ -83,12 +85,13 @@ type Signer struct {
 }
 
 // New returns a Signer over keys (first signs) whose tokens live for ttl.
+// Its errors name CALLBACK_SECRET, where every function reads the keys.
 func New(keys []string, ttl time.Duration) (*Signer, error) {
 	if len(keys) == 0 {
-		return nil, errors.New("CALLBACK_SECRET is required when EKYC_CALLBACK_URL is set: give one or more comma-separated keys of at least 32 characters")
+		return nil, fmt.Errorf("CALLBACK_SECRET: no key; give one or more comma-separated keys of at least %d characters", MinKeyLen)
 	}
 	if ttl <= 0 {
-		return nil, errors.New("callbacktoken: the token lifetime must be positive")
+		return nil, errors.New("CALLBACK_TOKEN_TTL: the token lifetime must be positive")
 	}
 	s := &Signer{ttl: ttl}
 	for i, k := range keys {
@@ -98,6 +101,30 @@ func New(keys []string, ttl time.Duration) (*Signer, error) {
 		s.keys = append(s.keys, []byte(k))
 	}
 	return s, nil
+}
+
+// DefaultTTL is how long a token lives unless CALLBACK_TOKEN_TTL says
+// otherwise: long enough for a user who leaves a verification open.
+const DefaultTTL = 24 * time.Hour
+
+// FromEnv is the one reader of the token keys, CALLBACK_SECRET
+// (comma-separated; the first signs, every one verifies, for rotation), and
+// their lifetime, CALLBACK_TOKEN_TTL. neededFor says what needs them, for
+// the message when they are missing: "EKYC_CALLBACK_URL is set",
+// "ZHIMA_RETURN_URL is set", "the callback checks every notification".
+func FromEnv(neededFor string) (*Signer, error) {
+	keys, err := config.List("CALLBACK_SECRET")
+	if err != nil {
+		return nil, err
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("CALLBACK_SECRET is required when %s: give the callback function's keys (comma-separated, at least %d characters each)", neededFor, MinKeyLen)
+	}
+	ttl, err := config.Duration("CALLBACK_TOKEN_TTL", DefaultTTL)
+	if err != nil {
+		return nil, err
+	}
+	return New(keys, ttl)
 }
 
 // Token returns the token for purpose p and subject, valid until now+ttl.

@@ -164,3 +164,25 @@ func TestOneSpellingPerToken(t *testing.T) {
 		}
 	}
 }
+
+func TestFromEnv(t *testing.T) {
+	t.Setenv("CALLBACK_SECRET", "")
+	_, err := FromEnv("EKYC_CALLBACK_URL is set")
+	assert.ErrorContains(t, err, "CALLBACK_SECRET is required when EKYC_CALLBACK_URL is set")
+
+	t.Setenv("CALLBACK_SECRET", keyB+","+keyA)
+	t.Setenv("CALLBACK_TOKEN_TTL", "")
+	s, err := FromEnv("x")
+	require.NoError(t, err)
+	tok := s.Token(EKYCCallback, "biz", t0)
+	assert.NoError(t, s.Verify(EKYCCallback, "biz", tok, t0.Add(DefaultTTL-time.Second)))
+	assert.ErrorIs(t, s.Verify(EKYCCallback, "biz", tok, t0.Add(DefaultTTL+time.Second)), ErrExpired)
+
+	t.Setenv("CALLBACK_TOKEN_TTL", "soon")
+	_, err = FromEnv("x")
+	assert.ErrorContains(t, err, "CALLBACK_TOKEN_TTL")
+	t.Setenv("CALLBACK_TOKEN_TTL", "1h")
+	t.Setenv("CALLBACK_SECRET", "short")
+	_, err = FromEnv("x")
+	assert.ErrorContains(t, err, "CALLBACK_SECRET: key 1 of 1")
+}
