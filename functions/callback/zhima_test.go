@@ -305,7 +305,7 @@ func TestZhimaFromEnv(t *testing.T) {
 	t.Setenv("ZHIMA_RETURN_URL", "https://cb.example.com/kyc/zhima/return")
 	_, err = zhimaFromEnv()
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "ALIPAY_APP_ID is not set")
+	assert.Contains(t, err.Error(), "ALIPAY_APP_ID is required")
 }
 
 func TestZhimaSettleAfterFromEnv(t *testing.T) {

@@ -64,10 +64,10 @@ func ConfigFromEnv() (Config, error) {
 	if c.Gateway, err = config.String("ALIPAY_GATEWAY", DefaultGateway); err != nil {
 		return c, err
 	}
-	if c.AppID, err = required("ALIPAY_APP_ID"); err != nil {
+	if c.AppID, err = config.Required("ALIPAY_APP_ID"); err != nil {
 		return c, err
 	}
-	pk, err := required("ALIPAY_PRIVATE_KEY")
+	pk, err := config.Required("ALIPAY_PRIVATE_KEY")
 	if err != nil {
 		return c, err
 	}
@@ -101,7 +101,7 @@ func (c *Config) readCerts(appCert string) error {
 	if _, c.AppCertSN, err = ParseCert(appCert); err != nil {
 		return fmt.Errorf("ALIPAY_APP_CERT: %w", err)
 	}
-	pubCert, err := required("ALIPAY_PUBLIC_CERT")
+	pubCert, err := config.Required("ALIPAY_PUBLIC_CERT")
 	if err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func (c *Config) readCerts(appCert string) error {
 		return fmt.Errorf("ALIPAY_PUBLIC_CERT: %w", err)
 	}
 	c.AlipayCertSN = sn
-	root, err := required("ALIPAY_ROOT_CERT")
+	root, err := config.Required("ALIPAY_ROOT_CERT")
 	if err != nil {
 		return err
 	}
@@ -121,14 +121,6 @@ func (c *Config) readCerts(appCert string) error {
 		return fmt.Errorf("ALIPAY_ROOT_CERT: %w", err)
 	}
 	return nil
-}
-
-func required(name string) (string, error) {
-	v, err := config.String(name, "")
-	if err == nil && v == "" {
-		err = fmt.Errorf("%s is not set", name)
-	}
-	return v, err
 }
 
 // Client calls the gateway. It is safe for concurrent use; one per process.

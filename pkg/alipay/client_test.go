@@ -343,10 +343,10 @@ func TestConfigFromEnvNamesTheVariable(t *testing.T) {
 		want string
 	}{
 		"malformed private key": {map[string]string{"ALIPAY_PRIVATE_KEY": "MIIEnotakey"}, "ALIPAY_PRIVATE_KEY"},
-		"missing private key":   {map[string]string{"ALIPAY_PRIVATE_KEY": "-"}, "ALIPAY_PRIVATE_KEY is not set"},
+		"missing private key":   {map[string]string{"ALIPAY_PRIVATE_KEY": "-"}, "ALIPAY_PRIVATE_KEY is required"},
 		"malformed public key":  {map[string]string{"ALIPAY_PUBLIC_KEY": "abc"}, "ALIPAY_PUBLIC_KEY"},
 		"no public key":         {map[string]string{"ALIPAY_PUBLIC_KEY": "-"}, "ALIPAY_PUBLIC_KEY is not set"},
-		"missing app id":        {map[string]string{"ALIPAY_APP_ID": "-"}, "ALIPAY_APP_ID is not set"},
+		"missing app id":        {map[string]string{"ALIPAY_APP_ID": "-"}, "ALIPAY_APP_ID is required"},
 		"key and cert":          {map[string]string{"ALIPAY_APP_CERT": "x"}, "both set"},
 		"bad app cert":          {map[string]string{"ALIPAY_PUBLIC_KEY": "-", "ALIPAY_APP_CERT": "x"}, "ALIPAY_APP_CERT"},
 	} {

@@ -69,7 +69,7 @@ func ConfigFromEnv() (Config, error) {
 	if c.Gateway, err = config.String("ANTOM_GATEWAY", DefaultGateway); err != nil {
 		return c, err
 	}
-	if c.ClientID, err = required("ANTOM_CLIENT_ID"); err != nil {
+	if c.ClientID, err = config.Required("ANTOM_CLIENT_ID"); err != nil {
 		return c, err
 	}
 	if c.KeyVersion, err = config.String("ANTOM_KEY_VERSION", "1"); err != nil {
@@ -78,14 +78,14 @@ func ConfigFromEnv() (Config, error) {
 	if n, err := strconv.Atoi(c.KeyVersion); err != nil || n < 1 {
 		return c, fmt.Errorf("ANTOM_KEY_VERSION=%q is not a positive whole number", c.KeyVersion)
 	}
-	priv, err := required("ANTOM_PRIVATE_KEY")
+	priv, err := config.Required("ANTOM_PRIVATE_KEY")
 	if err != nil {
 		return c, err
 	}
 	if c.PrivateKey, err = ParsePrivateKey(priv); err != nil {
 		return c, fmt.Errorf("ANTOM_PRIVATE_KEY: %w (want the merchant's RSA private key, PKCS#8 or PKCS#1)", err)
 	}
-	pub, err := required("ANTOM_PUBLIC_KEY")
+	pub, err := config.Required("ANTOM_PUBLIC_KEY")
 	if err != nil {
 		return c, err
 	}
@@ -111,14 +111,6 @@ func ConfigFromEnv() (Config, error) {
 		}
 	}
 	return c, nil
-}
-
-func required(name string) (string, error) {
-	v, err := config.String(name, "")
-	if err == nil && v == "" {
-		err = fmt.Errorf("%s is required", name)
-	}
-	return v, err
 }
 
 // gatewayURL checks a gateway: a known Antom host over https, or any

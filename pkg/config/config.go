@@ -49,6 +49,17 @@ func String(name, def string) (string, error) {
 	return v, nil
 }
 
+// Required returns name's value, or an error naming it when it is unset or
+// empty: what stops a function at start when a setting it cannot do
+// without is missing.
+func Required(name string) (string, error) {
+	v, err := String(name, "")
+	if err == nil && v == "" {
+		err = fmt.Errorf("%s is required (also as a file path in %s_FILE)", name, name)
+	}
+	return v, err
+}
+
 // Duration reads a Go duration ("10m", "90s"); def when unset.
 func Duration(name string, def time.Duration) (time.Duration, error) {
 	v, err := String(name, "")
