@@ -43,10 +43,10 @@ func build() (fcrt.Function, error) {
 	h := &Handler{Upstream: client, HashPlaintext: paramType == "md5"}
 	// The default per subject is low: each call tells whether a card
 	// matches a person.
-	if h.Limits, err = ratelimit.FromEnv("bank-verify", st, ratelimit.Limiter{
-		PerCaller:  ratelimit.Rule{Limit: 600, Window: time.Minute},
-		PerSubject: ratelimit.Rule{Limit: 5, Window: time.Hour},
-	}); err != nil {
+	if h.Limits, err = ratelimit.FromEnv("bank-verify", st,
+		ratelimit.Rule{Limit: 600, Window: time.Minute}, // per caller
+		ratelimit.Rule{Limit: 5, Window: time.Hour},     // per subject
+	); err != nil {
 		return fcrt.Function{}, err
 	}
 	httpAPI, event := fcrt.Operation(h.Verify, fcrt.WithMaxBody(maxBody))

@@ -36,10 +36,10 @@ func build() (fcrt.Function, error) {
 	if h.CallbackBase, h.Tokens, err = callbackConfig(); err != nil {
 		return fcrt.Function{}, err
 	}
-	if h.Limits, err = ratelimit.FromEnv("ekyc-init", st, ratelimit.Limiter{
-		PerCaller:  ratelimit.Rule{Limit: 600, Window: time.Minute},
-		PerSubject: ratelimit.Rule{Limit: 20, Window: time.Hour},
-	}); err != nil {
+	if h.Limits, err = ratelimit.FromEnv("ekyc-init", st,
+		ratelimit.Rule{Limit: 600, Window: time.Minute}, // per caller
+		ratelimit.Rule{Limit: 20, Window: time.Hour},    // per subject
+	); err != nil {
 		return fcrt.Function{}, err
 	}
 	if h.Starts, err = idempotency.FromEnv(st); err != nil {

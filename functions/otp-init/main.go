@@ -55,8 +55,8 @@ func limits() (*ratelimit.Limiter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ratelimit.FromEnv("otp-init", st, ratelimit.Limiter{
-		PerCaller:  ratelimit.Rule{Limit: 600, Window: time.Minute},
-		PerSubject: ratelimit.Rule{Limit: 10, Window: time.Hour},
-	})
+	return ratelimit.FromEnv("otp-init", st,
+		ratelimit.Rule{Limit: 600, Window: time.Minute}, // per caller
+		ratelimit.Rule{Limit: 10, Window: time.Hour},    // per subject
+	)
 }

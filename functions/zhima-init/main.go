@@ -45,10 +45,10 @@ func build() (fcrt.Function, error) {
 	if h.Store, err = store.FromEnv(); err != nil {
 		return fcrt.Function{}, err
 	}
-	if h.Limits, err = ratelimit.FromEnv("zhima-init", h.Store, ratelimit.Limiter{
-		PerCaller:  ratelimit.Rule{Limit: 600, Window: time.Minute},
-		PerSubject: ratelimit.Rule{Limit: 20, Window: time.Hour},
-	}); err != nil {
+	if h.Limits, err = ratelimit.FromEnv("zhima-init", h.Store,
+		ratelimit.Rule{Limit: 600, Window: time.Minute}, // per caller
+		ratelimit.Rule{Limit: 20, Window: time.Hour},    // per subject
+	); err != nil {
 		return fcrt.Function{}, err
 	}
 	if h.Starts, err = idempotency.FromEnv(h.Store); err != nil {

@@ -226,7 +226,3 @@ func digest(issuer, v string) string {
 	s := sha256.Sum256([]byte(issuer + "\x00" + v))
 	return hex.EncodeToString(s[:])
 }
-
-// SubjectFor returns the Subject a token from issuer with sub gets; tests
-// and operators use it to find a user's requests upstream.
-func SubjectFor(issuer, sub string) string { return digest(issuer, sub) }

@@ -133,7 +133,7 @@ func TestJWT(t *testing.T) {
 		t.Run("accepts "+tt.name, func(t *testing.T) {
 			w, s := serve(t, mw, "Bearer "+tt.tok)
 			require.Equal(t, 204, w.Code, w.Body.String())
-			assert.Equal(t, SubjectFor(testIssuer, "user-77"), s.id.Subject)
+			assert.Equal(t, digest(testIssuer, "user-77"), s.id.Subject)
 			assert.Len(t, s.id.Subject, 64)
 			assert.NotContains(t, s.id.Subject, "user-77")
 			assert.Equal(t, "jwt:"+digest(testIssuer, "web-app")[:16], s.id.Caller)

@@ -82,9 +82,9 @@ type Limiter struct {
 }
 
 // FromEnv reads RATE_LIMIT_PER_CALLER and RATE_LIMIT_PER_SUBJECT, each
-// "<count>/<window>" or "off", defaulting to def's rules.
-func FromEnv(function string, counter Counter, def Limiter) (*Limiter, error) {
-	l := &Limiter{Counter: counter, Function: function, PerCaller: def.PerCaller, PerSubject: def.PerSubject}
+// "<count>/<window>" or "off", defaulting to the function's own rules.
+func FromEnv(function string, counter Counter, perCaller, perSubject Rule) (*Limiter, error) {
+	l := &Limiter{Counter: counter, Function: function, PerCaller: perCaller, PerSubject: perSubject}
 	for _, v := range []struct {
 		name string
 		rule *Rule

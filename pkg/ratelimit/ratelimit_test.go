@@ -85,24 +85,24 @@ func TestFromEnv(t *testing.T) {
 	def := Limiter{PerCaller: Rule{600, time.Minute}, PerSubject: Rule{5, time.Hour}}
 	t.Setenv("RATE_LIMIT_PER_CALLER", "")
 	t.Setenv("RATE_LIMIT_PER_SUBJECT", "")
-	l, err := FromEnv("bank-verify", newMem(), def)
+	l, err := FromEnv("bank-verify", newMem(), def.PerCaller, def.PerSubject)
 	require.NoError(t, err)
 	assert.Equal(t, def.PerCaller, l.PerCaller)
 	assert.Equal(t, def.PerSubject, l.PerSubject)
 
 	t.Setenv("RATE_LIMIT_PER_CALLER", "off")
 	t.Setenv("RATE_LIMIT_PER_SUBJECT", "2/10m")
-	l, err = FromEnv("bank-verify", newMem(), def)
+	l, err = FromEnv("bank-verify", newMem(), def.PerCaller, def.PerSubject)
 	require.NoError(t, err)
 	assert.True(t, l.PerCaller.Off())
 	assert.Equal(t, Rule{2, 10 * time.Minute}, l.PerSubject)
 
 	t.Setenv("RATE_LIMIT_PER_SUBJECT", "lots")
-	_, err = FromEnv("bank-verify", newMem(), def)
+	_, err = FromEnv("bank-verify", newMem(), def.PerCaller, def.PerSubject)
 	assert.ErrorContains(t, err, "RATE_LIMIT_PER_SUBJECT")
 
 	t.Setenv("RATE_LIMIT_PER_SUBJECT", "")
-	_, err = FromEnv("bank-verify", nil, def)
+	_, err = FromEnv("bank-verify", nil, def.PerCaller, def.PerSubject)
 	assert.ErrorContains(t, err, "no counter")
 }
 
