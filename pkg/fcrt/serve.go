@@ -31,10 +31,19 @@ func Run(f Function) {
 
 // Main is Run for a function that reads its own configuration at start:
 // build runs once the logger is set up, and its error stops the function
-// like any other start failure, with one JSON line that says why.
+// like any other start failure, with one JSON line that says why. On Lambda
+// the failure is also posted to the Runtime API's init/error, so that the
+// invocation waiting for the start is answered with the message rather
+// than a bare exit status.
 func Main(build func() (Function, error)) {
 	if err := run(build); err != nil {
-		slog.New(slog.NewJSONHandler(os.Stdout, nil)).Error("function stopped", "error", err.Error())
+		log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+		log.Error("function stopped", "error", err.Error())
+		if OnLambda() {
+			if rerr := reportInitError(os.Getenv(lambdaRuntimeAPI), err); rerr != nil {
+				log.Error("the start failure could not be reported to the Lambda Runtime API", "error", rerr.Error())
+			}
+		}
 		os.Exit(1)
 	}
 }
