@@ -385,7 +385,9 @@ func callbackStack(t *testing.T) *stack {
 		res, err := http.DefaultClient.Do(req)
 		require.NoError(t, err)
 		defer res.Body.Close()
-		var out struct{ Result struct{ TransactionId string } }
+		var out struct {
+			Result struct{ TransactionId string }
+		}
 		require.Equal(t, http.StatusOK, res.StatusCode)
 		require.NoError(t, json.NewDecoder(res.Body).Decode(&out))
 		require.NoError(t, e.CompleteWithCallbacks(context.Background(), out.Result.TransactionId, "Y", "200", 0))

@@ -73,17 +73,17 @@ func lambdaFunction(s *seen) Function {
 
 func invokeLambda(t *testing.T, s *seen, payload string) ([]byte, error) {
 	t.Helper()
-	out, err, _ := invokeLambdaLogged(t, s, payload)
+	out, _, err := invokeLambdaLogged(t, s, payload)
 	return out, err
 }
 
 // invokeLambdaLogged is invokeLambda that also returns what was logged.
-func invokeLambdaLogged(t *testing.T, s *seen, payload string) ([]byte, error, string) {
+func invokeLambdaLogged(t *testing.T, s *seen, payload string) ([]byte, string, error) {
 	t.Helper()
 	o, logged := testOptions()
 	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "lambda-req-1"})
 	out, err := LambdaHandler(lambdaFunction(s), o).Invoke(ctx, []byte(payload))
-	return out, err, logged.String()
+	return out, logged.String(), err
 }
 
 // logLines decodes the JSON lines of a log.
@@ -288,7 +288,7 @@ func TestLambdaRESTEvent(t *testing.T) {
 	}{{"plain body", string(plain), false}, {"base64 body", string(encoded), true}} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := &seen{}
-			out, err, logged := invokeLambdaLogged(t, s, fmt.Sprintf(restEvent, "", "", tt.body, tt.b64))
+			out, logged, err := invokeLambdaLogged(t, s, fmt.Sprintf(restEvent, "", "", tt.body, tt.b64))
 			require.NoError(t, err, "a REST API event is an HTTP request, not a failed invocation")
 
 			require.NotNil(t, s.req, "the HTTP API was not reached")
@@ -366,7 +366,7 @@ func TestLambdaUnreadableHTTPEvent(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := &seen{}
-			out, err, logged := invokeLambdaLogged(t, s, tt.payload)
+			out, logged, err := invokeLambdaLogged(t, s, tt.payload)
 			require.NoError(t, err)
 			assert.Nil(t, s.req, "an unreadable event reached the HTTP API")
 			var res struct {
