@@ -2,6 +2,7 @@ package testproc
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,15 +28,24 @@ var (
 	rieWhy  string
 )
 
+// RequireRIE is the variable that turns RIE's skip into a failure: CI sets
+// it (.ci/run), so that a build that fails there is never a quiet skip.
+const RequireRIE = "REQUIRE_LAMBDA_RIE"
+
 // RIE returns the path of aws-lambda-rie, built once per machine into the
 // user cache directory (…/fc-kyc/aws-lambda-rie/<version>/) and reused from
 // there. The test is skipped, with the reason, when it cannot be built: not
-// on Linux, no Go toolchain, or the module proxy unreachable.
+// on Linux, no Go toolchain, or the module proxy unreachable (it fails
+// instead when REQUIRE_LAMBDA_RIE is set).
 func RIE(t testing.TB) string {
 	t.Helper()
 	rieOnce.Do(func() { rieBin, rieWhy = buildRIE() })
 	if rieBin == "" {
-		t.Skipf("aws-lambda-rie %s could not be built, so the Lambda end-to-end tests cannot run: %s", RIEVersion, rieWhy)
+		msg := fmt.Sprintf("aws-lambda-rie %s could not be built, so the Lambda end-to-end tests cannot run: %s", RIEVersion, rieWhy)
+		if os.Getenv(RequireRIE) != "" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
 	}
 	return rieBin
 }
