@@ -430,6 +430,7 @@ func TestLambdaFunctions(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: builds and runs every function under aws-lambda-rie")
 	}
+	t.Parallel()
 	testproc.RIE(t) // skips here, once, when it cannot be built
 	for name, start := range map[string]func(*testing.T) *stack{
 		"ekyc-init": ekycStack, "bank-verify": bankStack, "zhima-init": zhimaStack,
@@ -570,6 +571,7 @@ func TestLambdaStartFailure(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: builds and runs a function under aws-lambda-rie")
 	}
+	t.Parallel()
 	f := startLambda(t, "ekyc-init", "FUNCTION_TIMEOUT_S=10") // no AUTH_MODE
 	status, raw := f.invoke(t, []byte(ekycRequest))
 	assert.Equal(t, http.StatusBadGateway, status, "%s", raw)

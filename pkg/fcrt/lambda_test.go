@@ -434,7 +434,8 @@ func TestRuntimeLogDropsTheErrorCopy(t *testing.T) {
 }
 
 // BenchmarkLambdaHTTPEvent is the adapter's cost per API Gateway event:
-// decode, the request FC would have sent, the handler, the 2.0 answer.
+// decode, the request FC would have sent, the handler, the proxy answer, for
+// payload format 2.0 (HTTP API) and 1.0 (REST API).
 func BenchmarkLambdaHTTPEvent(b *testing.B) {
 	o, _ := testOptions()
 	o.Logger = slog.New(slog.DiscardHandler)
@@ -447,12 +448,19 @@ func BenchmarkLambdaHTTPEvent(b *testing.B) {
 		Event: func(context.Context, Event) (any, error) { return nil, nil },
 	}, o)
 	body, _ := json.Marshal(`{"MerchantUserId":"u","DocType":"01560000"}`)
-	payload := []byte(fmt.Sprintf(httpEvent, "", body, false))
 	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "b"})
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := h.Invoke(ctx, payload); err != nil {
-			b.Fatal(err)
-		}
+	for _, bb := range []struct{ name, payload string }{
+		{"v2", fmt.Sprintf(httpEvent, "", body, false)},
+		{"v1", fmt.Sprintf(restEvent, "", "", body, false)},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			payload := []byte(bb.payload)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := h.Invoke(ctx, payload); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
