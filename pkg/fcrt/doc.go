@@ -13,10 +13,11 @@
 // the function role's STS credentials from the x-fc-* headers, and a
 // deadline a little shorter than the function's timeout: a custom runtime
 // gets no deadline from the platform, and a function that FC cuts off cannot
-// say why it failed. Each invocation ends with one JSON log line (kind,
-// method, path, status, duration). Request headers, query strings and bodies
-// are never logged: the headers carry STS secrets and the bodies carry
-// personal data.
+// say why it failed. On Lambda, which does give one, the deadline is
+// Lambda's less the same margin, whatever FUNCTION_TIMEOUT_S says. Each
+// invocation ends with one JSON log line (kind, method, path, status,
+// duration). Request headers, query strings and bodies are never logged: the
+// headers carry STS secrets and the bodies carry personal data.
 //
 // Operation adapts one typed operation to both entry points, so a function
 // writes its logic once; Main builds the Function from the environment at

@@ -46,7 +46,8 @@ type Function struct {
 // Options tune the server. Zero fields take their defaults.
 type Options struct {
 	// Timeout is the function's timeout as configured on FC (10 s by
-	// default). Invocations get a deadline slightly shorter than it.
+	// default). Invocations get a deadline slightly shorter than it. On
+	// Lambda the platform's deadline is used instead (LambdaHandler).
 	Timeout time.Duration
 	// Logger receives the JSON log lines (slog.Default() by default).
 	Logger *slog.Logger

@@ -41,18 +41,37 @@ var credentialHeaders = []string{"x-fc-access-key-id", "x-fc-access-key-secret",
 // credentials and deadline. It panics if f has no HTTP or no Event, as
 // net/http does for a nil handler.
 func Handler(f Function, o Options) http.Handler {
+	return newHandler(f, o, false)
+}
+
+// newHandler is Handler; with platformDeadline, an invocation whose context
+// comes with the platform's deadline (Lambda's) runs until that deadline
+// less the margin budget keeps, instead of o.Timeout's budget.
+func newHandler(f Function, o Options, platformDeadline bool) *handler {
 	if f.HTTP == nil || f.Event == nil {
 		panic("fcrt: Function " + f.Name + " needs both HTTP and Event")
 	}
 	o = o.withDefaults()
-	return &handler{f: f, o: o, budget: budget(o.Timeout), init: &initOnce{fn: f.Init, turn: make(chan struct{}, 1)}}
+	return &handler{f: f, o: o, budget: budget(o.Timeout), platformDeadline: platformDeadline,
+		init: &initOnce{fn: f.Init, turn: make(chan struct{}, 1)}}
 }
 
 type handler struct {
-	f      Function
-	o      Options
-	budget time.Duration
-	init   *initOnce
+	f                Function
+	o                Options
+	budget           time.Duration
+	platformDeadline bool
+	init             *initOnce
+}
+
+// invocationContext is the context an invocation runs under: a deadline
+// that leaves the function time to answer and log before the platform cuts
+// it off.
+func (h *handler) invocationContext(parent context.Context) (context.Context, context.CancelFunc) {
+	if d, ok := parent.Deadline(); ok && h.platformDeadline {
+		return context.WithDeadline(parent, time.Now().Add(budget(time.Until(d))))
+	}
+	return context.WithTimeout(parent, h.budget)
 }
 
 // kindOf reads the control path first. A plain GET /pre-stop counts as the
@@ -86,7 +105,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	log := h.o.Logger.With("request_id", id, "function", h.f.Name)
 
-	ctx, cancel := context.WithTimeout(r.Context(), h.budget)
+	ctx, cancel := h.invocationContext(r.Context())
 	defer cancel()
 	ctx = logging.NewContext(ctx, log)
 	if c, ok := credentials.FromHeader(r.Header); ok {
@@ -117,21 +136,21 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err == nil {
 			err = noted
 		}
-		logInvocation(log, kind, r, rec.status, time.Since(start), err)
+		logInvocation(log, kind, r.Method, r.URL.Path, rec.status, time.Since(start), err)
 	}()
 	err = h.dispatch(ctx, kind, rec, r)
 }
 
 // logInvocation writes the one line every invocation ends with. The path
 // goes without its query, and no header or body is logged.
-func logInvocation(log *slog.Logger, kind string, r *http.Request, status int, took time.Duration, err error) {
+func logInvocation(log *slog.Logger, kind, method, path string, status int, took time.Duration, err error) {
 	if status == 0 {
 		status = http.StatusOK // net/http's answer when nothing was written
 	}
 	attrs := []slog.Attr{
 		slog.String("kind", kind),
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
+		slog.String("method", method),
+		slog.String("path", path),
 		slog.Int("status", status),
 		slog.Int64("duration_ms", took.Milliseconds()),
 	}

@@ -205,11 +205,18 @@ func TestLambdaRuntimeLoopEndToEnd(t *testing.T) {
 		assert.Contains(t, string(a.body), `"errorType":"MissingParameter"`)
 	})
 
-	// Every invocation was logged with Lambda's request id (the output
-	// comes through a pipe, so the last lines may still be on their way).
+	// Every invocation was logged once, with Lambda's request id (the
+	// output comes through a pipe, so the last lines may still be on their
+	// way), and aws-lambda-go's copy of the returned errors was not.
 	for _, id := range []string{"inv-http", "inv-bad", "inv-timer", "inv-rule"} {
 		assert.Eventually(t, func() bool { return strings.Contains(out.String(), `"request_id":"`+id+`"`) },
 			10*time.Second, 10*time.Millisecond, "no log line with request_id %s", id)
+		assert.Equal(t, 1, strings.Count(out.String(), `"msg":"invocation","request_id":"`+id+`"`),
+			"one invocation line for %s:\n%s", id, out.String())
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		assert.True(t, json.Valid([]byte(line)), "a line that is not JSON: %s", line)
+		assert.NotContains(t, line, "errorMessage", "aws-lambda-go's copy of an error was logged")
 	}
 	select {
 	case err := <-exited:
@@ -217,6 +224,48 @@ func TestLambdaRuntimeLoopEndToEnd(t *testing.T) {
 		t.Fatalf("the function exited: %v", err)
 	default:
 	}
+}
+
+// A start that fails on Lambda is posted to /runtime/init/error with its
+// message, and the process ends.
+func TestLambdaInitError(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: builds and runs the ekyc-init binary")
+	}
+	rt := newFakeRuntimeAPI(t)
+	bin := testproc.Build(t, "github.com/idverify/fc-kyc/functions/ekyc-init")
+	cmd := exec.Command(bin)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "AWS_LAMBDA_RUNTIME_API=" + rt.srv.Listener.Addr().String(),
+		"AUTH_MODE=none", "FUNCTION_TIMEOUT_S=ten"}
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	require.NoError(t, cmd.Start())
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+
+	select {
+	case a := <-rt.answers:
+		require.Equal(t, "init-error", a.kind, "%s", a.body)
+		var e struct {
+			Type    string `json:"errorType"`
+			Message string `json:"errorMessage"`
+		}
+		require.NoError(t, json.Unmarshal(a.body, &e), "%s", a.body)
+		assert.Equal(t, "Runtime.InitError", e.Type)
+		assert.Contains(t, e.Message, `FUNCTION_TIMEOUT_S="ten"`)
+	case <-time.After(20 * time.Second):
+		t.Fatalf("nothing posted to /runtime/init/error\n%s", out.String())
+	}
+	select {
+	case err := <-exited:
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee, "the process ended without a failure status")
+		assert.Equal(t, 1, ee.ExitCode())
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the process did not end after reporting its start failure\n%s", out.String())
+	}
+	assert.Contains(t, out.String(), `"msg":"function stopped"`)
 }
 
 type lockedBuffer struct {

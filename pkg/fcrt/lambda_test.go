@@ -8,8 +8,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda/messages"
@@ -71,9 +73,32 @@ func lambdaFunction(s *seen) Function {
 
 func invokeLambda(t *testing.T, s *seen, payload string) ([]byte, error) {
 	t.Helper()
-	o, _ := testOptions()
+	out, _, err := invokeLambdaLogged(t, s, payload)
+	return out, err
+}
+
+// invokeLambdaLogged is invokeLambda that also returns what was logged.
+func invokeLambdaLogged(t *testing.T, s *seen, payload string) ([]byte, string, error) {
+	t.Helper()
+	o, logged := testOptions()
 	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "lambda-req-1"})
-	return LambdaHandler(lambdaFunction(s), o).Invoke(ctx, []byte(payload))
+	out, err := LambdaHandler(lambdaFunction(s), o).Invoke(ctx, []byte(payload))
+	return out, logged.String(), err
+}
+
+// logLines decodes the JSON lines of a log.
+func logLines(t *testing.T, log string) []map[string]any {
+	t.Helper()
+	var lines []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(log), "\n") {
+		if l == "" {
+			continue
+		}
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(l), &m), "a log line that is not JSON: %s", l)
+		lines = append(lines, m)
+	}
+	return lines
 }
 
 const httpEvent = `{
@@ -220,9 +245,6 @@ func TestLambdaFailures(t *testing.T) {
 		{"an array", `[1,2]`, apierr.InvalidParameter, "must be one JSON object"},
 		{"the operation fails", `{"fail":true}`, apierr.InvalidParameter, "was asked to fail"},
 		{"timer payload not JSON", `{"triggerTime":"x","triggerName":"t","payload":"hello"}`, apierr.InvalidParameter, "payload"},
-		{"REST API event", `{"resource":"/","path":"/","httpMethod":"POST","requestContext":{},"body":"{}"}`,
-			apierr.InvalidParameter, "payload format 2.0"},
-		{"HTTP event with a bad base64 body", fmtEvent(`"%%%"`, "", true), apierr.InvalidParameter, "base64"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -239,8 +261,181 @@ func TestLambdaFailures(t *testing.T) {
 	}
 }
 
+// A REST API (payload format 1.0) event, with a header and a query
+// parameter of two values each and the x-fc-* headers a caller can forge.
+const restEvent = `{
+  "resource": "/kyc/{proxy+}", "path": "/kyc/ekyc-init", "httpMethod": "POST",
+  "headers": {"Content-Type": "application/json", "Host": "abc.execute-api.eu-central-1.amazonaws.com",
+    "Accept": "text/html", "Cookie": "s=abc; t=def", "x-fc-control-path": "/invoke", "x-fc-access-key-id": "forged"},
+  "multiValueHeaders": {"Content-Type": ["application/json"], "Host": ["abc.execute-api.eu-central-1.amazonaws.com"],
+    "Accept": ["application/json", "text/html"], "Cookie": ["s=abc; t=def"],
+    "x-fc-control-path": ["/invoke"], "x-fc-access-key-id": ["forged"]},
+  "queryStringParameters": {"a": "2", "binary": %q},
+  "multiValueQueryStringParameters": {"a": ["1", "2"], "binary": [%q], "q": ["x y&z"]},
+  "pathParameters": {"proxy": "ekyc-init"}, "stageVariables": null,
+  "requestContext": {"resourcePath": "/kyc/{proxy+}", "httpMethod": "POST", "path": "/prod/kyc/ekyc-init", "stage": "prod",
+    "domainName": "abc.execute-api.eu-central-1.amazonaws.com", "requestId": "r", "accountId": "123456789012",
+    "identity": {"sourceIp": "203.0.113.9", "userAgent": "ua"}},
+  "body": %s, "isBase64Encoded": %t
+}`
+
+func TestLambdaRESTEvent(t *testing.T) {
+	plain, _ := json.Marshal(`{"x":1}`)
+	encoded, _ := json.Marshal(base64.StdEncoding.EncodeToString([]byte(`{"x":1}`)))
+	for _, tt := range []struct {
+		name, body string
+		b64        bool
+	}{{"plain body", string(plain), false}, {"base64 body", string(encoded), true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &seen{}
+			out, logged, err := invokeLambdaLogged(t, s, fmt.Sprintf(restEvent, "", "", tt.body, tt.b64))
+			require.NoError(t, err, "a REST API event is an HTTP request, not a failed invocation")
+
+			require.NotNil(t, s.req, "the HTTP API was not reached")
+			assert.Nil(t, s.event, "an HTTP event reached the event path")
+			assert.Equal(t, http.MethodPost, s.req.Method)
+			assert.Equal(t, "/kyc/ekyc-init", s.req.URL.Path, "the resource path, without the stage")
+			assert.Equal(t, []string{"1", "2"}, s.req.URL.Query()["a"], "every value of a multi-value parameter")
+			assert.Equal(t, "x y&z", s.req.URL.Query().Get("q"), "a decoded value is encoded again")
+			assert.Equal(t, []string{"application/json", "text/html"}, s.req.Header.Values("Accept"), "every value of a multi-value header")
+			assert.Equal(t, `{"x":1}`, string(s.body))
+			assert.Equal(t, "abc.execute-api.eu-central-1.amazonaws.com", s.req.Host)
+			assert.Equal(t, "203.0.113.9:0", s.req.RemoteAddr)
+			assert.Equal(t, "s=abc; t=def", s.req.Header.Get("Cookie"))
+			assert.False(t, s.creds, "forged x-fc-access-key-* became credentials")
+			assert.Empty(t, s.req.Header.Get("x-fc-access-key-id"))
+			assert.Equal(t, "lambda-req-1", s.req.Header.Get(headerRequestID))
+
+			var res events.APIGatewayProxyResponse
+			require.NoError(t, json.Unmarshal(out, &res))
+			assert.Equal(t, http.StatusCreated, res.StatusCode)
+			assert.JSONEq(t, `{"ok":"yes"}`, res.Body)
+			assert.False(t, res.IsBase64Encoded)
+			assert.Equal(t, []string{"application/json; charset=utf-8"}, res.MultiValueHeaders["Content-Type"])
+			assert.Equal(t, []string{"Origin", "Accept"}, res.MultiValueHeaders["Vary"])
+			assert.Equal(t, []string{"a=1", "b=2"}, res.MultiValueHeaders["Set-Cookie"], "each cookie apart")
+			assert.Empty(t, res.Headers, "every header is in multiValueHeaders only")
+
+			lines := logLines(t, logged)
+			require.Len(t, lines, 1, "one line per invocation:\n%s", logged)
+			assert.Equal(t, "invocation", lines[0]["msg"])
+			assert.Equal(t, "http", lines[0]["kind"])
+			assert.Equal(t, "/kyc/ekyc-init", lines[0]["path"])
+			assert.Equal(t, "lambda-req-1", lines[0]["request_id"])
+		})
+	}
+}
+
+func TestLambdaRESTEventHeadersOnly(t *testing.T) {
+	// Without the multi-value maps (a hand-written test event), headers and
+	// queryStringParameters are read.
+	s := &seen{}
+	ev := `{"path":"/","httpMethod":"GET","headers":{"Accept":"application/json"},"queryStringParameters":{"lang":"en"},
+	  "requestContext":{"identity":{"sourceIp":"198.51.100.7"}},"body":null}`
+	out, err := invokeLambda(t, s, ev)
+	require.NoError(t, err)
+	require.NotNil(t, s.req)
+	assert.Equal(t, http.MethodGet, s.req.Method)
+	assert.Equal(t, "en", s.req.URL.Query().Get("lang"))
+	assert.Equal(t, "application/json", s.req.Header.Get("Accept"))
+	var res events.APIGatewayProxyResponse
+	require.NoError(t, json.Unmarshal(out, &res))
+	assert.Equal(t, http.StatusCreated, res.StatusCode)
+}
+
+func TestLambdaRESTBinaryAnswer(t *testing.T) {
+	s := &seen{}
+	out, err := invokeLambda(t, s, fmt.Sprintf(restEvent, "1", "1", `""`, false))
+	require.NoError(t, err)
+	var res events.APIGatewayProxyResponse
+	require.NoError(t, json.Unmarshal(out, &res))
+	assert.Equal(t, http.StatusTeapot, res.StatusCode)
+	assert.True(t, res.IsBase64Encoded)
+	assert.Equal(t, base64.StdEncoding.EncodeToString([]byte{0xff, 0xfe, 0x00}), res.Body)
+}
+
+// An HTTP event that cannot be read is the caller's 400, in the event's
+// own answer format and logged once: a function error would reach the
+// caller as API Gateway's bare 502.
+func TestLambdaUnreadableHTTPEvent(t *testing.T) {
+	for _, tt := range []struct{ name, payload, says string }{
+		{"2.0 with a bad base64 body", fmtEvent(`"%%%"`, "", true), "base64"},
+		{"1.0 with a bad base64 body", fmt.Sprintf(restEvent, "", "", `"%%%"`, true), "base64"},
+		{"2.0 with headers of the wrong type", `{"version":"2.0","headers":[1],"requestContext":{"http":{"method":"GET"}}}`, "format 2.0"},
+		{"1.0 with a bad method", `{"path":"/","httpMethod":"GE T","requestContext":{}}`, "method or path"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &seen{}
+			out, logged, err := invokeLambdaLogged(t, s, tt.payload)
+			require.NoError(t, err)
+			assert.Nil(t, s.req, "an unreadable event reached the HTTP API")
+			var res struct {
+				StatusCode int    `json:"statusCode"`
+				Body       string `json:"body"`
+			}
+			require.NoError(t, json.Unmarshal(out, &res), "%s", out)
+			assert.Equal(t, http.StatusBadRequest, res.StatusCode)
+			var body apierr.Body
+			require.NoError(t, json.Unmarshal([]byte(res.Body), &body), res.Body)
+			assert.Equal(t, apierr.InvalidParameter, body.Code)
+			assert.Contains(t, body.Message, tt.says)
+			lines := logLines(t, logged)
+			require.Len(t, lines, 1, "one line per invocation:\n%s", logged)
+			assert.EqualValues(t, 400, lines[0]["status"])
+			assert.Equal(t, "lambda-req-1", lines[0]["request_id"])
+			assert.Contains(t, lines[0]["error"], tt.says)
+		})
+	}
+}
+
+// On Lambda the invocation runs until Lambda's deadline less budget's
+// margin, whatever Options.Timeout (FUNCTION_TIMEOUT_S) says.
+func TestLambdaDeadline(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		timeout time.Duration // FUNCTION_TIMEOUT_S
+	}{{"FUNCTION_TIMEOUT_S longer than Lambda's", 10 * time.Second}, {"unset", 0}, {"shorter", time.Second}} {
+		t.Run(tt.name, func(t *testing.T) {
+			var got time.Time
+			f := Function{Name: "deadline",
+				HTTP: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					got, _ = r.Context().Deadline()
+				}),
+				Event: func(ctx context.Context, _ Event) (any, error) {
+					got, _ = ctx.Deadline()
+					return struct{}{}, nil
+				}}
+			o, _ := testOptions()
+			o.Timeout = tt.timeout
+			for _, payload := range []string{fmtEvent(`""`, "", false), `{"a":1}`} {
+				lambdaDeadline := time.Now().Add(3 * time.Second)
+				ctx, cancel := context.WithDeadline(context.Background(), lambdaDeadline)
+				_, err := LambdaHandler(f, o).Invoke(ctx, []byte(payload))
+				cancel()
+				require.NoError(t, err)
+				require.False(t, got.IsZero(), "no deadline")
+				// budget(3 s) keeps 300 ms; a few ms pass before the handler.
+				assert.WithinDuration(t, lambdaDeadline.Add(-300*time.Millisecond), got, 50*time.Millisecond)
+			}
+		})
+	}
+}
+
+func TestRuntimeLogDropsTheErrorCopy(t *testing.T) {
+	o, logged := testOptions()
+	w := runtimeLog{o.Logger}
+	_, _ = w.Write([]byte(`{"errorMessage":"The event must be one JSON object.","errorType":"InvalidParameter"}` + "\n"))
+	assert.Empty(t, logged.String(), "aws-lambda-go's copy of a returned error was logged")
+	_, _ = w.Write([]byte("unexpected error occurred when sending the function functionResponse to the API: EOF\n"))
+	lines := logLines(t, logged.String())
+	require.Len(t, lines, 1)
+	assert.Equal(t, "ERROR", lines[0]["level"])
+	assert.Equal(t, "unexpected error occurred when sending the function functionResponse to the API: EOF", lines[0]["said"])
+}
+
 // BenchmarkLambdaHTTPEvent is the adapter's cost per API Gateway event:
-// decode, the request FC would have sent, the handler, the 2.0 answer.
+// decode, the request FC would have sent, the handler, the proxy answer, for
+// payload format 2.0 (HTTP API) and 1.0 (REST API).
 func BenchmarkLambdaHTTPEvent(b *testing.B) {
 	o, _ := testOptions()
 	o.Logger = slog.New(slog.DiscardHandler)
@@ -253,12 +448,19 @@ func BenchmarkLambdaHTTPEvent(b *testing.B) {
 		Event: func(context.Context, Event) (any, error) { return nil, nil },
 	}, o)
 	body, _ := json.Marshal(`{"MerchantUserId":"u","DocType":"01560000"}`)
-	payload := []byte(fmt.Sprintf(httpEvent, "", body, false))
 	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "b"})
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := h.Invoke(ctx, payload); err != nil {
-			b.Fatal(err)
-		}
+	for _, bb := range []struct{ name, payload string }{
+		{"v2", fmt.Sprintf(httpEvent, "", body, false)},
+		{"v1", fmt.Sprintf(restEvent, "", "", body, false)},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			payload := []byte(bb.payload)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := h.Invoke(ctx, payload); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

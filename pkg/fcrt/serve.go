@@ -29,9 +29,18 @@ const maxHeaderBytes = 8 << 10
 // build reads the function's own configuration; it runs once the logger is
 // set up, and its error stops the function like any other start failure,
 // with one JSON line that says why.
+// On Lambda the failure is also posted to the Runtime API's init/error, so
+// that the invocation waiting for the start is answered with the message
+// rather than a bare exit status.
 func Main(build func() (Function, error)) {
 	if err := run(build); err != nil {
-		slog.New(slog.NewJSONHandler(os.Stdout, nil)).Error("function stopped", "error", err.Error())
+		log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+		log.Error("function stopped", "error", err.Error())
+		if OnLambda() {
+			if rerr := reportInitError(os.Getenv(lambdaRuntimeAPI), err); rerr != nil {
+				log.Error("the start failure could not be reported to the Lambda Runtime API", "error", rerr.Error())
+			}
+		}
 		os.Exit(1)
 	}
 }

@@ -84,8 +84,14 @@ type Proc struct {
 // test ends.
 func Start(t testing.TB, bin string, port string, env ...string) *Proc {
 	t.Helper()
+	return StartArgs(t, bin, nil, port, env...)
+}
+
+// StartArgs is Start for a binary that takes command-line arguments.
+func StartArgs(t testing.TB, bin string, args []string, port string, env ...string) *Proc {
+	t.Helper()
 	p := &Proc{Addr: "127.0.0.1:" + port, out: &Buffer{}, done: make(chan error, 1)}
-	p.cmd = exec.Command(bin)
+	p.cmd = exec.Command(bin, args...)
 	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
