@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -49,6 +50,14 @@ func client(t *testing.T, srv *testproc.RedisServer) *redis.Client {
 	return c
 }
 
+// txKey is the key of a transaction's record (see the Redis driver's
+// layout): the shard's hash tag, then tx:<id>.
+func txKey(prefix, id string) string {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return fmt.Sprintf("%s{%02x}tx:%s", prefix, h.Sum32()%store.Shards, id)
+}
+
 // The TTLs that make Redis itself forget records and counters.
 func TestRedisTTL(t *testing.T) {
 	srv := testproc.Redis(t)
@@ -60,14 +69,14 @@ func TestRedisTTL(t *testing.T) {
 	c := client(t, srv)
 
 	require.NoError(t, s.Create(ctx, store.Transaction{TransactionID: "t1", MerchantBizID: "b"}))
-	ttl, err := c.PTTL(ctx, prefix+"tx:t1").Result()
+	ttl, err := c.PTTL(ctx, txKey(prefix, "t1")).Result()
 	require.NoError(t, err)
 	assert.InDelta(t, store.Retention.Seconds(), ttl.Seconds(), 60, "record TTL is the 30-day retention")
 
 	_, err = s.Finish(ctx, "t1", store.Passed, store.Result{EventID: "e", Passed: "Y"})
 	require.NoError(t, err)
 	require.NoError(t, s.SetDelivery(ctx, "t1", store.Delivery{Attempts: 1}))
-	ttl2, err := c.PTTL(ctx, prefix+"tx:t1").Result()
+	ttl2, err := c.PTTL(ctx, txKey(prefix, "t1")).Result()
 	require.NoError(t, err)
 	assert.InDelta(t, ttl.Seconds(), ttl2.Seconds(), 60, "updates keep the TTL from Create")
 
@@ -100,14 +109,16 @@ func TestRedisSweepsExpiredMembers(t *testing.T) {
 	c := client(t, srv)
 	require.NoError(t, s.Create(ctx, store.Transaction{TransactionID: "gone", MerchantBizID: "b"}))
 	require.NoError(t, s.Create(ctx, store.Transaction{TransactionID: "kept", MerchantBizID: "b"}))
-	require.NoError(t, c.Del(ctx, prefix+"tx:gone").Err()) // as its TTL would
+	require.NoError(t, c.Del(ctx, txKey(prefix, "gone")).Err()) // as its TTL would
 
-	got, err := s.Pending(ctx, time.Now(), 10)
+	got, err := s.Due(ctx, time.Now(), time.Now(), 10)
 	require.NoError(t, err)
 	require.Len(t, got, 1)
 	assert.Equal(t, "kept", got[0].TransactionID)
-	members, err := c.ZRange(ctx, prefix+"pending", 0, -1).Result()
-	require.NoError(t, err)
+	var members []string
+	for _, k := range c.Keys(ctx, prefix+"*new").Val() {
+		members = append(members, c.ZRange(ctx, k, 0, -1).Val()...)
+	}
 	assert.Equal(t, []string{"kept"}, members)
 }
 
@@ -130,7 +141,8 @@ func TestRedisUnavailable(t *testing.T) {
 			_, err := s.Finish(ctx, "t1", store.Passed, store.Result{EventID: "e", Passed: "Y"})
 			return err
 		},
-		"Pending":     func() error { _, err := s.Pending(ctx, time.Now(), 10); return err },
+		"Due":         func() error { _, err := s.Due(ctx, time.Now(), time.Now(), 10); return err },
+		"Reschedule":  func() error { return s.Reschedule(ctx, "t1", time.Now()) },
 		"Undelivered": func() error { _, err := s.Undelivered(ctx, time.Now(), 10); return err },
 		"SetDelivery": func() error { return s.SetDelivery(ctx, "t1", store.Delivery{}) },
 		"Hit":         func() error { _, _, err := s.Hit(ctx, "k", time.Minute); return err },
