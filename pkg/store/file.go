@@ -423,7 +423,7 @@ func (f *File) dueScan(ctx context.Context, dir string, max int64, desc bool, li
 	}
 	maxBucket := fmt.Sprintf("%012d", max/bucketMicros)
 	maxName := fmt.Sprintf("%020d-", max+1) // every marker of time max sorts before it
-	var picked []string                      // paths relative to the store's directory
+	var picked []string                     // paths relative to the store's directory
 	for _, b := range buckets {
 		if len(picked) == limit {
 			break
