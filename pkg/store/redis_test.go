@@ -22,11 +22,11 @@ import (
 
 var prefixes atomic.Int64
 
-// redisOpener opens stores on one server, each under its own key prefix so
-// that the cases see an empty store.
-func redisOpener(srv *testproc.RedisServer) storetest.Opener {
+// redisOpener opens stores on the Redis of rawURL, each under its own key
+// prefix so that the cases see an empty store.
+func redisOpener(rawURL string) storetest.Opener {
 	return func(t *testing.T, o store.Options) store.Store {
-		s, err := store.OpenRedis(context.Background(), withPrefix(srv.URL, newPrefix()), o)
+		s, err := store.OpenRedis(context.Background(), withPrefix(rawURL, newPrefix()), o)
 		require.NoError(t, err)
 		t.Cleanup(func() { s.Close() })
 		return s
@@ -35,10 +35,17 @@ func redisOpener(srv *testproc.RedisServer) storetest.Opener {
 
 func newPrefix() string { return fmt.Sprintf("t%d:", prefixes.Add(1)) }
 
-func withPrefix(raw, prefix string) string { return raw + "?prefix=" + url.QueryEscape(prefix) }
+// withPrefix adds prefix to the query of raw.
+func withPrefix(raw, prefix string) string {
+	sep := "?"
+	if strings.Contains(raw, "?") {
+		sep = "&"
+	}
+	return raw + sep + "prefix=" + url.QueryEscape(prefix)
+}
 
 func TestRedisConformance(t *testing.T) {
-	storetest.Run(t, redisOpener(testproc.Redis(t)))
+	storetest.Run(t, redisOpener(testproc.Redis(t).URL))
 }
 
 // client is a plain client on the test server, to look at the keys.
