@@ -33,13 +33,19 @@ type zhimaE2E struct {
 }
 
 // startZhimaE2E starts the emulator, the callback (with the Alipay
-// configuration and its return path) and zhima-init.
+// configuration and its return path) and zhima-init, on a file store.
 func startZhimaE2E(t *testing.T) *zhimaE2E {
+	t.Helper()
+	return startZhimaE2EOn(t, "file://"+t.TempDir())
+}
+
+// startZhimaE2EOn is startZhimaE2E on the store of storeURL.
+func startZhimaE2EOn(t *testing.T, storeURL string) *zhimaE2E {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end: builds and runs binaries")
 	}
-	s := &zhimaE2E{e2eStack: &e2eStack{storeURL: "file://" + t.TempDir(), hook: webhooktest.NewReceiver(t, []byte(e2eWebhookSecret))}}
+	s := &zhimaE2E{e2eStack: &e2eStack{storeURL: storeURL, hook: webhooktest.NewReceiver(t, []byte(e2eWebhookSecret))}}
 	emuPort := testproc.FreePort(t)
 	emu := testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/cmd/emulator"), emuPort, "EMULATOR_ADDR=127.0.0.1:"+emuPort)
 	s.emu = &emulator.Remote{BaseURL: emu.URL()}
