@@ -82,7 +82,7 @@ type Result struct {
 type Delivery struct {
 	Delivered   bool      `json:"delivered"`
 	Attempts    int       `json:"attempts"`
-	NextAttempt time.Time `json:"nextAttempt"` // when the timer may post again
+	NextAttempt time.Time `json:"nextAttempt,omitzero"` // when the timer may post again
 	LastError   string    `json:"lastError,omitempty"`
 }
 
