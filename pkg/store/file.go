@@ -115,7 +115,61 @@ func NewFile(dir string, o Options) (*File, error) {
 		return nil, err
 	}
 	unlock()
+	if err := f.migrate(); err != nil {
+		return nil, err
+	}
 	return f, nil
+}
+
+// oldPendingDir held the pending markers of the first layout: one empty
+// file per pending transaction, no order.
+const oldPendingDir = "pending"
+
+// migrate moves the markers of the first layout's pending directory into
+// the due index, then removes the directory: a store written by an earlier
+// version keeps every pending transaction. Several processes may run it at
+// once; each marker is handled under its record's lock.
+func (f *File) migrate() error {
+	old := filepath.Join(f.dir, oldPendingDir)
+	entries, err := os.ReadDir(old)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return unavailable("list", err)
+	}
+	ctx := context.Background()
+	for _, e := range entries {
+		if err := f.migrateMarker(ctx, e.Name()); err != nil {
+			return err
+		}
+	}
+	if err := os.Remove(old); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return unavailable("remove", err)
+	}
+	return nil
+}
+
+func (f *File) migrateMarker(ctx context.Context, name string) error {
+	if len(name) != len(hashName("")) { // not a marker: nothing to move
+		return removeIfExists(filepath.Join(f.dir, oldPendingDir, name))
+	}
+	unlock, err := f.lock(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	var r record
+	found, err := readJSON(f.txPath(name), &r)
+	if err != nil {
+		return err
+	}
+	if rel := dueMarker(r.Tx, name); found && rel != "" {
+		if err := touch(filepath.Join(f.dir, rel)); err != nil {
+			return err
+		}
+	}
+	return removeIfExists(filepath.Join(f.dir, oldPendingDir, name))
 }
 
 // Dir is the store's directory.

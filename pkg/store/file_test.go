@@ -97,3 +97,32 @@ func TestFileStaleMarkers(t *testing.T) {
 	require.Len(t, got, 1)
 	assert.Empty(t, dueMarkers("real"))
 }
+
+// A directory written by the first layout (pending/<h> markers) keeps its
+// pending transactions: the first NewFile moves them into the due index.
+func TestFileMigratesTheFirstLayout(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := store.NewFile(dir, store.Options{})
+	require.NoError(t, err)
+	require.NoError(t, s.Create(ctx, store.Transaction{TransactionID: "old-pending", CreatedAt: time.Now().Add(-time.Hour)}))
+	// Make it look like the first layout wrote it: its marker in pending/,
+	// none in due/.
+	sum := sha256.Sum256([]byte("old-pending"))
+	name := hex.EncodeToString(sum[:])
+	markers, err := filepath.Glob(filepath.Join(dir, "due", "*", "*", "*-"+name))
+	require.NoError(t, err)
+	require.Len(t, markers, 1)
+	require.NoError(t, os.Remove(markers[0]))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "pending"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "pending", name), nil, 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "pending", "ghost"), nil, 0o600))
+
+	s, err = store.NewFile(dir, store.Options{})
+	require.NoError(t, err)
+	due, err := s.Due(ctx, time.Now(), time.Now(), 10)
+	require.NoError(t, err)
+	require.Len(t, due, 1)
+	assert.Equal(t, "old-pending", due[0].TransactionID)
+	assert.NoDirExists(t, filepath.Join(dir, "pending"))
+}

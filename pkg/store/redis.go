@@ -164,6 +164,12 @@ func OpenRedis(ctx context.Context, rawURL string, o Options) (*Redis, error) {
 		r.c.Close()
 		return nil, fmt.Errorf("%w: cannot reach redis at %s: %v", ErrUnavailable, addr, err)
 	}
+	if !cluster {
+		if err := r.migrate(ctx); err != nil {
+			r.c.Close()
+			return nil, err
+		}
+	}
 	return r, nil
 }
 
@@ -652,6 +658,86 @@ func (r *Redis) load(ctx context.Context, ms []member, keep func(set int, t Tran
 var sweepScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('ZREM', KEYS[1], ARGV[1]) end
 return 0`)
+
+// layoutVersion is the key layout described on Redis, kept in
+// <prefix>layout once a store is in it. Version 1 (no such key) had one
+// unsharded set of pending ids and records at <prefix>tx:<id>; it ran on a
+// standard (non-cluster) instance only.
+const layoutVersion = "2"
+
+// migrate moves the records of the version 1 layout, if any, into this
+// one, with their TTLs, indexed as pending (never checked), undelivered or
+// neither, then marks the store as version 2. It runs once: a store marked
+// version 2 costs one GET. Several processes may run it at once: each
+// record moves once (compare-and-set), and a process interrupted half way
+// leaves the rest to the next start.
+func (r *Redis) migrate(ctx context.Context) error {
+	mark := r.prefix + "layout"
+	v, err := r.c.Get(ctx, mark).Result()
+	if err == nil && v == layoutVersion {
+		return nil
+	}
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return unavailable("redis layout", err)
+	}
+	old := r.prefix + "tx:"
+	iter := r.c.Scan(ctx, 0, escapeGlob(old)+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		key := iter.Val()
+		id := strings.TrimPrefix(key, old)
+		raw, err := r.c.Get(ctx, key).Result()
+		if errors.Is(err, redis.Nil) {
+			continue // expired or moved by another process meanwhile
+		}
+		if err != nil {
+			return unavailable("redis migrate", err)
+		}
+		rec, err := r.decode(key, raw)
+		if err != nil {
+			return err
+		}
+		sc := indexScores(rec.Tx)
+		keys := append([]string{key}, r.keys(id)...)
+		if err := migrateScript.Run(ctx, r.c, keys, raw, id, sc[0], sc[1], sc[2]).Err(); err != nil {
+			return unavailable("redis migrate", err)
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return unavailable("redis migrate", err)
+	}
+	if err := r.c.Del(ctx, r.prefix+"pending", r.prefix+"undelivered").Err(); err != nil {
+		return unavailable("redis migrate", err)
+	}
+	return unavailableIf("redis layout", r.c.Set(ctx, mark, layoutVersion, 0).Err())
+}
+
+// migrateScript moves the version 1 record KEYS[1], if it is still ARGV[1],
+// to KEYS[2] with its remaining TTL, unless KEYS[2] exists, and indexes it
+// in KEYS[3..5] as ARGV[3..5] say (see indexLua; ARGV[2] is the id).
+var migrateScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl ~= -2 and redis.call('EXISTS', KEYS[2]) == 0 then
+  if ttl > 0 then redis.call('SET', KEYS[2], ARGV[1], 'PX', ttl) else redis.call('SET', KEYS[2], ARGV[1]) end
+  for i = 3, 5 do
+    local sc = ARGV[i]
+    if sc ~= '' then redis.call('ZADD', KEYS[i], sc, ARGV[2]) end
+  end
+end
+redis.call('DEL', KEYS[1])
+return 1`)
+
+// escapeGlob quotes the glob characters of a SCAN pattern.
+func escapeGlob(s string) string {
+	return strings.NewReplacer(`\`, `\\`, "*", `\*`, "?", `\?`, "[", `\[`, "]", `\]`).Replace(s)
+}
+
+func unavailableIf(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return unavailable(op, err)
+}
 
 // Hit implements Store.
 func (r *Redis) Hit(ctx context.Context, key string, window time.Duration) (int64, time.Duration, error) {

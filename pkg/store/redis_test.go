@@ -214,3 +214,55 @@ func TestRedisHung(t *testing.T) {
 		return err
 	})
 }
+
+// A store written in the first key layout (records at <prefix>tx:<id>, one
+// pending set, one undelivered set) is moved into the sharded one by the
+// first OpenRedis, TTLs kept: nothing pending or undelivered is lost.
+func TestRedisMigratesTheFirstLayout(t *testing.T) {
+	srv := testproc.Redis(t)
+	ctx := context.Background()
+	prefix := newPrefix()
+	c := client(t, srv)
+	now := time.Now().UTC().Truncate(time.Second)
+	put := func(id string, tx string, set string, score int64) {
+		t.Helper()
+		raw := `{"expiresAt":"` + now.Add(time.Hour).Format(time.RFC3339) + `","tx":` + tx + `}`
+		require.NoError(t, c.Set(ctx, prefix+"tx:"+id, raw, time.Hour).Err())
+		if set != "" {
+			require.NoError(t, c.ZAdd(ctx, prefix+set, redis.Z{Score: float64(score), Member: id}).Err())
+		}
+	}
+	created := now.Add(-20 * time.Minute)
+	put("p1", `{"transactionId":"p1","merchantBizId":"b1","status":"pending","createdAt":"`+created.Format(time.RFC3339)+`"}`, "pending", created.UnixMicro())
+	put("u1", `{"transactionId":"u1","merchantBizId":"b2","status":"passed","createdAt":"`+created.Format(time.RFC3339)+`","result":{"eventId":"e","passed":"Y","recordedAt":"`+now.Format(time.RFC3339)+`"},"delivery":{"delivered":false,"attempts":0,"nextAttempt":"0001-01-01T00:00:00Z"}}`, "undelivered", 0)
+	put("d1", `{"transactionId":"d1","merchantBizId":"b3","status":"failed","createdAt":"`+created.Format(time.RFC3339)+`","result":{"eventId":"e","passed":"N","recordedAt":"`+now.Format(time.RFC3339)+`"},"delivery":{"delivered":true,"attempts":1}}`, "", 0)
+
+	s, err := store.OpenRedis(ctx, withPrefix(srv.URL, prefix), store.Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	due, err := s.Due(ctx, now.Add(-10*time.Minute), now, 10)
+	require.NoError(t, err)
+	require.Len(t, due, 1)
+	assert.Equal(t, "p1", due[0].TransactionID)
+	und, err := s.Undelivered(ctx, now, 10)
+	require.NoError(t, err)
+	require.Len(t, und, 1)
+	assert.Equal(t, "u1", und[0].TransactionID)
+	d, err := s.Get(ctx, "d1")
+	require.NoError(t, err)
+	assert.Equal(t, store.Failed, d.Status)
+
+	for _, id := range []string{"p1", "u1", "d1"} {
+		assert.Zero(t, c.Exists(ctx, prefix+"tx:"+id).Val(), "old key of %s removed", id)
+		ttl := c.PTTL(ctx, txKey(prefix, id)).Val()
+		assert.InDelta(t, time.Hour.Seconds(), ttl.Seconds(), 60, "TTL of %s kept", id)
+	}
+	assert.Zero(t, c.Exists(ctx, prefix+"pending", prefix+"undelivered").Val(), "old sets removed")
+	assert.Equal(t, "2", c.Get(ctx, prefix+"layout").Val())
+
+	// Later opens find the mark and scan nothing.
+	require.NoError(t, c.Set(ctx, prefix+"tx:late", "not json", 0).Err())
+	s2, err := store.OpenRedis(ctx, withPrefix(srv.URL, prefix), store.Options{})
+	require.NoError(t, err, "a store marked as migrated is not scanned again")
+	s2.Close()
+}
