@@ -41,7 +41,7 @@ func Open(ctx context.Context, rawURL string) (Store, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		// url.Parse's error repeats the URL, password included.
-		return nil, fmt.Errorf("STORE_URL is not a valid URL (value not shown: it may hold a password); use file:///abs/dir, redis://[:password@]host:port/db, rediss://..., redis+cluster://host:port?addr=host2:port2 or rediss+cluster://...")
+		return nil, fmt.Errorf("STORE_URL is not a valid URL (value not shown: it may hold a password); use file:///abs/dir, redis://[:password@]host:port/db, redis+cluster://host:port?addr=host2:port2, or rediss and rediss+cluster for TLS")
 	}
 	switch u.Scheme {
 	case "file":
@@ -63,7 +63,7 @@ func Open(ctx context.Context, rawURL string) (Store, error) {
 		}
 		return r, nil
 	default:
-		return nil, fmt.Errorf("STORE_URL: scheme %q is not supported; use file:///abs/dir, redis://[:password@]host:port/db, rediss://... (TLS), redis+cluster://host:port?addr=host2:port2 (a cluster) or rediss+cluster://...", u.Scheme)
+		return nil, fmt.Errorf("STORE_URL: scheme %q is not supported; use file:///abs/dir, redis://[:password@]host:port/db, redis+cluster://host:port?addr=host2:port2 (a cluster), or rediss and rediss+cluster for TLS", u.Scheme)
 	}
 }
 
