@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -28,29 +29,55 @@ func TestRedisBytesPerTransaction(t *testing.T) {
 	if testing.Short() {
 		t.Skip("loads 10,000 transactions into redis-server")
 	}
-	srv := testproc.Redis(t)
+	t.Run("single", func(t *testing.T) {
+		srv := testproc.Redis(t)
+		bytesPerTransaction(t, srv.URL, []string{srv.Addr})
+	})
+	t.Run("cluster", func(t *testing.T) {
+		c := redisCluster(t)
+		bytesPerTransaction(t, c.URL, c.Addrs)
+	})
+}
+
+func bytesPerTransaction(t *testing.T, rawURL string, addrs []string) {
 	ctx := context.Background()
-	s, err := store.OpenRedis(ctx, srv.URL, store.Options{})
+	prefix := store.DefaultPrefix // as deployed: the key names count too
+	s, err := store.OpenRedis(ctx, rawURL, store.Options{})
 	require.NoError(t, err)
 	defer s.Close()
-	c := client(t, srv)
+	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+	if len(addrs) == 1 {
+		c = nil
+	}
+	nodes := make([]*redis.Client, len(addrs))
+	for i, a := range addrs {
+		nodes[i] = redis.NewClient(&redis.Options{Addr: a})
+		defer nodes[i].Close()
+	}
+	var keyed redis.Cmdable = nodes[0] // where MEMORY USAGE and GET go
+	if c != nil {
+		defer c.Close()
+		keyed = c
+	}
 	randHex := func(n int) string {
 		b := make([]byte, n/2)
 		_, _ = rand.Read(b)
 		return hex.EncodeToString(b)
 	}
-	usedMemory := func() int64 {
-		info, err := c.Info(ctx, "memory").Result()
-		require.NoError(t, err)
-		for _, line := range strings.Split(info, "\r\n") {
-			if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
-				n, err := strconv.ParseInt(v, 10, 64)
-				require.NoError(t, err)
-				return n
+	usedMemory := func() int64 { // summed over the nodes
+		var sum int64
+		for _, node := range nodes {
+			info, err := node.Info(ctx, "memory").Result()
+			require.NoError(t, err)
+			for _, line := range strings.Split(info, "\r\n") {
+				if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
+					n, err := strconv.ParseInt(v, 10, 64)
+					require.NoError(t, err)
+					sum += n
+				}
 			}
 		}
-		t.Fatal("no used_memory in INFO")
-		return 0
+		return sum
 	}
 	const n = 10_000
 	ts := make([]store.Transaction, n)
@@ -65,8 +92,8 @@ func TestRedisBytesPerTransaction(t *testing.T) {
 	require.Equal(t, n, created)
 	pending := float64(usedMemory()-before) / n
 
-	key := func(id string) string { return txKey(store.DefaultPrefix, id) }
-	recPending, err := c.MemoryUsage(ctx, key(ts[0].TransactionID)).Result()
+	key := func(id string) string { return txKey(prefix, id) }
+	recPending, err := keyed.MemoryUsage(ctx, key(ts[0].TransactionID)).Result()
 	require.NoError(t, err)
 
 	var (
@@ -99,9 +126,9 @@ func TestRedisBytesPerTransaction(t *testing.T) {
 		require.NoError(t, err)
 	}
 	final := float64(usedMemory()-before) / n
-	recFinal, err := c.MemoryUsage(ctx, key(ts[0].TransactionID)).Result()
+	recFinal, err := keyed.MemoryUsage(ctx, key(ts[0].TransactionID)).Result()
 	require.NoError(t, err)
-	raw, err := c.Get(ctx, key(ts[0].TransactionID)).Result()
+	raw, err := keyed.Get(ctx, key(ts[0].TransactionID)).Result()
 	require.NoError(t, err)
 
 	t.Logf("pending:             MEMORY USAGE of the record %d B; used_memory %.0f B per transaction (record, TTL, index entry)", recPending, pending)
