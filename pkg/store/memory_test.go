@@ -29,6 +29,9 @@ func TestRedisBytesPerTransaction(t *testing.T) {
 	if testing.Short() {
 		t.Skip("loads 10,000 transactions into redis-server")
 	}
+	if raceEnabled {
+		t.Skip("a measurement: run it without -race (the race detector makes loading 10,000 transactions take seconds)")
+	}
 	t.Run("single", func(t *testing.T) {
 		srv := testproc.Redis(t)
 		bytesPerTransaction(t, srv.URL, []string{srv.Addr})

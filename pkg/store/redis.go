@@ -369,38 +369,67 @@ func (r *Redis) Create(ctx context.Context, t Transaction) error {
 }
 
 // CreateMany creates transactions in bulk, pipelined (a round trip per
-// thousand), for loading a backlog (tests, migrations): unlike Create it
-// does not read back a clash, and reports how many were created (an id
-// already present is skipped, not replaced).
+// thousand, four pipelines at a time), for loading a backlog (tests,
+// migrations): unlike Create it does not read back a clash, and reports
+// how many were created (an id already present is skipped, not replaced).
 func (r *Redis) CreateMany(ctx context.Context, ts []Transaction) (created int, err error) {
 	if err := createScript.Load(ctx, r.c).Err(); err != nil {
 		return 0, unavailable("redis script load", err)
 	}
-	const chunk = 1000
+	const chunk, workers = 1000, 4
+	chunks := make(chan []Transaction)
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range chunks {
+				n, err := r.createChunk(ctx, c)
+				mu.Lock()
+				created += n
+				if err != nil {
+					errs = append(errs, err)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
 	for len(ts) > 0 {
 		n := min(chunk, len(ts))
-		pipe := r.c.Pipeline()
-		cmds := make([]*redis.Cmd, 0, n)
-		for _, t := range ts[:n] {
-			rec, err := newRecord(t, r.opt)
-			if err != nil {
-				return created, err
-			}
-			args, err := r.createArgs(rec, "")
-			if err != nil {
-				return created, err
-			}
-			cmds = append(cmds, createScript.EvalSha(ctx, pipe, r.keys(t.TransactionID), args...))
-		}
-		if _, err := pipe.Exec(ctx); err != nil {
-			return created, unavailable("redis create many", err)
-		}
-		for _, c := range cmds {
-			if ok, _ := c.Bool(); ok {
-				created++
-			}
-		}
+		chunks <- ts[:n]
 		ts = ts[n:]
+	}
+	close(chunks)
+	wg.Wait()
+	return created, errors.Join(errs...)
+}
+
+// createChunk is one pipeline of CreateMany.
+func (r *Redis) createChunk(ctx context.Context, ts []Transaction) (created int, err error) {
+	pipe := r.c.Pipeline()
+	cmds := make([]*redis.Cmd, 0, len(ts))
+	for _, t := range ts {
+		rec, err := newRecord(t, r.opt)
+		if err != nil {
+			return 0, err
+		}
+		args, err := r.createArgs(rec, "")
+		if err != nil {
+			return 0, err
+		}
+		cmds = append(cmds, createScript.EvalSha(ctx, pipe, r.keys(t.TransactionID), args...))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return 0, unavailable("redis create many", err)
+	}
+	for _, c := range cmds {
+		if ok, _ := c.Bool(); ok {
+			created++
+		}
 	}
 	return created, nil
 }
