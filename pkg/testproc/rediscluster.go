@@ -72,6 +72,7 @@ func StartRedisCluster(dir string) (*RedisCluster, error) {
 		)
 		out := &syncBuffer{}
 		cmd.Stdout, cmd.Stderr = out, out
+		dieWithParent(cmd)
 		if err := cmd.Start(); err != nil {
 			return nil, fmt.Errorf("testproc: start redis-server (cluster node): %w", err)
 		}

@@ -53,6 +53,7 @@ func RedisTLS(t testing.TB) *RedisTLSServer {
 	)
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
+	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("testproc: start redis-server: %v", err)
 	}
