@@ -27,7 +27,7 @@ import (
 //	due/new/<hour>/<t>-<h>      empty marker: pending, never checked; t = CreatedAt
 //	due/retry/<hour>/<t>-<h>    empty marker: pending, checked before; t = NextCheck
 //	undelivered/<h>             empty marker: its result is recorded, not yet delivered
-//	hit/<sha256>.json   one counter per limit key and window length
+//	hit/<sha256>.json           one counter per limit key and window length
 //	locks/<00..ff>              256 lock files, striped by the hash
 //
 // In the due index, t is the time in microseconds since the epoch and hour
@@ -161,10 +161,11 @@ func (f *File) migrateMarker(ctx context.Context, name string) error {
 	defer unlock()
 	var r record
 	found, err := readJSON(f.txPath(name), &r)
-	if err != nil {
+	if errors.Is(err, ErrUnavailable) {
 		return err
 	}
-	if rel := dueMarker(r.Tx, name); found && rel != "" {
+	// A corrupt record is left for the read that needs it to report.
+	if rel := dueMarker(r.Tx, name); err == nil && found && rel != "" {
 		if err := touch(filepath.Join(f.dir, rel)); err != nil {
 			return err
 		}
