@@ -37,6 +37,7 @@ import (
 //	<prefix>{<shard>}retry               sorted set: pending ids checked before, scored by NextCheck
 //	<prefix>{<shard>}undelivered         sorted set: undelivered final ids, scored by NextAttempt
 //	<prefix>hit:<key>:<ms>:<n>           a limit counter: window length, window number; TTL = end of the window
+//	<prefix>layout                       "2" once a standard instance is in this layout (see migrate)
 //
 // Every change of a record and of the sets that index it is one Lua script
 // on its shard, so they never disagree for long: Finish, Reschedule and
