@@ -100,11 +100,11 @@ func (f *flakyStore) Finish(ctx context.Context, id string, s store.Status, r st
 	return f.Store.Finish(ctx, id, s, r)
 }
 
-func (f *flakyStore) Pending(ctx context.Context, before time.Time, limit int) ([]store.Transaction, error) {
-	if err := f.failing("Pending"); err != nil {
+func (f *flakyStore) Due(ctx context.Context, firstBefore, now time.Time, limit int) ([]store.Transaction, error) {
+	if err := f.failing("Due"); err != nil {
 		return nil, err
 	}
-	return f.Store.Pending(ctx, before, limit)
+	return f.Store.Due(ctx, firstBefore, now, limit)
 }
 
 type fixture struct {
@@ -406,8 +406,8 @@ func TestReconcile(t *testing.T) {
 		asked = append(asked, c.TransactionId)
 		assert.Equal(t, bizID, c.MerchantBizId)
 	}
-	assert.Equal(t, []string{"hkgone", "hklate", "hkold", "hklost", "hkfail", "hkwaiting"}, asked,
-		"the expiring oldest first, then the youngest first; neither the young one nor the recorded one")
+	assert.Equal(t, []string{"hklost", "hkfail", "hkwaiting", "hkold", "hklate", "hkgone"}, asked,
+		"newest first; neither the young one nor the recorded one")
 	want := map[string]store.Status{"hkyoung": store.Pending, "hklost": store.Passed, "hkfail": store.Failed,
 		"hkwaiting": store.Pending, "hkold": store.Expired, "hklate": store.Passed, "hkgone": store.Expired}
 	for id, st := range want {
@@ -424,11 +424,67 @@ func TestReconcile(t *testing.T) {
 	assert.Equal(t, "passed", byTx["hklate"].Status)
 	assert.Equal(t, "failed", byTx["hkfail"].Status)
 
-	// A second run asks only about the one still pending.
+	// The one still pending is due again RECONCILE_AFTER×4 later: a run
+	// before then asks nothing.
+	waiting := fx.tx(t, "hkwaiting")
+	assert.Equal(t, 1, waiting.Checks)
+	assert.True(t, fx.now.Add(40*time.Minute).Equal(waiting.NextCheck), "next check %v", waiting.NextCheck)
 	fx.up.calls = nil
 	rep, err = fx.svc.Reconcile(ctx, ReconcileRequest{})
 	require.NoError(t, err)
-	assert.Equal(t, ReconcileReport{Listed: 1, Checked: 1, StillPending: 1}, rep)
+	assert.Equal(t, ReconcileReport{}, rep)
+
+	// Then it is asked again, after the young one whose RECONCILE_AFTER
+	// has now passed.
+	fx.now = fx.now.Add(40 * time.Minute)
+	rep, err = fx.svc.Reconcile(ctx, ReconcileRequest{})
+	require.NoError(t, err)
+	assert.Equal(t, ReconcileReport{Listed: 2, Checked: 2, Recorded: 1, StillPending: 1, Delivered: 1}, rep)
+	require.Len(t, fx.up.calls, 2)
+	assert.Equal(t, "hkyoung", fx.up.calls[0].TransactionId)
+	waiting = fx.tx(t, "hkwaiting")
+	assert.Equal(t, 2, waiting.Checks)
+	assert.True(t, fx.now.Add(160*time.Minute).Equal(waiting.NextCheck), "next check %v", waiting.NextCheck)
+}
+
+// The schedule: RECONCILE_AFTER×4^k after the k-th check that found the
+// transaction pending, never past the maximum age, where it is asked a
+// last time.
+func TestNextCheck(t *testing.T) {
+	s := &Service{ReconcileAfter: 10 * time.Minute, MaxAge: defaultMaxAge}
+	created := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := created.Add(10 * time.Minute) // the first check
+	var at []time.Duration
+	tx := store.Transaction{CreatedAt: created}
+	for range 8 {
+		next := s.nextCheck(tx, now)
+		require.True(t, next.After(now), "always later than now")
+		at = append(at, next.Sub(created))
+		tx.Checks++
+		now = next
+	}
+	assert.Equal(t, []time.Duration{
+		50 * time.Minute, 210 * time.Minute, 850 * time.Minute, 3410 * time.Minute, 13650 * time.Minute,
+		defaultMaxAge, // 9.5 days + 28 days would pass it
+	}, at[:6])
+	// Past the maximum age (the last check failed): the interval stops growing.
+	assert.LessOrEqual(t, at[7]-at[6], 4*defaultMaxAge, "no overflow")
+}
+
+// A transaction the upstream refuses (4xx) is asked again later, not at
+// every run: it cannot take the batch of every run.
+func TestReconcileBacksOffOnRefusal(t *testing.T) {
+	fx := newFixture(t)
+	fx.create(t, "hkunknown", bizID, time.Hour) // not in fx.up.passed: "no such transaction"
+	rep, err := fx.svc.Reconcile(context.Background(), ReconcileRequest{})
+	require.NoError(t, err)
+	assert.Equal(t, ReconcileReport{Listed: 1, Checked: 1, Errors: 1}, rep)
+	got := fx.tx(t, "hkunknown")
+	assert.Equal(t, store.Pending, got.Status)
+	assert.Equal(t, 1, got.Checks)
+	rep, err = fx.svc.Reconcile(context.Background(), ReconcileRequest{})
+	require.NoError(t, err)
+	assert.Equal(t, ReconcileReport{}, rep, "not due again yet")
 }
 
 func TestReconcileStopsAskingWhenThrottled(t *testing.T) {
@@ -441,6 +497,9 @@ func TestReconcileStopsAskingWhenThrottled(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, fx.up.count(), "one throttled answer ends the run's calls")
 	assert.Equal(t, ReconcileReport{Listed: 3, Checked: 1, Errors: 1, Unfinished: true}, rep)
+	due, err := fx.store.Due(context.Background(), fx.now, fx.now, 10)
+	require.NoError(t, err)
+	assert.Len(t, due, 3, "a throttled run reschedules nothing: all stay due")
 }
 
 func TestReconcileKeepsAnExpiringTransactionWhenTheServiceIsDown(t *testing.T) {
@@ -498,7 +557,7 @@ func TestReconcileStopsAtTheDeadline(t *testing.T) {
 
 func TestReconcileStoreDownFailsTheRun(t *testing.T) {
 	fx := newFixture(t)
-	fx.store.setFail("Pending", true)
+	fx.store.setFail("Due", true)
 	_, err := fx.svc.Reconcile(context.Background(), ReconcileRequest{})
 	require.Error(t, err)
 	assert.Equal(t, http.StatusServiceUnavailable, apierr.Status(err))

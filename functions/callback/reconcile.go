@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/idverify/fc-kyc/pkg/apierr"
@@ -23,14 +23,17 @@ const (
 	defaultMaxAge = store.Retention - 24*time.Hour
 	// defaultBatch bounds the CheckResult calls of one run, well inside the
 	// eKYC QPS limit (10/s per account, shared with ekyc-init) and the
-	// default 10 s deadline.
+	// default 10 s deadline; the run reads no more pending transactions
+	// than that from the store.
 	defaultBatch = 50
-	// scanFactor: one run lists up to scanFactor×Batch pending transactions.
-	// The store lists the oldest first, and the oldest are mostly
-	// abandoned; listing more than it checks lets a run spend its
-	// CheckResult calls on the youngest, whose callback is likeliest to
-	// have been lost and whose merchant is waiting.
-	scanFactor = 10
+	// backoffFactor: the k-th check that finds a transaction still pending
+	// schedules the next one RECONCILE_AFTER × backoffFactor^k later, so
+	// a transaction is asked about soon after its callback should have
+	// come (when a lost callback is likeliest), then ever more rarely: with
+	// the defaults at 10 min, 50 min, 3.5 h, 14 h, 2.4 d, 9.5 d and at the
+	// maximum age, seven CheckResult calls over 29 days for an abandoned
+	// transaction.
+	backoffFactor = 4
 	// answerReserve is the time a run keeps, at the end, to record its last
 	// delivery outcome and answer.
 	answerReserve = 250 * time.Millisecond
@@ -42,12 +45,12 @@ type ReconcileRequest struct{}
 // ReconcileReport says what one run did; it is the timer invocation's
 // answer and its log line.
 type ReconcileReport struct {
-	Listed       int  `json:"listed"`       // pending transactions past RECONCILE_AFTER
-	Checked      int  `json:"checked"`      // CheckResult calls
+	Listed       int  `json:"listed"`       // pending transactions due for a check, at most the batch
+	Checked      int  `json:"checked"`      // CheckResult (or Zhima query) calls
 	Recorded     int  `json:"recorded"`     // final results recorded by this run
-	StillPending int  `json:"stillPending"` // Passed=P, asked again next run
+	StillPending int  `json:"stillPending"` // Passed=P, due again later (backoff)
 	Expired      int  `json:"expired"`      // marked expired past the maximum age
-	Errors       int  `json:"errors"`       // CheckResult or store failures, retried next run
+	Errors       int  `json:"errors"`       // CheckResult or store failures, retried later
 	Delivered    int  `json:"delivered"`    // events acknowledged by the receiver
 	NotDelivered int  `json:"notDelivered"` // posts that failed, retried with backoff
 	Unfinished   bool `json:"unfinished"`   // the batch or the deadline stopped the run early
@@ -58,41 +61,36 @@ type ReconcileReport struct {
 // recorded among them). It spends at most half its time confirming, so
 // deliveries always get their turn.
 //
-// Its CheckResult calls go first to the transactions past the maximum age
-// (oldest first: each is asked once more, then recorded or expired, so no
-// late result is thrown away), then to the others, youngest first (see
-// scanFactor).
+// It asks the store only for the transactions that are due (store.Due), at
+// most RECONCILE_BATCH: first those never checked whose RECONCILE_AFTER has
+// passed, newest first (a lost callback's merchant is waiting), then those
+// whose next check has come, by due time. Each check that leaves a
+// transaction pending sets its next one further out (see backoffFactor and
+// nextCheck), so long-abandoned transactions come up rarely and never crowd
+// out recent ones, however many are pending. A transaction past the
+// maximum age is asked once more, then recorded or expired, so no late
+// result is thrown away. eKYC transactions and Zhima certifications share
+// the schedule; check picks the upstream by kind.
 func (s *Service) Reconcile(ctx context.Context, _ ReconcileRequest) (ReconcileReport, error) {
 	var rep ReconcileReport
 	now := s.Now()
 	half := time.Now().Add(timeLeft(ctx) / 2)
 
-	pending, err := s.Store.Pending(ctx, now.Add(-s.ReconcileAfter), s.Batch*scanFactor)
+	due, err := s.Store.Due(ctx, now.Add(-s.ReconcileAfter), now, s.Batch)
 	if err != nil {
-		return rep, storeFailed(ctx, "Pending", "", err)
+		return rep, storeFailed(ctx, "Due", "", err)
 	}
-	rep.Listed = len(pending)
-	rep.Unfinished = len(pending) == s.Batch*scanFactor
-
-	// pending is oldest first: the expiring ones lead, the rest is reversed.
-	split := len(pending)
-	for i, tx := range pending {
-		if now.Sub(tx.CreatedAt) < s.MaxAge {
-			split = i
-			break
-		}
-	}
-	order := slices.Concat(pending[:split], pending[split:])
-	slices.Reverse(order[split:])
+	rep.Listed = len(due)
+	rep.Unfinished = len(due) == s.Batch
 
 checks:
-	for i, tx := range order {
-		if i == s.Batch || time.Now().After(half) || ctx.Err() != nil {
+	for _, tx := range due {
+		if time.Now().After(half) || ctx.Err() != nil {
 			rep.Unfinished = true
 			break
 		}
 		rep.Checked++
-		expiring := i < split
+		expiring := now.Sub(tx.CreatedAt) >= s.MaxAge
 		status, passed, subCode, err := s.check(ctx, tx)
 		switch {
 		case err != nil && expiring && apierr.Status(err) < 500:
@@ -101,17 +99,22 @@ checks:
 			status, passed, subCode = store.Expired, "", ""
 		case err != nil && apierr.Status(err) == http.StatusServiceUnavailable:
 			// Throttled or unreachable: more calls now would only add to
-			// it. The next run starts over.
+			// it. What is left stays due; the next run starts over.
 			rep.Errors++
 			rep.Unfinished = true
 			break checks
 		case err != nil:
+			// Asked again later, on the same backoff as a pending one, so
+			// that a transaction the upstream keeps refusing cannot take
+			// every run's batch.
 			rep.Errors++
+			s.reschedule(ctx, tx, now, &rep)
 			continue
 		case status == store.Pending && expiring:
 			status, passed, subCode = store.Expired, "", ""
 		case status == store.Pending:
 			rep.StillPending++
+			s.reschedule(ctx, tx, now, &rep)
 			continue
 		}
 		_, recorded, err := s.finish(ctx, tx, status, passed, subCode)
@@ -127,6 +130,34 @@ checks:
 	s.redeliver(ctx, &rep)
 	logging.From(ctx).Info("reconciled", "report", rep)
 	return rep, nil
+}
+
+// nextCheck is when a transaction that a check at now found still pending
+// (after tx.Checks earlier such checks) is due again: RECONCILE_AFTER ×
+// backoffFactor^(Checks+1) later, but no later than its maximum age, when
+// it is asked a last time and expired.
+func (s *Service) nextCheck(tx store.Transaction, now time.Time) time.Time {
+	wait := s.ReconcileAfter
+	for range tx.Checks + 1 {
+		if wait >= s.MaxAge {
+			break
+		}
+		wait *= backoffFactor
+	}
+	next := now.Add(wait)
+	if last := tx.CreatedAt.Add(s.MaxAge); next.After(last) && now.Before(last) {
+		next = last
+	}
+	return next
+}
+
+// reschedule records a check that left tx pending; a store failure only
+// means it is asked again sooner.
+func (s *Service) reschedule(ctx context.Context, tx store.Transaction, now time.Time, rep *ReconcileReport) {
+	if err := s.Store.Reschedule(ctx, tx.TransactionID, s.nextCheck(tx, now)); err != nil && !errors.Is(err, store.ErrNotFound) {
+		_ = storeFailed(ctx, "Reschedule", tx.TransactionID, err)
+		rep.Errors++
+	}
 }
 
 // redeliver posts the recorded results that are due, oldest first, until

@@ -34,15 +34,21 @@ type zhimaE2E struct {
 }
 
 // startZhimaE2E starts the emulator, the callback (with the Alipay
-// configuration and its return path, and callbackEnv) and zhima-init. A
-// "false" is final at once (ZHIMA_SETTLE_AFTER=1ms) unless callbackEnv
-// says otherwise.
+// configuration and its return path, and callbackEnv) and zhima-init, on a
+// file store. A "false" is final at once (ZHIMA_SETTLE_AFTER=1ms) unless
+// callbackEnv says otherwise.
 func startZhimaE2E(t *testing.T, callbackEnv ...string) *zhimaE2E {
+	t.Helper()
+	return startZhimaE2EOn(t, "file://"+t.TempDir(), callbackEnv...)
+}
+
+// startZhimaE2EOn is startZhimaE2E on the store of storeURL.
+func startZhimaE2EOn(t *testing.T, storeURL string, callbackEnv ...string) *zhimaE2E {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end: builds and runs binaries")
 	}
-	s := &zhimaE2E{e2eStack: &e2eStack{storeURL: "file://" + t.TempDir(), hook: webhooktest.NewReceiver(t, []byte(e2eWebhookSecret))}}
+	s := &zhimaE2E{e2eStack: &e2eStack{storeURL: storeURL, hook: webhooktest.NewReceiver(t, []byte(e2eWebhookSecret))}}
 	emuPort := testproc.FreePort(t)
 	emu := testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/cmd/emulator"), emuPort, "EMULATOR_ADDR=127.0.0.1:"+emuPort)
 	s.emu = &emulator.Remote{BaseURL: emu.URL()}

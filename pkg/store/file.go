@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,11 +23,17 @@ import (
 //
 // Layout under the directory:
 //
-//	tx/<h>.json        one record per transaction; h = sha256 of its TransactionID
-//	pending/<h>         empty marker: the transaction is pending
-//	undelivered/<h>     empty marker: its result is recorded, not yet delivered
-//	hit/<sha256>.json   one counter per limit key and window length
-//	locks/<00..ff>      256 lock files, striped by the hash
+//	tx/<h>.json                 one record per transaction; h = sha256 of its TransactionID
+//	due/new/<hour>/<t>-<h>      empty marker: pending, never checked; t = CreatedAt
+//	due/retry/<hour>/<t>-<h>    empty marker: pending, checked before; t = NextCheck
+//	undelivered/<h>             empty marker: its result is recorded, not yet delivered
+//	hit/<sha256>.json           one counter per limit key and window length
+//	locks/<00..ff>              256 lock files, striped by the hash
+//
+// In the due index, t is the time in microseconds since the epoch and hour
+// that time's hour (since the epoch), both zero-padded so that names sort
+// as times do: Due lists the hour directories, then only the ones it
+// needs, and reads no record it does not return.
 //
 // Why it is safe across processes: every file is replaced whole, by writing
 // a temporary file in the same directory and renaming it over the old one,
@@ -50,14 +57,14 @@ import (
 // records it a second time from CheckResult: nothing is lost. Limit counters
 // are not fsynced: losing one only resets a limit window early.
 //
-// Pending and Undelivered list their marker directory and read only those
-// records, then sort: linear in the number of pending (or undelivered)
-// transactions, which the reconciler keeps small, not in all records kept
-// for Retention. The record stays the truth and the markers a hint: a marker
-// is added before the record is written and dropped after, so a crash in
-// between leaves an extra marker, which the next scan drops, never a missing
-// one. That suits up to some thousands of pending transactions per scan (see
-// the benchmarks); beyond that, use Redis.
+// Due reads the names of the due index (hour directories, then the
+// markers of the hours it needs, newest or earliest first) and only the
+// records it returns, at most its limit. Undelivered lists its marker
+// directory and reads those records, then sorts: linear in the number of
+// undelivered results, which deliveries keep small. The record stays the
+// truth and the markers a hint: a marker is added before the record is
+// written and dropped after, so a crash in between leaves an extra marker,
+// which the next scan that meets it drops, never a missing one.
 //
 // Expired records are invisible at once. They are deleted by the scans that
 // meet them and by a sweep of all records that the scans run at most once an
@@ -79,7 +86,8 @@ func DefaultDir() string { return filepath.Join(os.TempDir(), "fc-kyc-store") }
 
 const (
 	txDir          = "tx"
-	pendingDir     = "pending"
+	dueNewDir      = "due/new"
+	dueRetryDir    = "due/retry"
 	undeliveredDir = "undelivered"
 	hitDir         = "hit"
 	lockDir        = "locks"
@@ -95,7 +103,7 @@ func NewFile(dir string, o Options) (*File, error) {
 	if !filepath.IsAbs(dir) {
 		return nil, fmt.Errorf("store: the file store needs an absolute directory, not %q", dir)
 	}
-	for _, sub := range []string{txDir, pendingDir, undeliveredDir, hitDir, lockDir} {
+	for _, sub := range []string{txDir, dueNewDir, dueRetryDir, undeliveredDir, hitDir, lockDir} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
 			return nil, fmt.Errorf("store: cannot create the file store in %s: %w", dir, err)
 		}
@@ -107,7 +115,62 @@ func NewFile(dir string, o Options) (*File, error) {
 		return nil, err
 	}
 	unlock()
+	if err := f.migrate(); err != nil {
+		return nil, err
+	}
 	return f, nil
+}
+
+// oldPendingDir held the pending markers of the first layout: one empty
+// file per pending transaction, no order.
+const oldPendingDir = "pending"
+
+// migrate moves the markers of the first layout's pending directory into
+// the due index, then removes the directory: a store written by an earlier
+// version keeps every pending transaction. Several processes may run it at
+// once; each marker is handled under its record's lock.
+func (f *File) migrate() error {
+	old := filepath.Join(f.dir, oldPendingDir)
+	entries, err := os.ReadDir(old)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return unavailable("list", err)
+	}
+	ctx := context.Background()
+	for _, e := range entries {
+		if err := f.migrateMarker(ctx, e.Name()); err != nil {
+			return err
+		}
+	}
+	if err := os.Remove(old); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return unavailable("remove", err)
+	}
+	return nil
+}
+
+func (f *File) migrateMarker(ctx context.Context, name string) error {
+	if len(name) != len(hashName("")) { // not a marker: nothing to move
+		return removeIfExists(filepath.Join(f.dir, oldPendingDir, name))
+	}
+	unlock, err := f.lock(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	var r record
+	found, err := readJSON(f.txPath(name), &r)
+	if errors.Is(err, ErrUnavailable) {
+		return err
+	}
+	// A corrupt record is left for the read that needs it to report.
+	if rel := dueMarker(r.Tx, name); err == nil && found && rel != "" {
+		if err := touch(filepath.Join(f.dir, rel)); err != nil {
+			return err
+		}
+	}
+	return removeIfExists(filepath.Join(f.dir, oldPendingDir, name))
 }
 
 // Dir is the store's directory.
@@ -212,31 +275,57 @@ func (f *File) update(ctx context.Context, id string, fn func(r *record) (write 
 	if !found {
 		return fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
+	old := r
 	write, err := fn(&r)
 	if err != nil || !write {
 		return err
 	}
-	return f.write(name, r)
+	return f.write(name, &old, r)
 }
 
 // markers says which marker directories a transaction belongs in.
 func markers(t Transaction) map[string]bool {
 	return map[string]bool{
-		pendingDir:     t.Status == Pending,
 		undeliveredDir: t.Status.Final() && !t.Delivery.Delivered,
 	}
 }
 
-// write stores the record of name with its markers, under the caller's lock:
-// markers it needs are added before the record is written and the others
-// removed after, so a crash leaves an extra marker, never a missing one.
-func (f *File) write(name string, r record) error {
+// bucketMicros is the span of one hour directory of the due index.
+const bucketMicros = int64(time.Hour / time.Microsecond)
+
+// dueMarker is the path, relative to the store's directory, of t's marker
+// in the due index; "" when t is not pending.
+func dueMarker(t Transaction, name string) string {
+	var dir string
+	var at int64
+	switch {
+	case t.Status == Pending && t.Checks == 0:
+		dir, at = dueNewDir, score(t.CreatedAt)
+	case t.Status == Pending:
+		dir, at = dueRetryDir, score(t.NextCheck)
+	default:
+		return ""
+	}
+	return filepath.Join(dir, fmt.Sprintf("%012d", at/bucketMicros), fmt.Sprintf("%020d-%s", at, name))
+}
+
+// write stores the record of name (whose previous version is old, nil if
+// none) with its markers, under the caller's lock: markers it needs are
+// added before the record is written and the others removed after, so a
+// crash leaves an extra marker, never a missing one.
+func (f *File) write(name string, old *record, r record) error {
 	want := markers(r.Tx)
 	for dir, in := range want {
 		if in {
 			if err := touch(filepath.Join(f.dir, dir, name)); err != nil {
 				return err
 			}
+		}
+	}
+	due := dueMarker(r.Tx, name)
+	if due != "" {
+		if err := touch(filepath.Join(f.dir, due)); err != nil {
+			return err
 		}
 	}
 	if err := writeJSON(f.txPath(name), r, true); err != nil {
@@ -249,10 +338,21 @@ func (f *File) write(name string, r record) error {
 			}
 		}
 	}
+	if old != nil {
+		if was := dueMarker(old.Tx, name); was != "" && was != due {
+			if err := removeIfExists(filepath.Join(f.dir, was)); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 
+// touch creates the empty marker path, and its directory if needed.
 func touch(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return unavailable("write marker", err)
+	}
 	fh, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o600)
 	if err != nil {
 		return unavailable("write marker", err)
@@ -284,7 +384,7 @@ func (f *File) Create(ctx context.Context, t Transaction) error {
 	} else if found {
 		return fmt.Errorf("%w: %s", ErrExists, t.TransactionID)
 	}
-	return f.write(name, r)
+	return f.write(name, nil, r)
 }
 
 // Get implements Store.
@@ -330,18 +430,123 @@ func (f *File) SetDelivery(ctx context.Context, id string, d Delivery) error {
 	})
 }
 
-// Pending implements Store.
-func (f *File) Pending(ctx context.Context, createdBefore time.Time, limit int) ([]Transaction, error) {
-	out, err := f.scan(ctx, pendingDir, func(t Transaction) bool {
-		return score(t.CreatedAt) <= score(createdBefore)
+// Reschedule implements Store.
+func (f *File) Reschedule(ctx context.Context, id string, next time.Time) error {
+	return f.update(ctx, id, func(r *record) (bool, error) {
+		return reschedule(&r.Tx, next), nil
 	})
+}
+
+// Due implements Store.
+func (f *File) Due(ctx context.Context, firstBefore, now time.Time, limit int) ([]Transaction, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	out, err := f.dueScan(ctx, dueNewDir, score(firstBefore), true, limit)
 	if err != nil {
 		return nil, err
 	}
-	sort.Slice(out, func(i, j int) bool {
-		return less(out[i].CreatedAt, out[i].TransactionID, out[j].CreatedAt, out[j].TransactionID)
-	})
-	return head(out, limit), nil
+	if len(out) == limit {
+		return out, nil
+	}
+	more, err := f.dueScan(ctx, dueRetryDir, score(now), false, limit-len(out))
+	return append(out, more...), err
+}
+
+// dueScan returns up to limit live pending transactions whose marker in
+// dir has a time at most max, newest first (desc) or earliest first. It
+// reads names until it has limit markers, then only their records; a
+// marker its record disowns (gone, expired, moved on) is dropped.
+func (f *File) dueScan(ctx context.Context, dir string, max int64, desc bool, limit int) ([]Transaction, error) {
+	sorted := func(path string) ([]string, error) {
+		entries, err := os.ReadDir(path) // sorted by name
+		if err != nil {
+			return nil, unavailable("list", err)
+		}
+		names := make([]string, 0, len(entries))
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		if desc {
+			slices.Reverse(names)
+		}
+		return names, nil
+	}
+	buckets, err := sorted(filepath.Join(f.dir, dir))
+	if err != nil {
+		return nil, err
+	}
+	maxBucket := fmt.Sprintf("%012d", max/bucketMicros)
+	maxName := fmt.Sprintf("%020d-", max+1) // every marker of time max sorts before it
+	var picked []string                     // paths relative to the store's directory
+	for _, b := range buckets {
+		if len(picked) == limit {
+			break
+		}
+		if b > maxBucket {
+			if desc {
+				continue
+			}
+			break
+		}
+		names, err := sorted(filepath.Join(f.dir, dir, b))
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range names {
+			if len(picked) == limit {
+				break
+			}
+			if n >= maxName {
+				if desc {
+					continue
+				}
+				break
+			}
+			picked = append(picked, filepath.Join(dir, b, n))
+		}
+	}
+	now := f.opt.now()
+	var out []Transaction
+	for _, rel := range picked {
+		if err := ctx.Err(); err != nil {
+			return nil, unavailable("scan", err)
+		}
+		_, name, _ := strings.Cut(filepath.Base(rel), "-")
+		var r record
+		found, err := readJSON(f.txPath(name), &r)
+		if err != nil {
+			return nil, err
+		}
+		if found && r.live(now) && dueMarker(r.Tx, name) == rel {
+			out = append(out, r.Tx)
+			continue
+		}
+		if err := f.dropDueMarker(ctx, rel, name, now); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// dropDueMarker removes the due marker rel of name if, read again under
+// the lock, its record no longer owns it: a Finish or Reschedule may have
+// run since the scan read it.
+func (f *File) dropDueMarker(ctx context.Context, rel, name string, now time.Time) error {
+	unlock, err := f.lock(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	var r record
+	found, err := readJSON(f.txPath(name), &r)
+	if err != nil {
+		return err
+	}
+	if found && r.live(now) && dueMarker(r.Tx, name) == rel {
+		return nil
+	}
+	return removeIfExists(filepath.Join(f.dir, rel))
 }
 
 // Undelivered implements Store.
@@ -368,7 +573,7 @@ func less(ta time.Time, ida string, tb time.Time, idb string) bool {
 	return ida < idb
 }
 
-func head(ts []Transaction, limit int) []Transaction {
+func head[T any](ts []T, limit int) []T {
 	if limit <= 0 {
 		return nil
 	}
@@ -457,15 +662,16 @@ func (f *File) sweepTx(ctx context.Context, now time.Time) error {
 			removeStaleTmp(filepath.Join(dir, name))
 			continue
 		}
-		var r struct {
-			ExpiresAt time.Time `json:"expiresAt"`
-		}
-		if found, err := readJSON(filepath.Join(dir, name), &r); err != nil || !found || now.Before(r.ExpiresAt) {
+		var r record
+		if found, err := readJSON(filepath.Join(dir, name), &r); err != nil || !found || r.live(now) {
 			continue // a corrupt record is reported by the read that needs it
 		}
 		name = strings.TrimSuffix(name, ".json")
-		for _, m := range []string{pendingDir, undeliveredDir} {
-			if err := f.dropMarker(ctx, m, name, now); err != nil {
+		if err := f.dropMarker(ctx, undeliveredDir, name, now); err != nil {
+			return err
+		}
+		if rel := dueMarker(r.Tx, name); rel != "" {
+			if err := f.dropDueMarker(ctx, rel, name, now); err != nil {
 				return err
 			}
 		}

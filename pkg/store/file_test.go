@@ -61,12 +61,22 @@ func TestFileStaleMarkers(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, s.Create(ctx, store.Transaction{TransactionID: "real"}))
 	h := func(id string) string { sum := sha256.Sum256([]byte(id)); return hex.EncodeToString(sum[:]) }
-	ghost := filepath.Join(dir, "pending", h("ghost"))
+	dueMarkers := func(id string) []string {
+		m, err := filepath.Glob(filepath.Join(dir, "due", "*", "*", "*-"+h(id)))
+		require.NoError(t, err)
+		return m
+	}
+	real := dueMarkers("real")
+	require.Len(t, real, 1, "Create indexes the transaction")
+	ghost := filepath.Join(filepath.Dir(real[0]), "00000000000000000001-"+h("ghost"))
 	early := filepath.Join(dir, "undelivered", h("real")) // Finish crashed before writing the record
+	moved := filepath.Join(dir, "due", "retry", "000000000000", "00000000000000000001-"+h("real"))
 	require.NoError(t, os.WriteFile(ghost, nil, 0o600))
 	require.NoError(t, os.WriteFile(early, nil, 0o600))
+	require.NoError(t, os.MkdirAll(filepath.Dir(moved), 0o700))
+	require.NoError(t, os.WriteFile(moved, nil, 0o600)) // Reschedule crashed before writing the record
 
-	got, err := s.Pending(ctx, time.Now(), 10)
+	got, err := s.Due(ctx, time.Now(), time.Now(), 10)
 	require.NoError(t, err)
 	require.Len(t, got, 1)
 	assert.Equal(t, "real", got[0].TransactionID)
@@ -75,13 +85,44 @@ func TestFileStaleMarkers(t *testing.T) {
 	assert.Empty(t, got, "a pending transaction has nothing to deliver")
 	assert.NoFileExists(t, ghost)
 	assert.NoFileExists(t, early)
-	assert.FileExists(t, filepath.Join(dir, "pending", h("real")))
+	assert.NoFileExists(t, moved)
+	assert.Equal(t, real, dueMarkers("real"), "the marker the record owns stays")
 
-	// The reconciler finishes it later: the marker comes back.
+	// The reconciler finishes it later: the undelivered marker comes, the
+	// due marker goes.
 	_, err = s.Finish(ctx, "real", store.Passed, store.Result{EventID: "e", Passed: "Y"})
 	require.NoError(t, err)
 	got, err = s.Undelivered(ctx, time.Now(), 10)
 	require.NoError(t, err)
 	require.Len(t, got, 1)
-	assert.NoFileExists(t, filepath.Join(dir, "pending", h("real")))
+	assert.Empty(t, dueMarkers("real"))
+}
+
+// A directory written by the first layout (pending/<h> markers) keeps its
+// pending transactions: the first NewFile moves them into the due index.
+func TestFileMigratesTheFirstLayout(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := store.NewFile(dir, store.Options{})
+	require.NoError(t, err)
+	require.NoError(t, s.Create(ctx, store.Transaction{TransactionID: "old-pending", CreatedAt: time.Now().Add(-time.Hour)}))
+	// Make it look like the first layout wrote it: its marker in pending/,
+	// none in due/.
+	sum := sha256.Sum256([]byte("old-pending"))
+	name := hex.EncodeToString(sum[:])
+	markers, err := filepath.Glob(filepath.Join(dir, "due", "*", "*", "*-"+name))
+	require.NoError(t, err)
+	require.Len(t, markers, 1)
+	require.NoError(t, os.Remove(markers[0]))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "pending"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "pending", name), nil, 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "pending", "ghost"), nil, 0o600))
+
+	s, err = store.NewFile(dir, store.Options{})
+	require.NoError(t, err)
+	due, err := s.Due(ctx, time.Now(), time.Now(), 10)
+	require.NoError(t, err)
+	require.Len(t, due, 1)
+	assert.Equal(t, "old-pending", due[0].TransactionID)
+	assert.NoDirExists(t, filepath.Join(dir, "pending"))
 }

@@ -16,11 +16,17 @@ import (
 //	file:///abs/dir                         the file store in /abs/dir (a NAS mount in Function Compute)
 //	redis://[:password@]host:port/db        Redis (ApsaraDB for Redis / Tair in the same VPC)
 //	rediss://[:password@]host:port/db       the same over TLS
+//	redis+cluster://[:password@]host:port?addr=host2:port2&addr=host3:port3
+//	                                        a Redis Cluster (cluster edition, direct connection):
+//	                                        one or more nodes as seeds, the rest is discovered
+//	rediss+cluster://...                    the same over TLS
 //
-// Redis URLs also take prefix=<key prefix> (default "fc-kyc:") and the
-// go-redis connection options (dial_timeout, read_timeout, write_timeout,
-// pool_timeout, max_retries, ...); timeouts left out get short defaults (see
-// OpenRedis). Open reaches Redis once, within ctx, so that a wrong host or
+// Redis URLs also take prefix=<key prefix> (default "fc-kyc:", no braces),
+// tls_ca_file=<PEM file> (with rediss: trust that certificate authority
+// instead of the system's, as for ApsaraDB's downloadable CA certificate)
+// and the go-redis connection options (dial_timeout, read_timeout,
+// write_timeout, pool_timeout, max_retries, ...); timeouts left out get
+// short defaults (see OpenRedis). Open reaches Redis once, within ctx, so that a wrong host or
 // password stops the function at start instead of failing every request.
 //
 // Errors name STORE_URL and never show the password.
@@ -35,7 +41,7 @@ func Open(ctx context.Context, rawURL string) (Store, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		// url.Parse's error repeats the URL, password included.
-		return nil, fmt.Errorf("STORE_URL is not a valid URL (value not shown: it may hold a password); use file:///abs/dir, redis://[:password@]host:port/db or rediss://[:password@]host:port/db")
+		return nil, fmt.Errorf("STORE_URL is not a valid URL (value not shown: it may hold a password); use file:///abs/dir, redis://[:password@]host:port/db, redis+cluster://host:port?addr=host2:port2, or rediss and rediss+cluster for TLS")
 	}
 	switch u.Scheme {
 	case "file":
@@ -50,14 +56,14 @@ func Open(ctx context.Context, rawURL string) (Store, error) {
 			return nil, fmt.Errorf("STORE_URL: %w", err)
 		}
 		return f, nil
-	case "redis", "rediss":
+	case "redis", "rediss", "redis+cluster", "rediss+cluster":
 		r, err := OpenRedis(ctx, rawURL, Options{})
 		if err != nil {
 			return nil, fmt.Errorf("STORE_URL=%q: %w", u.Redacted(), err)
 		}
 		return r, nil
 	default:
-		return nil, fmt.Errorf("STORE_URL: scheme %q is not supported; use file:///abs/dir, redis://[:password@]host:port/db or rediss://... (TLS)", u.Scheme)
+		return nil, fmt.Errorf("STORE_URL: scheme %q is not supported; use file:///abs/dir, redis://[:password@]host:port/db, redis+cluster://host:port?addr=host2:port2 (a cluster), or rediss and rediss+cluster for TLS", u.Scheme)
 	}
 }
 

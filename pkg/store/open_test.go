@@ -45,6 +45,12 @@ func TestOpenErrors(t *testing.T) {
 		{"redis://:" + secret + "@127.0.0.1:1/0?read_timeout=-1", "must be positive"},
 		{"redis://:" + secret + "@h:6379/0\x7f", "not a valid URL"},
 		{"rediss://:" + secret + "@[::1", "not a valid URL"},
+		{"redis+cluster://:" + secret + "@127.0.0.1:1/3", "database 0 only"},
+		{"redis+cluster://:" + secret + "@127.0.0.1:1?dial_timeout=200ms&addr=127.0.0.1:2", "cannot reach redis at 127.0.0.1:1,127.0.0.1:2"},
+		{"redis+cluster://:" + secret + "@127.0.0.1:1?bogus=1", "bogus"},
+		{"redis://:" + secret + "@127.0.0.1:1/0?prefix=a{b}", "brace"},
+		{"redis://:" + secret + "@127.0.0.1:1/0?tls_ca_file=/nonexistent.pem", "rediss://"},
+		{"rediss://:" + secret + "@127.0.0.1:1/0?tls_ca_file=/nonexistent.pem", "tls_ca_file"},
 	}
 	for _, c := range cases {
 		_, err := store.Open(context.Background(), c.url)
@@ -83,4 +89,25 @@ func TestOpenRedis(t *testing.T) {
 	require.Error(t, err)
 	assert.ErrorIs(t, err, store.ErrUnavailable)
 	assert.NotContains(t, err.Error(), "right-password")
+}
+
+// The cluster and TLS forms open the Redis driver too.
+func TestOpenRedisClusterAndTLS(t *testing.T) {
+	ctx := context.Background()
+	for name, raw := range map[string]func(t *testing.T) string{
+		"redis+cluster": func(t *testing.T) string { return redisCluster(t).URL },
+		"rediss":        func(t *testing.T) string { return testproc.RedisTLS(t).URL },
+	} {
+		t.Run(name, func(t *testing.T) {
+			s, err := store.Open(ctx, withPrefix(raw(t), newPrefix()))
+			require.NoError(t, err)
+			defer s.Close()
+			_, ok := s.(*store.Redis)
+			require.True(t, ok, "%s opens the Redis driver, got %T", name, s)
+			require.NoError(t, s.Create(ctx, store.Transaction{TransactionID: "t"}))
+			got, err := s.Get(ctx, "t")
+			require.NoError(t, err)
+			assert.Equal(t, store.Pending, got.Status)
+		})
+	}
 }

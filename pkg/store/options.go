@@ -73,6 +73,17 @@ func finish(t *Transaction, status Status, r Result, now time.Time) {
 	t.Delivery = Delivery{}
 }
 
+// reschedule applies a check that left t pending; false (nothing to write)
+// when t is already final.
+func reschedule(t *Transaction, next time.Time) bool {
+	if t.Status.Final() {
+		return false
+	}
+	t.Checks++
+	t.NextCheck = next
+	return true
+}
+
 func checkFinal(status Status) error {
 	if !status.Final() {
 		return fmt.Errorf("store: Finish needs a final status (passed, failed or expired), not %q", status)

@@ -1,13 +1,19 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net/url"
+	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,33 +22,48 @@ import (
 	"github.com/idverify/fc-kyc/pkg/logging"
 )
 
-// Redis is the driver for deployments: ApsaraDB for Redis or Tair (standard,
-// not cluster, edition: the scripts touch several keys) of version 6.0 or
-// later (SET KEEPTTL), in the same VPC as the functions.
+// Redis is the driver for deployments: ApsaraDB for Redis or Tair, standard
+// or cluster edition (the cluster in direct-connection mode), of version
+// 6.0 or later (SET KEEPTTL), in the same VPC as the functions; plain or
+// over TLS.
 //
-// Keys, all under the configured prefix:
+// Keys, all under the configured prefix. Each transaction belongs to one of
+// Shards shards, fixed by a hash of its TransactionID; a shard's keys carry
+// the same hash tag ({00} to {0f}), so on a cluster they live in one slot
+// and every script touches one slot only:
 //
-//	<prefix>tx:<TransactionID>     the record (JSON), TTL = Retention from Create
-//	<prefix>pending                sorted set of pending ids, scored by CreatedAt
-//	<prefix>undelivered            sorted set of undelivered final ids, scored by NextAttempt
-//	<prefix>hit:<key>:<ms>:<n>     a limit counter: window length, window number; TTL = end of the window
+//	<prefix>{<shard>}tx:<TransactionID>  the record (JSON), TTL = Retention from Create
+//	<prefix>{<shard>}new                 sorted set: pending ids never checked, scored by CreatedAt
+//	<prefix>{<shard>}retry               sorted set: pending ids checked before, scored by NextCheck
+//	<prefix>{<shard>}undelivered         sorted set: undelivered final ids, scored by NextAttempt
+//	<prefix>hit:<key>:<ms>:<n>           a limit counter: window length, window number; TTL = end of the window
+//	<prefix>layout                       "2" once a standard instance is in this layout (see migrate)
 //
-// Every change of a record and of the sets that index it is one Lua script,
-// so they never disagree for long: Finish and SetDelivery are compare-and-
-// set on the whole record (read, change in Go, write only if unchanged), so
-// of any number of racing Finish calls exactly one records. A set member
-// whose record has expired is removed by the scan that meets it. Scans cost
-// O(log n + limit).
+// Every change of a record and of the sets that index it is one Lua script
+// on its shard, so they never disagree for long: Finish, Reschedule and
+// SetDelivery are compare-and-set on the whole record (read, change in Go,
+// write only if unchanged), so of any number of racing Finish calls exactly
+// one records. Due and Undelivered ask every shard's set for its first
+// members (one pipelined round trip, O(Shards × (log n + limit))), merge
+// them, and read only the records they return (at most limit). A set member
+// whose record has expired is removed by the scan that meets it.
 //
 // Every failure to reach Redis is wrapped as ErrUnavailable. Commands are
 // not retried by default: a retried script whose first run did reach the
 // server could count a limit twice; the caller answers 5xx instead and its
 // own sender (or the reconciler) tries again.
 type Redis struct {
-	c      *redis.Client
+	c      redis.UniversalClient
 	prefix string
 	opt    Options
 }
+
+// Shards is the number of shards the Redis driver spreads transactions and
+// their indexes over. It is part of the key layout: changing it would
+// orphan the records already stored. 16 spreads the load over the masters
+// of any cluster up to some 16 shards and costs a scan 16 small range
+// reads per index, pipelined.
+const Shards = 16
 
 // DefaultPrefix is the key prefix when the URL gives none.
 const DefaultPrefix = "fc-kyc:"
@@ -60,19 +81,41 @@ var redisDefaults = map[string]string{
 	"max_retries":   "-1", // go-redis: -1 disables retries (0 means its default of 3)
 }
 
-// OpenRedis connects to the Redis that rawURL names (redis:// or rediss://,
-// see Open for the options) and checks, within ctx, that it answers.
+// OpenRedis connects to the Redis that rawURL names and checks, within ctx,
+// that it answers. The URL forms (see Open):
+//
+//	redis://[:password@]host:port/db              one instance (standard edition)
+//	rediss://...                                  the same over TLS
+//	redis+cluster://[:password@]host:port?addr=host2:port2&addr=...
+//	                                              a cluster: any masters as seeds
+//	rediss+cluster://...                          a cluster over TLS
+//
 // Errors never show the password.
 func OpenRedis(ctx context.Context, rawURL string, o Options) (*Redis, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, errors.New("not a valid URL (value not shown: it may hold a password)")
 	}
+	cluster := strings.HasSuffix(u.Scheme, "+cluster")
+	u.Scheme = strings.TrimSuffix(u.Scheme, "+cluster")
 	q := u.Query()
 	prefix := DefaultPrefix
 	if q.Has("prefix") {
 		prefix = q.Get("prefix")
 		q.Del("prefix")
+	}
+	if strings.ContainsAny(prefix, "{}") {
+		return nil, fmt.Errorf("prefix %q holds a brace: the driver puts its own hash tag ({shard}) after the prefix, so that a cluster spreads the shards over its slots; choose a prefix without { or }", prefix)
+	}
+	var roots *x509.CertPool
+	if q.Has("tls_ca_file") {
+		if u.Scheme != "rediss" {
+			return nil, errors.New("tls_ca_file is for TLS: use rediss:// (or rediss+cluster://)")
+		}
+		if roots, err = loadRoots(q.Get("tls_ca_file")); err != nil {
+			return nil, err
+		}
+		q.Del("tls_ca_file")
 	}
 	for k, v := range redisDefaults {
 		if !q.Has(k) {
@@ -80,25 +123,91 @@ func OpenRedis(ctx context.Context, rawURL string, o Options) (*Redis, error) {
 		}
 	}
 	u.RawQuery = q.Encode()
-	ro, err := redis.ParseURL(u.String())
-	if err != nil {
-		return nil, err // go-redis names the bad part only (scheme, db, option)
-	}
-	if ro.DialTimeout < 0 || ro.ReadTimeout < 0 || ro.WriteTimeout < 0 || ro.PoolTimeout < 0 {
-		return nil, errors.New("dial_timeout, read_timeout, write_timeout and pool_timeout must be positive durations (such as 2s): a store call must never wait without bound")
-	}
-	if ro.TLSConfig != nil {
-		ro.TLSConfig.MinVersion = tls.VersionTLS12
-	}
 	redisLogOnce.Do(func() { redis.SetLogger(redisLog{}) })
-	ro.ContextTimeoutEnabled = true // a call's ctx deadline also bounds it
-	ro.DialerRetries = 1            // one dial per attempt: 5 (the default) x dial_timeout would outlast a function's deadline
-	r := &Redis{c: redis.NewClient(ro), prefix: prefix, opt: o}
+	var (
+		c    redis.UniversalClient
+		addr string
+		tlsc *tls.Config
+	)
+	if cluster {
+		if u.Path != "" && u.Path != "/" && u.Path != "/0" {
+			return nil, errors.New("a cluster has database 0 only: leave the path out (redis+cluster://host:port?addr=host2:port2)")
+		}
+		u.Path = ""
+		co, err := redis.ParseClusterURL(u.String())
+		if err != nil {
+			return nil, err // go-redis names the bad part only
+		}
+		if err := positiveTimeouts(co.DialTimeout, co.ReadTimeout, co.WriteTimeout, co.PoolTimeout); err != nil {
+			return nil, err
+		}
+		co.ContextTimeoutEnabled = true
+		co.DialerRetries = 1
+		tlsc, addr = co.TLSConfig, strings.Join(co.Addrs, ",")
+		setRoots(tlsc, roots)
+		c = redis.NewClusterClient(co)
+	} else {
+		ro, err := redis.ParseURL(u.String())
+		if err != nil {
+			return nil, err // go-redis names the bad part only (scheme, db, option)
+		}
+		if err := positiveTimeouts(ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout, ro.PoolTimeout); err != nil {
+			return nil, err
+		}
+		ro.ContextTimeoutEnabled = true // a call's ctx deadline also bounds it
+		ro.DialerRetries = 1            // one dial per attempt: 5 (the default) x dial_timeout would outlast a function's deadline
+		tlsc, addr = ro.TLSConfig, ro.Addr
+		setRoots(tlsc, roots)
+		c = redis.NewClient(ro)
+	}
+	r := &Redis{c: c, prefix: prefix, opt: o}
 	if err := r.c.Ping(ctx).Err(); err != nil {
 		r.c.Close()
-		return nil, fmt.Errorf("%w: cannot reach redis at %s: %v", ErrUnavailable, ro.Addr, err)
+		return nil, fmt.Errorf("%w: cannot reach redis at %s: %v", ErrUnavailable, addr, err)
+	}
+	if !cluster {
+		if err := r.migrate(ctx); err != nil {
+			r.c.Close()
+			return nil, err
+		}
 	}
 	return r, nil
+}
+
+func positiveTimeouts(ds ...time.Duration) error {
+	for _, d := range ds {
+		if d < 0 {
+			return errors.New("dial_timeout, read_timeout, write_timeout and pool_timeout must be positive durations (such as 2s): a store call must never wait without bound")
+		}
+	}
+	return nil
+}
+
+// setRoots makes a TLS configuration (nil: no TLS) demand TLS 1.2 or later
+// and, when roots is set, trust only those authorities.
+func setRoots(c *tls.Config, roots *x509.CertPool) {
+	if c == nil {
+		return
+	}
+	c.MinVersion = tls.VersionTLS12
+	if roots != nil {
+		c.RootCAs = roots
+	}
+}
+
+// loadRoots reads the PEM certificates of tls_ca_file: the authority that
+// signed the server's certificate (ApsaraDB for Redis offers its CA
+// certificate for download with TLS), when the system does not trust it.
+func loadRoots(path string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("tls_ca_file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("tls_ca_file %s holds no PEM certificate (want the CA certificate, -----BEGIN CERTIFICATE-----)", path)
+	}
+	return pool, nil
 }
 
 var redisLogOnce sync.Once
@@ -112,33 +221,74 @@ func (redisLog) Printf(ctx context.Context, format string, v ...any) {
 	logging.From(ctx).Warn("redis client", "detail", fmt.Sprintf(format, v...))
 }
 
-func (r *Redis) txKey(id string) string { return r.prefix + "tx:" + id }
-func (r *Redis) pendingKey() string     { return r.prefix + "pending" }
-func (r *Redis) undeliveredKey() string { return r.prefix + "undelivered" }
+// shardOf is the shard of a TransactionID: FNV-1a, stable across processes
+// and versions (part of the key layout, as Shards is).
+func shardOf(id string) int {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return int(h.Sum32() % Shards)
+}
 
-// createScript writes a new record unless a record other than ARGV[5] is
-// there (ARGV[5] is a record the caller found expired by its clock).
+// tag is the start of every key of shard n: the prefix and the hash tag.
+func (r *Redis) tag(n int) string { return r.prefix + "{" + fmt.Sprintf("%02x", n) + "}" }
+
+func (r *Redis) txKey(id string) string { return r.tag(shardOf(id)) + "tx:" + id }
+
+// The index sets of a shard, in the order of the scripts' KEYS[2..4].
+const (
+	setNew = iota
+	setRetry
+	setUndelivered
+	nSets
+)
+
+var setNames = [nSets]string{"new", "retry", "undelivered"}
+
+func (r *Redis) setKey(shard, set int) string { return r.tag(shard) + setNames[set] }
+
+// keys are the record's key and its shard's index sets: KEYS of the scripts.
+func (r *Redis) keys(id string) []string {
+	n := shardOf(id)
+	return []string{r.txKey(id), r.setKey(n, setNew), r.setKey(n, setRetry), r.setKey(n, setUndelivered)}
+}
+
+// indexScores are the scores of t in the sets new, retry and undelivered,
+// "" where it does not belong.
+func indexScores(t Transaction) [nSets]string {
+	var out [nSets]string
+	switch {
+	case t.Status == Pending && t.Checks == 0:
+		out[setNew] = strconv.FormatInt(score(t.CreatedAt), 10)
+	case t.Status == Pending:
+		out[setRetry] = strconv.FormatInt(score(t.NextCheck), 10)
+	case t.Status.Final() && !t.Delivery.Delivered:
+		out[setUndelivered] = strconv.FormatInt(score(t.Delivery.NextAttempt), 10)
+	}
+	return out
+}
+
+// indexLua puts ARGV[3] (the id) into each set KEYS[2..4] whose score
+// ARGV[4..6] is given and takes it out of the others.
+const indexLua = `
+for i = 2, 4 do
+  local sc = ARGV[i + 2]
+  if sc == '' then redis.call('ZREM', KEYS[i], ARGV[3]) else redis.call('ZADD', KEYS[i], sc, ARGV[3]) end
+end
+return 1`
+
+// createScript writes a new record (ARGV[1], TTL ARGV[2] ms) unless a
+// record other than ARGV[7] is there (ARGV[7] is a record the caller found
+// expired by its clock), and indexes it.
 var createScript = redis.NewScript(`
 local cur = redis.call('GET', KEYS[1])
-if cur and cur ~= ARGV[5] then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
-redis.call('ZREM', KEYS[3], ARGV[4])
-return 1`)
+if cur and cur ~= ARGV[7] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])` + indexLua)
 
 // casScript replaces a record only if it is still ARGV[1], keeping its TTL,
-// takes it out of the pending set, and puts it in (score ARGV[4]) or takes it
-// out of (ARGV[4] empty) the undelivered set.
+// with ARGV[2], and indexes it.
 var casScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
-redis.call('ZREM', KEYS[2], ARGV[3])
-if ARGV[4] == '' then
-  redis.call('ZREM', KEYS[3], ARGV[3])
-else
-  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[3])
-end
-return 1`)
+redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')` + indexLua)
 
 // hitScript counts one event and makes sure the counter expires.
 var hitScript = redis.NewScript(`
@@ -151,6 +301,14 @@ return n`)
 // changing under the caller exhausts it.
 const casAttempts = 8
 
+func (r *Redis) decode(key, raw string) (record, error) {
+	var rec record
+	if err := json.Unmarshal([]byte(raw), &rec); err != nil {
+		return record{}, fmt.Errorf("store: redis key %s is corrupt (delete it to drop the record): %w", key, err)
+	}
+	return rec, nil
+}
+
 // read returns the raw and decoded live record of id; found is false when it
 // is absent or expired by the driver's clock.
 func (r *Redis) read(ctx context.Context, id string) (raw string, rec record, found bool, err error) {
@@ -161,10 +319,22 @@ func (r *Redis) read(ctx context.Context, id string) (raw string, rec record, fo
 	if err != nil {
 		return "", record{}, false, unavailable("redis GET", err)
 	}
-	if err := json.Unmarshal([]byte(raw), &rec); err != nil {
-		return "", record{}, false, fmt.Errorf("store: redis key %s is corrupt (delete it to drop the record): %w", r.txKey(id), err)
+	if rec, err = r.decode(r.txKey(id), raw); err != nil {
+		return "", record{}, false, err
 	}
 	return raw, rec, rec.live(r.opt.now()), nil
+}
+
+// createArgs are createScript's ARGV for the record rec, which is expected
+// to replace expired ("" when no record may be there).
+func (r *Redis) createArgs(rec record, expired string) ([]any, error) {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return nil, err
+	}
+	sc := indexScores(rec.Tx)
+	ttl := strconv.FormatInt(r.opt.retention().Milliseconds(), 10)
+	return []any{b, ttl, rec.Tx.TransactionID, sc[0], sc[1], sc[2], expired}, nil
 }
 
 // Create implements Store.
@@ -173,16 +343,14 @@ func (r *Redis) Create(ctx context.Context, t Transaction) error {
 	if err != nil {
 		return err
 	}
-	b, err := json.Marshal(rec)
-	if err != nil {
-		return err
-	}
-	keys := []string{r.txKey(t.TransactionID), r.pendingKey(), r.undeliveredKey()}
-	ttl := strconv.FormatInt(r.opt.retention().Milliseconds(), 10)
-	sc := strconv.FormatInt(score(rec.Tx.CreatedAt), 10)
+	keys := r.keys(t.TransactionID)
 	expired := "" // no record may be there
 	for range casAttempts {
-		ok, err := createScript.Run(ctx, r.c, keys, b, ttl, sc, t.TransactionID, expired).Bool()
+		args, err := r.createArgs(rec, expired)
+		if err != nil {
+			return err
+		}
+		ok, err := createScript.Run(ctx, r.c, keys, args...).Bool()
 		if err != nil {
 			return unavailable("redis create", err)
 		}
@@ -201,6 +369,72 @@ func (r *Redis) Create(ctx context.Context, t Transaction) error {
 	return fmt.Errorf("%w: create %s: the record kept changing", ErrUnavailable, t.TransactionID)
 }
 
+// CreateMany creates transactions in bulk, pipelined (a round trip per
+// thousand, four pipelines at a time), for loading a backlog (tests,
+// migrations): unlike Create it does not read back a clash, and reports
+// how many were created (an id already present is skipped, not replaced).
+func (r *Redis) CreateMany(ctx context.Context, ts []Transaction) (created int, err error) {
+	if err := createScript.Load(ctx, r.c).Err(); err != nil {
+		return 0, unavailable("redis script load", err)
+	}
+	const chunk, workers = 1000, 4
+	chunks := make(chan []Transaction)
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range chunks {
+				n, err := r.createChunk(ctx, c)
+				mu.Lock()
+				created += n
+				if err != nil {
+					errs = append(errs, err)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for len(ts) > 0 {
+		n := min(chunk, len(ts))
+		chunks <- ts[:n]
+		ts = ts[n:]
+	}
+	close(chunks)
+	wg.Wait()
+	return created, errors.Join(errs...)
+}
+
+// createChunk is one pipeline of CreateMany.
+func (r *Redis) createChunk(ctx context.Context, ts []Transaction) (created int, err error) {
+	pipe := r.c.Pipeline()
+	cmds := make([]*redis.Cmd, 0, len(ts))
+	for _, t := range ts {
+		rec, err := newRecord(t, r.opt)
+		if err != nil {
+			return 0, err
+		}
+		args, err := r.createArgs(rec, "")
+		if err != nil {
+			return 0, err
+		}
+		cmds = append(cmds, createScript.EvalSha(ctx, pipe, r.keys(t.TransactionID), args...))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return 0, unavailable("redis create many", err)
+	}
+	for _, c := range cmds {
+		if ok, _ := c.Bool(); ok {
+			created++
+		}
+	}
+	return created, nil
+}
+
 // Get implements Store.
 func (r *Redis) Get(ctx context.Context, id string) (Transaction, error) {
 	_, rec, found, err := r.read(ctx, id)
@@ -213,10 +447,10 @@ func (r *Redis) Get(ctx context.Context, id string) (Transaction, error) {
 	return rec.Tx, nil
 }
 
-// update is the compare-and-set loop of Finish and SetDelivery: fn changes
-// the record (write false: leave it).
+// update is the compare-and-set loop of Finish, Reschedule and
+// SetDelivery: fn changes the record (write false: leave it).
 func (r *Redis) update(ctx context.Context, id string, fn func(*record) (write bool, err error)) error {
-	keys := []string{r.txKey(id), r.pendingKey(), r.undeliveredKey()}
+	keys := r.keys(id)
 	for range casAttempts {
 		raw, rec, found, err := r.read(ctx, id)
 		if err != nil {
@@ -233,11 +467,8 @@ func (r *Redis) update(ctx context.Context, id string, fn func(*record) (write b
 		if err != nil {
 			return err
 		}
-		undelivered := "" // delivered: out of the set
-		if !rec.Tx.Delivery.Delivered {
-			undelivered = strconv.FormatInt(score(rec.Tx.Delivery.NextAttempt), 10)
-		}
-		ok, err := casScript.Run(ctx, r.c, keys, raw, b, id, undelivered).Bool()
+		sc := indexScores(rec.Tx)
+		ok, err := casScript.Run(ctx, r.c, keys, raw, b, id, sc[0], sc[1], sc[2]).Bool()
 		if err != nil {
 			return unavailable("redis update", err)
 		}
@@ -269,6 +500,13 @@ func (r *Redis) Finish(ctx context.Context, id string, status Status, res Result
 	return recorded, nil
 }
 
+// Reschedule implements Store.
+func (r *Redis) Reschedule(ctx context.Context, id string, next time.Time) error {
+	return r.update(ctx, id, func(rec *record) (bool, error) {
+		return reschedule(&rec.Tx, next), nil
+	})
+}
+
 // SetDelivery implements Store.
 func (r *Redis) SetDelivery(ctx context.Context, id string, d Delivery) error {
 	return r.update(ctx, id, func(rec *record) (bool, error) {
@@ -280,76 +518,256 @@ func (r *Redis) SetDelivery(ctx context.Context, id string, d Delivery) error {
 	})
 }
 
-// Pending implements Store.
-func (r *Redis) Pending(ctx context.Context, createdBefore time.Time, limit int) ([]Transaction, error) {
-	return r.scan(ctx, r.pendingKey(), score(createdBefore), limit, func(t Transaction) bool {
-		return t.Status == Pending
+// member is an index entry met by a scan.
+type member struct {
+	id    string
+	score int64
+	shard int
+	set   int
+}
+
+// Due implements Store.
+func (r *Redis) Due(ctx context.Context, firstBefore, now time.Time, limit int) ([]Transaction, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	ms, err := r.members(ctx, limit, []rangeSpec{
+		{set: setNew, max: score(firstBefore), rev: true},
+		{set: setRetry, max: score(now)},
+	})
+	if err != nil {
+		return nil, err
+	}
+	fresh, retry := splitBy(ms, setNew)
+	sortMembers(fresh, true)
+	sortMembers(retry, false)
+	picked := slices.Concat(head(fresh, limit), head(retry, limit-min(limit, len(fresh))))
+	return r.load(ctx, picked, func(set int, t Transaction) bool {
+		return t.Status == Pending && (t.Checks == 0) == (set == setNew)
 	})
 }
 
 // Undelivered implements Store.
 func (r *Redis) Undelivered(ctx context.Context, due time.Time, limit int) ([]Transaction, error) {
-	return r.scan(ctx, r.undeliveredKey(), score(due), limit, func(t Transaction) bool {
+	if limit <= 0 {
+		return nil, nil
+	}
+	ms, err := r.members(ctx, limit, []rangeSpec{{set: setUndelivered, max: score(due)}})
+	if err != nil {
+		return nil, err
+	}
+	sortMembers(ms, false)
+	return r.load(ctx, head(ms, limit), func(_ int, t Transaction) bool {
 		return t.Status.Final() && !t.Delivery.Delivered
 	})
 }
 
-// scan lists the members of set scored at most max, in order, and returns
-// up to limit live records that keep accepts. Members whose record has
-// expired are removed.
-func (r *Redis) scan(ctx context.Context, set string, max int64, limit int, keep func(Transaction) bool) ([]Transaction, error) {
-	var out []Transaction
-	var stale []any
-	now := r.opt.now()
-	for offset := int64(0); len(out) < limit; {
-		ids, err := r.c.ZRangeByScore(ctx, set, &redis.ZRangeBy{
-			Min: "-inf", Max: strconv.FormatInt(max, 10), Offset: offset, Count: int64(limit - len(out)),
-		}).Result()
-		if err != nil {
-			return nil, unavailable("redis scan", err)
-		}
-		if len(ids) == 0 {
-			break
-		}
-		offset += int64(len(ids))
-		keys := make([]string, len(ids))
-		for i, id := range ids {
-			keys[i] = r.txKey(id)
-		}
-		vals, err := r.c.MGet(ctx, keys...).Result()
-		if err != nil {
-			return nil, unavailable("redis scan", err)
-		}
-		for i, v := range vals {
-			s, ok := v.(string)
-			if !ok { // the record's TTL fired
-				stale = append(stale, ids[i])
-				continue
+// rangeSpec is one index read of a scan: the members of set scored at most
+// max, lowest first (or highest first when rev).
+type rangeSpec struct {
+	set int
+	max int64
+	rev bool
+}
+
+// members reads, in one pipeline, up to limit members of each spec's set
+// on every shard: index entries only, no record.
+func (r *Redis) members(ctx context.Context, limit int, specs []rangeSpec) ([]member, error) {
+	type q struct {
+		shard, set int
+		cmd        *redis.ZSliceCmd
+	}
+	pipe := r.c.Pipeline()
+	var qs []q
+	for n := range Shards {
+		for _, sp := range specs {
+			rng := &redis.ZRangeBy{Min: "-inf", Max: strconv.FormatInt(sp.max, 10), Count: int64(limit)}
+			var cmd *redis.ZSliceCmd
+			if sp.rev {
+				cmd = pipe.ZRevRangeByScoreWithScores(ctx, r.setKey(n, sp.set), rng)
+			} else {
+				cmd = pipe.ZRangeByScoreWithScores(ctx, r.setKey(n, sp.set), rng)
 			}
-			var rec record
-			if err := json.Unmarshal([]byte(s), &rec); err != nil {
-				return nil, fmt.Errorf("store: redis key %s is corrupt (delete it to drop the record): %w", keys[i], err)
-			}
-			if rec.live(now) && keep(rec.Tx) {
-				out = append(out, rec.Tx)
-			}
+			qs = append(qs, q{n, sp.set, cmd})
 		}
 	}
-	if len(stale) > 0 {
-		// Best effort: a member left behind is removed by the next scan.
-		_ = sweepScript.Run(ctx, r.c, []string{set}, append([]any{r.txKey("")}, stale...)...).Err()
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, unavailable("redis scan", err)
+	}
+	var out []member
+	for _, q := range qs {
+		for _, z := range q.cmd.Val() {
+			out = append(out, member{id: z.Member.(string), score: int64(z.Score), shard: q.shard, set: q.set})
+		}
 	}
 	return out, nil
 }
 
-// sweepScript removes from the set KEYS[1] the ids ARGV[2...] whose record
-// (key ARGV[1]..id) no longer exists. Checking inside the script keeps a
-// record created again meanwhile in its set.
+// splitBy separates the members of set from the others.
+func splitBy(ms []member, set int) (in, out []member) {
+	for _, m := range ms {
+		if m.set == set {
+			in = append(in, m)
+		} else {
+			out = append(out, m)
+		}
+	}
+	return in, out
+}
+
+// sortMembers orders by score (highest first when desc), then by id.
+func sortMembers(ms []member, desc bool) {
+	slices.SortFunc(ms, func(a, b member) int {
+		if c := cmp.Compare(a.score, b.score); c != 0 {
+			if desc {
+				return -c
+			}
+			return c
+		}
+		return strings.Compare(a.id, b.id)
+	})
+}
+
+// load reads the records of ms (one MGET per shard, pipelined) and returns,
+// in the order of ms, the live ones that keep accepts. Members whose
+// record is gone are removed from their set.
+func (r *Redis) load(ctx context.Context, ms []member, keep func(set int, t Transaction) bool) ([]Transaction, error) {
+	if len(ms) == 0 {
+		return nil, nil
+	}
+	byShard := map[int][]int{} // shard -> indexes into ms
+	for i, m := range ms {
+		byShard[m.shard] = append(byShard[m.shard], i)
+	}
+	pipe := r.c.Pipeline()
+	cmds := map[int]*redis.SliceCmd{}
+	for n, idx := range byShard {
+		keys := make([]string, len(idx))
+		for j, i := range idx {
+			keys[j] = r.txKey(ms[i].id)
+		}
+		cmds[n] = pipe.MGet(ctx, keys...)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, unavailable("redis scan", err)
+	}
+	recs := make([]*record, len(ms))
+	var stale []member
+	for n, idx := range byShard {
+		for j, v := range cmds[n].Val() {
+			m := ms[idx[j]]
+			s, ok := v.(string)
+			if !ok { // the record's TTL fired
+				stale = append(stale, m)
+				continue
+			}
+			rec, err := r.decode(r.txKey(m.id), s)
+			if err != nil {
+				return nil, err
+			}
+			recs[idx[j]] = &rec
+		}
+	}
+	now := r.opt.now()
+	var out []Transaction
+	for i, rec := range recs {
+		if rec != nil && rec.live(now) && keep(ms[i].set, rec.Tx) {
+			out = append(out, rec.Tx)
+		}
+	}
+	// Best effort: a member left behind is removed by the next scan.
+	for _, m := range stale {
+		_ = sweepScript.Run(ctx, r.c, []string{r.setKey(m.shard, m.set), r.txKey(m.id)}, m.id).Err()
+	}
+	return out, nil
+}
+
+// sweepScript removes the id ARGV[1] from the set KEYS[1] if its record
+// KEYS[2] no longer exists. Checking inside the script keeps a record
+// created again meanwhile in its set.
 var sweepScript = redis.NewScript(`
-for i = 2, #ARGV do
-  if redis.call('EXISTS', ARGV[1] .. ARGV[i]) == 0 then redis.call('ZREM', KEYS[1], ARGV[i]) end
-end
+if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('ZREM', KEYS[1], ARGV[1]) end
 return 0`)
+
+// layoutVersion is the key layout described on Redis, kept in
+// <prefix>layout once a store is in it. Version 1 (no such key) had one
+// unsharded set of pending ids and records at <prefix>tx:<id>; it ran on a
+// standard (non-cluster) instance only.
+const layoutVersion = "2"
+
+// migrate moves the records of the version 1 layout, if any, into this
+// one, with their TTLs, indexed as pending (never checked), undelivered or
+// neither, then marks the store as version 2. It runs once: a store marked
+// version 2 costs one GET. Several processes may run it at once: each
+// record moves once (compare-and-set), and a process interrupted half way
+// leaves the rest to the next start.
+func (r *Redis) migrate(ctx context.Context) error {
+	mark := r.prefix + "layout"
+	v, err := r.c.Get(ctx, mark).Result()
+	if err == nil && v == layoutVersion {
+		return nil
+	}
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return unavailable("redis layout", err)
+	}
+	old := r.prefix + "tx:"
+	iter := r.c.Scan(ctx, 0, escapeGlob(old)+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		key := iter.Val()
+		id := strings.TrimPrefix(key, old)
+		raw, err := r.c.Get(ctx, key).Result()
+		if errors.Is(err, redis.Nil) {
+			continue // expired or moved by another process meanwhile
+		}
+		if err != nil {
+			return unavailable("redis migrate", err)
+		}
+		rec, err := r.decode(key, raw)
+		if err != nil {
+			return err
+		}
+		sc := indexScores(rec.Tx)
+		keys := append([]string{key}, r.keys(id)...)
+		if err := migrateScript.Run(ctx, r.c, keys, raw, id, sc[0], sc[1], sc[2]).Err(); err != nil {
+			return unavailable("redis migrate", err)
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return unavailable("redis migrate", err)
+	}
+	if err := r.c.Del(ctx, r.prefix+"pending", r.prefix+"undelivered").Err(); err != nil {
+		return unavailable("redis migrate", err)
+	}
+	return unavailableIf("redis layout", r.c.Set(ctx, mark, layoutVersion, 0).Err())
+}
+
+// migrateScript moves the version 1 record KEYS[1], if it is still ARGV[1],
+// to KEYS[2] with its remaining TTL, unless KEYS[2] exists, and indexes it
+// in KEYS[3..5] as ARGV[3..5] say (see indexLua; ARGV[2] is the id).
+var migrateScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl ~= -2 and redis.call('EXISTS', KEYS[2]) == 0 then
+  if ttl > 0 then redis.call('SET', KEYS[2], ARGV[1], 'PX', ttl) else redis.call('SET', KEYS[2], ARGV[1]) end
+  for i = 3, 5 do
+    local sc = ARGV[i]
+    if sc ~= '' then redis.call('ZADD', KEYS[i], sc, ARGV[2]) end
+  end
+end
+redis.call('DEL', KEYS[1])
+return 1`)
+
+// escapeGlob quotes the glob characters of a SCAN pattern.
+func escapeGlob(s string) string {
+	return strings.NewReplacer(`\`, `\\`, "*", `\*`, "?", `\?`, "[", `\[`, "]", `\]`).Replace(s)
+}
+
+func unavailableIf(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return unavailable(op, err)
+}
 
 // Hit implements Store.
 func (r *Redis) Hit(ctx context.Context, key string, window time.Duration) (int64, time.Duration, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -21,11 +22,11 @@ import (
 
 var prefixes atomic.Int64
 
-// redisOpener opens stores on one server, each under its own key prefix so
-// that the cases see an empty store.
-func redisOpener(srv *testproc.RedisServer) storetest.Opener {
+// redisOpener opens stores on the Redis of rawURL, each under its own key
+// prefix so that the cases see an empty store.
+func redisOpener(rawURL string) storetest.Opener {
 	return func(t *testing.T, o store.Options) store.Store {
-		s, err := store.OpenRedis(context.Background(), withPrefix(srv.URL, newPrefix()), o)
+		s, err := store.OpenRedis(context.Background(), withPrefix(rawURL, newPrefix()), o)
 		require.NoError(t, err)
 		t.Cleanup(func() { s.Close() })
 		return s
@@ -34,10 +35,17 @@ func redisOpener(srv *testproc.RedisServer) storetest.Opener {
 
 func newPrefix() string { return fmt.Sprintf("t%d:", prefixes.Add(1)) }
 
-func withPrefix(raw, prefix string) string { return raw + "?prefix=" + url.QueryEscape(prefix) }
+// withPrefix adds prefix to the query of raw.
+func withPrefix(raw, prefix string) string {
+	sep := "?"
+	if strings.Contains(raw, "?") {
+		sep = "&"
+	}
+	return raw + sep + "prefix=" + url.QueryEscape(prefix)
+}
 
 func TestRedisConformance(t *testing.T) {
-	storetest.Run(t, redisOpener(testproc.Redis(t)))
+	storetest.Run(t, redisOpener(testproc.Redis(t).URL))
 }
 
 // client is a plain client on the test server, to look at the keys.
@@ -47,6 +55,14 @@ func client(t *testing.T, srv *testproc.RedisServer) *redis.Client {
 	c := redis.NewClient(opt)
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// txKey is the key of a transaction's record (see the Redis driver's
+// layout): the shard's hash tag, then tx:<id>.
+func txKey(prefix, id string) string {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return fmt.Sprintf("%s{%02x}tx:%s", prefix, h.Sum32()%store.Shards, id)
 }
 
 // The TTLs that make Redis itself forget records and counters.
@@ -60,14 +76,14 @@ func TestRedisTTL(t *testing.T) {
 	c := client(t, srv)
 
 	require.NoError(t, s.Create(ctx, store.Transaction{TransactionID: "t1", MerchantBizID: "b"}))
-	ttl, err := c.PTTL(ctx, prefix+"tx:t1").Result()
+	ttl, err := c.PTTL(ctx, txKey(prefix, "t1")).Result()
 	require.NoError(t, err)
 	assert.InDelta(t, store.Retention.Seconds(), ttl.Seconds(), 60, "record TTL is the 30-day retention")
 
 	_, err = s.Finish(ctx, "t1", store.Passed, store.Result{EventID: "e", Passed: "Y"})
 	require.NoError(t, err)
 	require.NoError(t, s.SetDelivery(ctx, "t1", store.Delivery{Attempts: 1}))
-	ttl2, err := c.PTTL(ctx, prefix+"tx:t1").Result()
+	ttl2, err := c.PTTL(ctx, txKey(prefix, "t1")).Result()
 	require.NoError(t, err)
 	assert.InDelta(t, ttl.Seconds(), ttl2.Seconds(), 60, "updates keep the TTL from Create")
 
@@ -100,14 +116,16 @@ func TestRedisSweepsExpiredMembers(t *testing.T) {
 	c := client(t, srv)
 	require.NoError(t, s.Create(ctx, store.Transaction{TransactionID: "gone", MerchantBizID: "b"}))
 	require.NoError(t, s.Create(ctx, store.Transaction{TransactionID: "kept", MerchantBizID: "b"}))
-	require.NoError(t, c.Del(ctx, prefix+"tx:gone").Err()) // as its TTL would
+	require.NoError(t, c.Del(ctx, txKey(prefix, "gone")).Err()) // as its TTL would
 
-	got, err := s.Pending(ctx, time.Now(), 10)
+	got, err := s.Due(ctx, time.Now(), time.Now(), 10)
 	require.NoError(t, err)
 	require.Len(t, got, 1)
 	assert.Equal(t, "kept", got[0].TransactionID)
-	members, err := c.ZRange(ctx, prefix+"pending", 0, -1).Result()
-	require.NoError(t, err)
+	var members []string
+	for _, k := range c.Keys(ctx, prefix+"*new").Val() {
+		members = append(members, c.ZRange(ctx, k, 0, -1).Val()...)
+	}
 	assert.Equal(t, []string{"kept"}, members)
 }
 
@@ -130,7 +148,8 @@ func TestRedisUnavailable(t *testing.T) {
 			_, err := s.Finish(ctx, "t1", store.Passed, store.Result{EventID: "e", Passed: "Y"})
 			return err
 		},
-		"Pending":     func() error { _, err := s.Pending(ctx, time.Now(), 10); return err },
+		"Due":         func() error { _, err := s.Due(ctx, time.Now(), time.Now(), 10); return err },
+		"Reschedule":  func() error { return s.Reschedule(ctx, "t1", time.Now()) },
 		"Undelivered": func() error { _, err := s.Undelivered(ctx, time.Now(), 10); return err },
 		"SetDelivery": func() error { return s.SetDelivery(ctx, "t1", store.Delivery{}) },
 		"Hit":         func() error { _, _, err := s.Hit(ctx, "k", time.Minute); return err },
@@ -194,4 +213,56 @@ func TestRedisHung(t *testing.T) {
 		_, err := s.Finish(ctx, "t1", store.Passed, store.Result{EventID: "e", Passed: "Y"})
 		return err
 	})
+}
+
+// A store written in the first key layout (records at <prefix>tx:<id>, one
+// pending set, one undelivered set) is moved into the sharded one by the
+// first OpenRedis, TTLs kept: nothing pending or undelivered is lost.
+func TestRedisMigratesTheFirstLayout(t *testing.T) {
+	srv := testproc.Redis(t)
+	ctx := context.Background()
+	prefix := newPrefix()
+	c := client(t, srv)
+	now := time.Now().UTC().Truncate(time.Second)
+	put := func(id string, tx string, set string, score int64) {
+		t.Helper()
+		raw := `{"expiresAt":"` + now.Add(time.Hour).Format(time.RFC3339) + `","tx":` + tx + `}`
+		require.NoError(t, c.Set(ctx, prefix+"tx:"+id, raw, time.Hour).Err())
+		if set != "" {
+			require.NoError(t, c.ZAdd(ctx, prefix+set, redis.Z{Score: float64(score), Member: id}).Err())
+		}
+	}
+	created := now.Add(-20 * time.Minute)
+	put("p1", `{"transactionId":"p1","merchantBizId":"b1","status":"pending","createdAt":"`+created.Format(time.RFC3339)+`"}`, "pending", created.UnixMicro())
+	put("u1", `{"transactionId":"u1","merchantBizId":"b2","status":"passed","createdAt":"`+created.Format(time.RFC3339)+`","result":{"eventId":"e","passed":"Y","recordedAt":"`+now.Format(time.RFC3339)+`"},"delivery":{"delivered":false,"attempts":0,"nextAttempt":"0001-01-01T00:00:00Z"}}`, "undelivered", 0)
+	put("d1", `{"transactionId":"d1","merchantBizId":"b3","status":"failed","createdAt":"`+created.Format(time.RFC3339)+`","result":{"eventId":"e","passed":"N","recordedAt":"`+now.Format(time.RFC3339)+`"},"delivery":{"delivered":true,"attempts":1}}`, "", 0)
+
+	s, err := store.OpenRedis(ctx, withPrefix(srv.URL, prefix), store.Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	due, err := s.Due(ctx, now.Add(-10*time.Minute), now, 10)
+	require.NoError(t, err)
+	require.Len(t, due, 1)
+	assert.Equal(t, "p1", due[0].TransactionID)
+	und, err := s.Undelivered(ctx, now, 10)
+	require.NoError(t, err)
+	require.Len(t, und, 1)
+	assert.Equal(t, "u1", und[0].TransactionID)
+	d, err := s.Get(ctx, "d1")
+	require.NoError(t, err)
+	assert.Equal(t, store.Failed, d.Status)
+
+	for _, id := range []string{"p1", "u1", "d1"} {
+		assert.Zero(t, c.Exists(ctx, prefix+"tx:"+id).Val(), "old key of %s removed", id)
+		ttl := c.PTTL(ctx, txKey(prefix, id)).Val()
+		assert.InDelta(t, time.Hour.Seconds(), ttl.Seconds(), 60, "TTL of %s kept", id)
+	}
+	assert.Zero(t, c.Exists(ctx, prefix+"pending", prefix+"undelivered").Val(), "old sets removed")
+	assert.Equal(t, "2", c.Get(ctx, prefix+"layout").Val())
+
+	// Later opens find the mark and scan nothing.
+	require.NoError(t, c.Set(ctx, prefix+"tx:late", "not json", 0).Err())
+	s2, err := store.OpenRedis(ctx, withPrefix(srv.URL, prefix), store.Options{})
+	require.NoError(t, err, "a store marked as migrated is not scanned again")
+	s2.Close()
 }

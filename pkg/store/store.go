@@ -62,6 +62,12 @@ type Transaction struct {
 	// TransactionID is the Zhima biz_no and MerchantBizID the caller's
 	// transaction_id. It picks the upstream that confirms the result.
 	Kind string `json:"kind,omitempty"`
+	// Checks counts the reconciler's checks that left the transaction
+	// pending, and NextCheck is when it is due again (see Reschedule).
+	// Both are zero until the first such check: a new transaction is due
+	// RECONCILE_AFTER after CreatedAt (see Due).
+	Checks    int       `json:"checks,omitzero"`
+	NextCheck time.Time `json:"nextCheck,omitzero"`
 }
 
 // Result is the authoritative outcome, from CheckResult.
@@ -76,7 +82,7 @@ type Result struct {
 type Delivery struct {
 	Delivered   bool      `json:"delivered"`
 	Attempts    int       `json:"attempts"`
-	NextAttempt time.Time `json:"nextAttempt"` // when the timer may post again
+	NextAttempt time.Time `json:"nextAttempt,omitzero"` // when the timer may post again
 	LastError   string    `json:"lastError,omitempty"`
 }
 
@@ -107,9 +113,20 @@ type Store interface {
 	// becomes status with result r and recorded is true; if it is already
 	// final nothing changes and recorded is false. ErrNotFound when absent.
 	Finish(ctx context.Context, transactionID string, status Status, r Result) (recorded bool, err error)
-	// Pending lists up to limit pending transactions created at or before
-	// createdBefore, oldest first.
-	Pending(ctx context.Context, createdBefore time.Time, limit int) ([]Transaction, error)
+	// Due lists up to limit pending transactions that are due for a check:
+	// first those never checked (Checks == 0) created at or before
+	// firstBefore, newest first, whose merchants are likeliest to be
+	// waiting; then those whose NextCheck is at or before now, earliest
+	// first. Drivers keep both in indexes ordered by those times, so a call
+	// reads at most limit records however many transactions are pending.
+	// It may return fewer than limit when it meets index entries of
+	// records that are gone (it drops them).
+	Due(ctx context.Context, firstBefore, now time.Time, limit int) ([]Transaction, error)
+	// Reschedule records a check that left a pending transaction pending:
+	// Checks grows by one and it is due again at next. A transaction that
+	// is already final is left as it is (no error: its result won).
+	// ErrNotFound when absent.
+	Reschedule(ctx context.Context, transactionID string, next time.Time) error
 	// Undelivered lists up to limit final transactions whose result is not
 	// delivered and whose NextAttempt is at or before due, oldest first.
 	Undelivered(ctx context.Context, due time.Time, limit int) ([]Transaction, error)

@@ -63,12 +63,11 @@ func Build(t testing.TB, pkg string) string {
 // FreePort returns a loopback TCP port nothing listens on right now.
 func FreePort(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
+	return port
 }
 
 // Proc is a running binary.

@@ -14,28 +14,6 @@ import (
 	"github.com/idverify/fc-kyc/pkg/store"
 )
 
-// RunStarts runs the cases of the idempotent starts (store.Starts) against
-// stores from open.
-func RunStarts(t *testing.T, open Opener) {
-	cases := []struct {
-		name string
-		fn   func(t *testing.T, s store.Store, c *Clock)
-	}{
-		{"ClaimOnce", testClaimOnce},
-		{"AnswerStart", testAnswerStart},
-		{"ReleaseStart", testReleaseStart},
-		{"StartExpiry", testStartExpiry},
-		{"ClaimRace", testClaimRace},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			clock := NewClock(time.Now())
-			s := open(t, store.Options{Now: clock.Now, Retention: retention})
-			c.fn(t, s, clock)
-		})
-	}
-}
-
 // window of the suite's starts: a real Redis TTL never fires during a test.
 const window = 10 * time.Minute
 

@@ -60,12 +60,20 @@ func Run(t *testing.T, open Opener) {
 		{"NotFound", testNotFound},
 		{"FinishOnce", testFinishOnce},
 		{"FinishRace", testFinishRace},
-		{"Pending", testPending},
+		{"Due", testDue},
+		{"Reschedule", testReschedule},
+		{"Backoff", testBackoff},
 		{"Undelivered", testUndelivered},
 		{"SetDelivery", testSetDelivery},
 		{"Hit", testHit},
 		{"HitRace", testHitRace},
 		{"Expiry", testExpiry},
+		// Idempotent starts (starts.go).
+		{"ClaimOnce", testClaimOnce},
+		{"AnswerStart", testAnswerStart},
+		{"ReleaseStart", testReleaseStart},
+		{"StartExpiry", testStartExpiry},
+		{"ClaimRace", testClaimRace},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -262,40 +270,143 @@ func testFinishRace(t *testing.T, s store.Store, c *Clock) {
 	assert.Equal(t, winners[0], got.Result.EventID, "the stored result is the one that reported recorded")
 }
 
-func testPending(t *testing.T, s store.Store, c *Clock) {
+func testDue(t *testing.T, s store.Store, c *Clock) {
 	ctx := context.Background()
-	t0 := c.Now().Add(-time.Hour)
-	// Created out of order; p3 is finished, so not pending.
+	now := c.Now()
+	t0 := now.Add(-time.Hour)
+	// Never checked, created out of order; p3 is finished, so not due.
 	for _, i := range []int{4, 1, 3, 0, 2, 5} {
 		require.NoError(t, s.Create(ctx, tx(fmt.Sprintf("p%d", i), t0.Add(time.Duration(i)*time.Minute))))
 	}
-	_, err := s.Finish(ctx, "p3", store.Failed, result("ev", "N", c.Now()))
+	_, err := s.Finish(ctx, "p3", store.Failed, result("ev", "N", now))
 	require.NoError(t, err)
 
-	got, err := s.Pending(ctx, t0.Add(4*time.Minute), 10)
+	got, err := s.Due(ctx, t0.Add(4*time.Minute), now, 10)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"p0", "p1", "p2", "p4"}, ids(got), "oldest first, cutoff inclusive, final ones left out")
-	assert.Equal(t, "biz-p0", got[0].MerchantBizID)
+	assert.Equal(t, []string{"p4", "p2", "p1", "p0"}, ids(got), "never checked: newest first, cutoff inclusive, final ones left out")
+	assert.Equal(t, "biz-p4", got[0].MerchantBizID)
 
-	got, err = s.Pending(ctx, t0.Add(4*time.Minute), 2)
+	got, err = s.Due(ctx, t0.Add(4*time.Minute), now, 2)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"p0", "p1"}, ids(got), "limit")
+	assert.Equal(t, []string{"p4", "p2"}, ids(got), "limit")
 
-	got, err = s.Pending(ctx, t0.Add(-time.Second), 10)
+	got, err = s.Due(ctx, t0.Add(-time.Second), now, 10)
 	require.NoError(t, err)
 	assert.Empty(t, got, "none created before the cutoff")
 
-	got, err = s.Pending(ctx, c.Now(), 0)
+	got, err = s.Due(ctx, now, now, 0)
 	require.NoError(t, err)
 	assert.Empty(t, got, "limit 0")
 
-	// Same creation time: ordered by id.
-	for _, id := range []string{"q-b", "q-a"} {
-		require.NoError(t, s.Create(ctx, tx(id, t0.Add(-time.Hour))))
-	}
-	got, err = s.Pending(ctx, c.Now(), 3)
+	// Checked ones are due at their NextCheck, earliest first, after every
+	// never-checked one that is due.
+	require.NoError(t, s.Reschedule(ctx, "p0", now.Add(3*time.Minute)))
+	require.NoError(t, s.Reschedule(ctx, "p1", now.Add(time.Minute)))
+	require.NoError(t, s.Reschedule(ctx, "p2", now.Add(2*time.Minute)))
+	got, err = s.Due(ctx, now, now, 10)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"q-a", "q-b", "p0"}, ids(got))
+	assert.Equal(t, []string{"p5", "p4"}, ids(got), "rescheduled ones wait for their NextCheck")
+
+	got, err = s.Due(ctx, now, now.Add(2*time.Minute), 10)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"p5", "p4", "p1", "p2"}, ids(got), "then by NextCheck, inclusive")
+
+	got, err = s.Due(ctx, now, now.Add(time.Hour), 3)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"p5", "p4", "p1"}, ids(got), "the limit counts both")
+
+	// A young never-checked transaction comes before long-overdue checked
+	// ones: its merchant is the one waiting.
+	require.NoError(t, s.Create(ctx, tx("young", now)))
+	got, err = s.Due(ctx, now, now.Add(time.Hour), 1)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"young"}, ids(got))
+
+	// Once final, out of the index whichever part it was in.
+	for _, id := range []string{"p1", "p5"} {
+		_, err = s.Finish(ctx, id, store.Passed, result("ev-"+id, "Y", now))
+		require.NoError(t, err)
+	}
+	got, err = s.Due(ctx, now, now.Add(time.Hour), 10)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"young", "p4", "p2", "p0"}, ids(got))
+}
+
+func testReschedule(t *testing.T, s store.Store, c *Clock) {
+	ctx := context.Background()
+	now := c.Now()
+	require.NoError(t, s.Create(ctx, tx("r-1", now.Add(-time.Hour))))
+	got, err := s.Get(ctx, "r-1")
+	require.NoError(t, err)
+	assert.Zero(t, got.Checks)
+	assert.True(t, got.NextCheck.IsZero())
+
+	next := now.Add(40*time.Minute + 123456*time.Nanosecond)
+	require.NoError(t, s.Reschedule(ctx, "r-1", next))
+	got, err = s.Get(ctx, "r-1")
+	require.NoError(t, err)
+	assert.Equal(t, 1, got.Checks)
+	sameTime(t, next, got.NextCheck, "NextCheck")
+	assert.Equal(t, store.Pending, got.Status)
+	assert.Equal(t, "biz-r-1", got.MerchantBizID, "Reschedule keeps the rest")
+
+	// It can also come due sooner than before (a shorter schedule).
+	require.NoError(t, s.Reschedule(ctx, "r-1", now.Add(time.Minute)))
+	got, err = s.Get(ctx, "r-1")
+	require.NoError(t, err)
+	assert.Equal(t, 2, got.Checks)
+	list, err := s.Due(ctx, now, now.Add(time.Minute), 10)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"r-1"}, ids(list))
+	list, err = s.Due(ctx, now, now.Add(59*time.Second), 10)
+	require.NoError(t, err)
+	assert.Empty(t, list, "the old NextCheck no longer counts")
+
+	// A final transaction is left as it is.
+	_, err = s.Finish(ctx, "r-1", store.Passed, result("ev", "Y", now))
+	require.NoError(t, err)
+	require.NoError(t, s.Reschedule(ctx, "r-1", now.Add(time.Hour)))
+	got, err = s.Get(ctx, "r-1")
+	require.NoError(t, err)
+	assert.Equal(t, store.Passed, got.Status)
+	assert.Equal(t, 2, got.Checks)
+	list, err = s.Due(ctx, now, now.Add(2*time.Hour), 10)
+	require.NoError(t, err)
+	assert.Empty(t, list)
+	undelivered, err := s.Undelivered(ctx, now, 10)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"r-1"}, ids(undelivered), "Reschedule does not touch the delivery index")
+
+	assert.ErrorIs(t, s.Reschedule(ctx, "nope", now), store.ErrNotFound)
+	_, err = s.Get(ctx, "nope")
+	assert.ErrorIs(t, err, store.ErrNotFound, "Reschedule creates nothing")
+}
+
+// A backoff schedule, as the reconciler keeps one: each check that leaves
+// the transaction pending pushes it further out, and between two due
+// times Due does not list it.
+func testBackoff(t *testing.T, s store.Store, c *Clock) {
+	ctx := context.Background()
+	require.NoError(t, s.Create(ctx, tx("b-1", c.Now())))
+	first := c.Now()
+	interval := time.Minute
+	for check := 1; check <= 4; check++ {
+		list, err := s.Due(ctx, c.Now(), c.Now(), 10)
+		require.NoError(t, err)
+		require.Equal(t, []string{"b-1"}, ids(list), "due at check %d", check)
+		assert.Equal(t, check-1, list[0].Checks)
+		require.NoError(t, s.Reschedule(ctx, "b-1", c.Now().Add(interval)))
+
+		c.Advance(interval - time.Second)
+		list, err = s.Due(ctx, first.Add(-time.Second), c.Now(), 10)
+		require.NoError(t, err)
+		assert.Empty(t, list, "a second before check %d", check+1)
+		c.Advance(time.Second)
+		interval *= 3 // within the suite's retention of an hour
+	}
+	got, err := s.Get(ctx, "b-1")
+	require.NoError(t, err)
+	assert.Equal(t, 4, got.Checks)
 }
 
 func testUndelivered(t *testing.T, s store.Store, c *Clock) {
@@ -454,9 +565,9 @@ func testExpiry(t *testing.T, s store.Store, c *Clock) {
 	assert.False(t, recorded)
 	assert.ErrorIs(t, s.SetDelivery(ctx, "old-final", store.Delivery{Delivered: true}), store.ErrNotFound)
 
-	got, err := s.Pending(ctx, c.Now(), 10)
+	got, err := s.Due(ctx, c.Now(), c.Now(), 10)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"young"}, ids(got), "expired records are not pending")
+	assert.Equal(t, []string{"young"}, ids(got), "expired records are not due")
 	got, err = s.Undelivered(ctx, c.Now(), 10)
 	require.NoError(t, err)
 	assert.Empty(t, got, "expired records are not undelivered")
@@ -466,7 +577,7 @@ func testExpiry(t *testing.T, s store.Store, c *Clock) {
 	g, err := s.Get(ctx, "old")
 	require.NoError(t, err)
 	sameTime(t, c.Now(), g.CreatedAt, "the new record")
-	got, err = s.Pending(ctx, c.Now(), 10)
+	got, err = s.Due(ctx, c.Now(), c.Now(), 10)
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []string{"young", "old"}, ids(got))
 }

@@ -1,0 +1,143 @@
+package store_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/idverify/fc-kyc/pkg/store"
+)
+
+// backlog is n abandoned pending transactions created over the last 29
+// days: the even ones never checked, the odd ones checked once and
+// overdue since (NextCheck in the past), as a reconciler that fell behind
+// leaves them.
+func backlog(n int, now time.Time) []store.Transaction {
+	out := make([]store.Transaction, n)
+	span := 29 * 24 * time.Hour
+	for i := range out {
+		created := now.Add(-span + time.Duration(i)*span/time.Duration(n)).Add(-time.Hour)
+		out[i] = store.Transaction{TransactionID: fmt.Sprintf("abandoned-%06d", i), MerchantBizID: "biz", CreatedAt: created}
+		if i%2 == 1 {
+			out[i].Checks, out[i].NextCheck = 1, created.Add(time.Hour)
+		}
+	}
+	return out
+}
+
+// lookups is the number of keys the Redis servers at addrs have looked up
+// (INFO stats keyspace_hits + keyspace_misses): every key a command reads,
+// an index set or a record.
+func lookups(t *testing.T, addrs []string) int64 {
+	t.Helper()
+	var n int64
+	for _, addr := range addrs {
+		c := redis.NewClient(&redis.Options{Addr: addr})
+		info, err := c.Info(context.Background(), "stats").Result()
+		c.Close()
+		require.NoError(t, err)
+		for _, line := range strings.Split(info, "\r\n") {
+			k, v, _ := strings.Cut(line, ":")
+			if k == "keyspace_hits" || k == "keyspace_misses" {
+				i, err := strconv.ParseInt(v, 10, 64)
+				require.NoError(t, err)
+				n += i
+			}
+		}
+	}
+	return n
+}
+
+// With 100,000 transactions pending, Due reads the index sets and the
+// records it returns, nothing else: the key lookups of one call stay
+// within limit + the index reads (two sets per shard), and a young
+// transaction comes first. On the cluster, where Due merges the shards'
+// sets from three masters (the callback's end-to-end test does the same
+// on one server).
+func TestRedisDueAmong100kPending(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads 100,000 transactions into redis-server")
+	}
+	c := redisCluster(t)
+	ctx := context.Background()
+	s, err := store.OpenRedis(ctx, withPrefix(c.URL, newPrefix()), store.Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	now := time.Now()
+	start := time.Now()
+	n, err := s.CreateMany(ctx, backlog(100_000, now))
+	require.NoError(t, err)
+	require.Equal(t, 100_000, n)
+	t.Logf("100,000 transactions loaded in %v", time.Since(start).Round(time.Millisecond))
+	require.NoError(t, s.Create(ctx, store.Transaction{TransactionID: "young", MerchantBizID: "biz", CreatedAt: now.Add(-time.Minute)}))
+
+	const limit = 50
+	before := lookups(t, c.Addrs)
+	due, err := s.Due(ctx, now.Add(-30*time.Second), now, limit)
+	read := lookups(t, c.Addrs) - before
+	require.NoError(t, err)
+	require.Len(t, due, limit)
+	assert.Equal(t, "young", due[0].TransactionID, "the young one first")
+	for i := 1; i < limit; i++ {
+		assert.Zero(t, due[i].Checks, "then never-checked ones, newest first")
+		assert.False(t, due[i].CreatedAt.After(due[i-1].CreatedAt))
+	}
+	t.Logf("Due(limit %d) among 100,001 pending: %d key lookups", limit, read)
+	assert.LessOrEqual(t, read, int64(limit+2*store.Shards), "the records returned and one read per index set")
+}
+
+// The file store's due index: Due reads the records it returns and no
+// other. Every other pending record is made unreadable; Due still answers
+// (it would report a corrupt record if it read one).
+func TestFileDueReadsOnlyWhatItReturns(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	now := time.Now()
+	s, err := store.NewFile(dir, store.Options{Now: func() time.Time { return now }})
+	require.NoError(t, err)
+	// The first scan of a process sweeps expired records (then at most
+	// hourly); let it run before the records are spoilt.
+	_, err = s.Due(ctx, now, now, 1)
+	require.NoError(t, err)
+
+	ts := backlog(1000, now)
+	for _, tx := range ts {
+		require.NoError(t, s.Create(ctx, tx))
+	}
+	// What Due(limit 5) must return: the 5 newest never-checked ones.
+	want := []string{"abandoned-000998", "abandoned-000996", "abandoned-000994", "abandoned-000992", "abandoned-000990"}
+	keep := map[string]bool{}
+	for _, id := range want {
+		sum := sha256.Sum256([]byte(id)) // the file store names a record by the hash of its id
+		keep[hex.EncodeToString(sum[:])+".json"] = true
+	}
+	entries, err := os.ReadDir(filepath.Join(dir, "tx"))
+	require.NoError(t, err)
+	spoilt := 0
+	for _, e := range entries {
+		if !keep[e.Name()] {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "tx", e.Name()), []byte("not json"), 0o600))
+			spoilt++
+		}
+	}
+	require.Equal(t, 995, spoilt)
+
+	due, err := s.Due(ctx, now, now, 5)
+	require.NoError(t, err, "Due read a record it does not return")
+	var got []string
+	for _, tx := range due {
+		got = append(got, tx.TransactionID)
+	}
+	assert.Equal(t, want, got)
+}

@@ -1,0 +1,150 @@
+package testproc
+
+import (
+	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// RedisTLSServer is a real redis-server that speaks TLS only, with a
+// certificate for 127.0.0.1 from a certificate authority the test made.
+type RedisTLSServer struct {
+	// URL is rediss://127.0.0.1:port/0?tls_ca_file=<CAFile>, for
+	// STORE_URL or store.OpenRedis.
+	URL string
+	// CAFile is the PEM certificate of the authority that signed the
+	// server's certificate.
+	CAFile string
+}
+
+// RedisTLS starts redis-server with only a TLS port (tls-auth-clients no:
+// clients need no certificate) and waits until it answers PING over TLS;
+// it is stopped when the test ends. The test is skipped when redis-server
+// is not installed or was built without TLS.
+func RedisTLS(t testing.TB) *RedisTLSServer {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("redis-server is not on PATH: install it (Debian: apt-get install redis-server) to run the Redis TLS tests")
+	}
+	dir := t.TempDir()
+	caFile, certFile, keyFile, roots := makeCerts(t, dir)
+	port := FreePort(t)
+	cmd := exec.Command(bin,
+		"--bind", "127.0.0.1", "--port", "0", "--tls-port", port, "--dir", dir,
+		"--tls-cert-file", certFile, "--tls-key-file", keyFile, "--tls-ca-cert-file", caFile,
+		"--tls-auth-clients", "no",
+		"--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning",
+	)
+	out := &Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	dieWithParent(cmd)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("testproc: start redis-server: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-done
+	})
+	addr := "127.0.0.1:" + port
+	if err := waitFor(func() error { return pingTLS(addr, roots) }, done); err != nil {
+		if strings.Contains(out.String(), "tls") && strings.Contains(strings.ToLower(out.String()), "bad directive") {
+			t.Skipf("this redis-server was built without TLS (%s): install one with TLS (Debian's is) to run the Redis TLS tests", strings.TrimSpace(out.String()))
+		}
+		t.Fatalf("testproc: redis-server over TLS on %s: %v\n%s", addr, err, out.String())
+	}
+	return &RedisTLSServer{URL: "rediss://" + addr + "/0?tls_ca_file=" + url.QueryEscape(caFile), CAFile: caFile}
+}
+
+// makeCerts writes a certificate authority and a server certificate for
+// 127.0.0.1 and localhost (ECDSA P-256, valid for a day) into dir.
+func makeCerts(t testing.TB, dir string) (caFile, certFile, keyFile string, roots *x509.CertPool) {
+	t.Helper()
+	newKey := func() *ecdsa.PrivateKey {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	write := func(name, typ string, der []byte) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	now := time.Now()
+	caKey := newKey()
+	caTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test redis CA"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srvKey := newKey()
+	srvTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	srvDER, err := x509.CreateCertificate(rand.Reader, srvTmpl, ca, &srvKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(srvKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots = x509.NewCertPool()
+	roots.AddCert(ca)
+	return write("ca.pem", "CERTIFICATE", caDER), write("server.pem", "CERTIFICATE", srvDER),
+		write("server.key", "PRIVATE KEY", keyDER), roots
+}
+
+// pingTLS sends PING over TLS, trusting roots.
+func pingTLS(addr string, roots *x509.CertPool) error {
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr,
+		&tls.Config{RootCAs: roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write([]byte("PING\r\n")); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(line) != "+PONG" {
+		return fmt.Errorf("PING answered %q", line)
+	}
+	return nil
+}
