@@ -180,12 +180,16 @@ func TestRunEndToEnd(t *testing.T) {
 	// The delayed runs' emulator handling time holds the 20 ms delay, subtracted from the answer times.
 	assert.Regexp(t, regexp.MustCompile(`\| {3}emulator's own handling p50, c=50, upstream answering in 20ms \(ms, subtracted\) \| [2-9]\d\.\d\d \|`), table)
 	assert.Regexp(t, regexp.MustCompile(`\| new upstream connections over 100 sequential requests \| 1 \|`), table, "keep-alive: one connection for all")
-	// At concurrency 50 the function keeps its upstream connections: at most one per worker.
+	// At concurrency 50 the function keeps its upstream connections: about
+	// one per worker, never one per request. A few more can be dialed when a
+	// request starts in the instant its worker's connection is being handed
+	// back to the pool (seen on a loaded machine: 54), so the bound is loose;
+	// churn would show as a number near the 200 requests.
 	m := regexp.MustCompile(`\| new upstream connections over 200 requests at c=50 \| (\d+) \|`).FindStringSubmatch(table)
 	require.Len(t, m, 2, "row of connections at c=50")
 	conns, err := strconv.Atoi(m[1])
 	require.NoError(t, err)
-	assert.LessOrEqual(t, conns, 51)
+	assert.LessOrEqual(t, conns, 60)
 	assert.Regexp(t, regexp.MustCompile(`\| go test -bench RequestAgainstEmulator \| \d+\.\d µs/op, \d+ allocs/op \|`), table)
 
 	if _, err := os.Stat(filepath.Join(repo, "bench/peer/node_modules")); err == nil {

@@ -340,14 +340,14 @@ func measure(t target, s spec, emu *emulator.Remote, pl plan) (measurement, erro
 	if s.UpstreamDelay > 0 {
 		delay = s.UpstreamDelay
 	}
-	if s.Upstream.Slow == nil {
+	if s.Upstream == "" {
 		delay = 0
 	}
 	if delay > 0 {
-		if err := s.Upstream.Slow(emu, delay); err != nil {
+		if err := emu.InjectFault(s.Upstream, "", emulator.Fault{Kind: emulator.FaultSlow, Delay: delay}); err != nil {
 			return m, fmt.Errorf("slowing the upstream: %w", err)
 		}
-		defer func() { _ = s.Upstream.Clear(emu) }()
+		defer func() { _ = emu.ClearFaults() }()
 		m.UpstreamDelay = delay
 	}
 	r50, h50, err := run(50, pl.Latency50)

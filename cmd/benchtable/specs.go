@@ -23,8 +23,9 @@ type spec struct {
 	// one request needs (the floor of that ratio); 0 means 1.
 	RSA   bool
 	Signs int
-	// Upstream makes the emulated upstream slow for the runs that need it.
-	Upstream upstream
+	// Upstream is the emulated upstream made slow for the runs that need
+	// it; "" leaves it answering at once.
+	Upstream emulator.Upstream
 	// UpstreamDelay, when set, replaces plan.UpstreamDelay: a function that
 	// spends milliseconds of CPU per request (RSA) needs a slower upstream
 	// for 50 requests in flight not to saturate two cores.
@@ -38,29 +39,6 @@ type spec struct {
 	Peer string
 }
 
-// upstream says how to make a spec's emulated upstream answer in d, and
-// at once again. A zero upstream leaves it answering at once.
-type upstream struct {
-	Slow  func(emu *emulator.Remote, d time.Duration) error
-	Clear func(emu *emulator.Remote) error
-}
-
-// cloudauth is the emulated cloudauth-intl gateway.
-var cloudauth = upstream{
-	Slow: func(emu *emulator.Remote, d time.Duration) error {
-		return emu.InjectFault("*", emulator.Fault{Kind: emulator.FaultSlow, Delay: d})
-	},
-	Clear: (*emulator.Remote).ClearFaults,
-}
-
-// alipayGateway is the emulated Alipay open platform gateway.
-var alipayGateway = upstream{
-	Slow: func(emu *emulator.Remote, d time.Duration) error {
-		return emu.AlipayInjectFault("", emulator.AlipayFault{Kind: emulator.AlipayFaultSlow, Delay: d})
-	},
-	Clear: (*emulator.Remote).AlipayClearFaults,
-}
-
 // alipayEnv points a function at the emulator's Alipay gateway with the
 // emulator's test app keys.
 func alipayEnv(emu string) []string {
@@ -71,14 +49,6 @@ func alipayEnv(emu string) []string {
 		"ALIPAY_PRIVATE_KEY=" + emulator.AlipayTestAppPrivateKey,
 		"ALIPAY_PUBLIC_KEY=" + emulator.AlipayTestPublicKey,
 	}
-}
-
-// antomGateway is the emulated Antom gateway.
-var antomGateway = upstream{
-	Slow: func(emu *emulator.Remote, d time.Duration) error {
-		return emu.InjectAntomFault("*", emulator.AntomFault{Kind: emulator.AntomFaultSlow, Delay: d})
-	},
-	Clear: (*emulator.Remote).ClearAntomFaults,
 }
 
 // antomEnv points a function at the emulator's Antom gateway with the
@@ -113,7 +83,7 @@ var specs = []spec{
 		Env:      cloudauthEnv,
 		Body:     `{"MetaInfo":{"zimVer":"3.0.0","appName":"com.example.app","deviceType":"h5"},"MerchantUserId":"user-1","DocType":"01560000"}`,
 		Want:     200,
-		Upstream: cloudauth,
+		Upstream: emulator.Cloudauth,
 		Peer:     "ekyc-init",
 	},
 	{
@@ -121,7 +91,7 @@ var specs = []spec{
 		Env:      cloudauthEnv,
 		Body:     `{"ProductType":"BANK_CARD_4_META","BankCard":"6222020101987654","UserName":"张三","IdentifyNum":"11010519491231002X","Mobile":"13812345678"}`,
 		Want:     200,
-		Upstream: cloudauth,
+		Upstream: emulator.Cloudauth,
 		Peer:     "bank-verify",
 	},
 	{
@@ -132,7 +102,7 @@ var specs = []spec{
 		Body:          `{"biz_code":"FACE","identity_param":{"identity_type":"CERT_INFO","cert_type":"IDENTITY_CARD","cert_name":"张三","cert_no":"260104197909275964"}}`,
 		Want:          200,
 		RSA:           true,
-		Upstream:      alipayGateway,
+		Upstream:      emulator.Alipay,
 		UpstreamDelay: 300 * time.Millisecond,
 		Peer:          "zhima-init",
 	},
@@ -143,7 +113,7 @@ var specs = []spec{
 		Body:          `{"authenticationType":"OTP","authenticationChannelType":"SMS","userIdentityType":"WALLET_TOKEN","userIdentityValue":"2020042910435415881282340824710273532915573saFBMrdXVH"}`,
 		Want:          200,
 		RSA:           true,
-		Upstream:      antomGateway,
+		Upstream:      emulator.Antom,
 		UpstreamDelay: 300 * time.Millisecond,
 		Prepare:       func(emu *emulator.Remote) error { return emu.SetAntomSendLimit(1 << 30) },
 	},

@@ -271,14 +271,14 @@ func TestEndToEnd(t *testing.T) {
 
 	t.Run("throttling is retried; a reset is not, since the call is billed", func(t *testing.T) {
 		require.NoError(t, s.emu.Reset())
-		require.NoError(t, s.emu.InjectFault("BankMetaVerifyIntl", emulator.Fault{Kind: emulator.FaultThrottle, Times: 1}))
+		require.NoError(t, s.emu.InjectFault(emulator.Cloudauth, "BankMetaVerifyIntl", emulator.Fault{Kind: emulator.FaultThrottle, Times: 1}))
 		require.Equal(t, http.StatusOK, post(t, s.hashing.URL()+"/", nil, body4(plainCard)).status)
 		st, err := s.emu.Stats()
 		require.NoError(t, err)
 		assert.EqualValues(t, 2, st.Requests["BankMetaVerifyIntl"], "one throttled, one accepted")
 
 		require.NoError(t, s.emu.Reset())
-		require.NoError(t, s.emu.InjectFault("BankMetaVerifyIntl", emulator.Fault{Kind: emulator.FaultReset, Times: 1}))
+		require.NoError(t, s.emu.InjectFault(emulator.Cloudauth, "BankMetaVerifyIntl", emulator.Fault{Kind: emulator.FaultReset, Times: 1}))
 		a := post(t, s.hashing.URL()+"/", nil, body4(plainCard))
 		assert.Equal(t, http.StatusBadGateway, a.status, "%v", a.body)
 		st, err = s.emu.Stats()
@@ -288,7 +288,7 @@ func TestEndToEnd(t *testing.T) {
 
 	t.Run("an upstream refusal keeps its code and RequestId", func(t *testing.T) {
 		require.NoError(t, s.emu.Reset())
-		require.NoError(t, s.emu.InjectFault("BankMetaVerifyIntl", emulator.Fault{Kind: emulator.FaultThrottle}))
+		require.NoError(t, s.emu.InjectFault(emulator.Cloudauth, "BankMetaVerifyIntl", emulator.Fault{Kind: emulator.FaultThrottle}))
 		a := post(t, s.plain.URL()+"/", nil, body4(plainCard))
 		assert.Equal(t, http.StatusServiceUnavailable, a.status)
 		assert.Equal(t, "Throttling.Api", a.str("Code"))

@@ -223,14 +223,14 @@ func TestEndToEnd(t *testing.T) {
 
 	t.Run("throttling is retried, a reset is not", func(t *testing.T) {
 		require.NoError(t, s.emu.Reset())
-		require.NoError(t, s.emu.InjectFault("Initialize", emulator.Fault{Kind: emulator.FaultThrottle, Times: 1}))
+		require.NoError(t, s.emu.InjectFault(emulator.Cloudauth, "Initialize", emulator.Fault{Kind: emulator.FaultThrottle, Times: 1}))
 		requireTransaction(t, post(t, s.fn.URL()+"/", nil, validBody()))
 		st, err := s.emu.Stats()
 		require.NoError(t, err)
 		assert.EqualValues(t, 2, st.Requests["Initialize"], "one throttled, one accepted")
 
 		require.NoError(t, s.emu.Reset())
-		require.NoError(t, s.emu.InjectFault("Initialize", emulator.Fault{Kind: emulator.FaultReset, Times: 1}))
+		require.NoError(t, s.emu.InjectFault(emulator.Cloudauth, "Initialize", emulator.Fault{Kind: emulator.FaultReset, Times: 1}))
 		a := post(t, s.fn.URL()+"/", nil, validBody())
 		assert.Equal(t, http.StatusBadGateway, a.status, "%v", a.body)
 		st, err = s.emu.Stats()
@@ -240,7 +240,7 @@ func TestEndToEnd(t *testing.T) {
 
 	t.Run("a hung upstream ends within the function's deadline with 504", func(t *testing.T) {
 		require.NoError(t, s.emu.Reset())
-		require.NoError(t, s.emu.InjectFault("Initialize", emulator.Fault{Kind: emulator.FaultSlow, Delay: 30 * time.Second, Times: 1}))
+		require.NoError(t, s.emu.InjectFault(emulator.Cloudauth, "Initialize", emulator.Fault{Kind: emulator.FaultSlow, Delay: 30 * time.Second, Times: 1}))
 		start := time.Now()
 		a := post(t, s.fn.URL()+"/", nil, validBody())
 		assert.Equal(t, http.StatusGatewayTimeout, a.status, "%v", a.body)

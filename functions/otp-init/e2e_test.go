@@ -103,7 +103,7 @@ func TestEndToEnd(t *testing.T) {
 	fn := s.start(t)
 
 	t.Run("U, U, S gives one success from three identical bodies", func(t *testing.T) {
-		require.NoError(t, s.emu.InjectAntomFault("initAuthentication", emulator.AntomFault{Kind: emulator.AntomFaultUnknown, Times: 2}))
+		require.NoError(t, s.emu.InjectFault(emulator.Antom, "initAuthentication", emulator.Fault{Kind: emulator.AntomFaultUnknown, Times: 2}))
 		r := call(t, fn.URL()+"/", nil, initBody("e2e-uus", walletToken))
 		require.Equal(t, http.StatusOK, r.status, r.raw)
 		assert.Equal(t, "S", r.result("resultStatus"))
@@ -151,7 +151,7 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("an unsigned S is an error", func(t *testing.T) {
-		require.NoError(t, s.emu.InjectAntomFault("initAuthentication", emulator.AntomFault{Kind: emulator.AntomFaultUnsigned, Times: 1}))
+		require.NoError(t, s.emu.InjectFault(emulator.Antom, "initAuthentication", emulator.Fault{Kind: emulator.AntomFaultUnsigned, Times: 1}))
 		r := call(t, fn.URL()+"/", nil, initBody("e2e-unsigned", walletToken))
 		assert.Equal(t, http.StatusBadGateway, r.status, r.raw)
 		assert.Equal(t, "U", r.result("resultStatus"))
@@ -160,7 +160,7 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("a bad answer signature is an error", func(t *testing.T) {
-		require.NoError(t, s.emu.InjectAntomFault("initAuthentication", emulator.AntomFault{Kind: emulator.AntomFaultBadSignature, Times: 1}))
+		require.NoError(t, s.emu.InjectFault(emulator.Antom, "initAuthentication", emulator.Fault{Kind: emulator.AntomFaultBadSignature, Times: 1}))
 		r := call(t, fn.URL()+"/", nil, initBody("e2e-badsig", walletToken))
 		assert.Equal(t, http.StatusBadGateway, r.status, r.raw)
 		assert.Contains(t, r.result("resultMessage"), "ANTOM_PUBLIC_KEY")

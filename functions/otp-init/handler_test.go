@@ -261,7 +261,7 @@ func TestDocumentedCodesPassThrough(t *testing.T) {
 
 func TestUnknownUntilTheDeadlineIsU(t *testing.T) {
 	f := newFixture(t, 2*time.Second)
-	f.emu.InjectAntomFault("", emulator.AntomFault{Kind: emulator.AntomFaultUnknown})
+	f.emu.InjectFault(emulator.Antom, "", emulator.Fault{Kind: emulator.AntomFaultUnknown})
 	r := f.post(t, "/", initBody("dl-1", walletToken))
 	assert.Equal(t, http.StatusServiceUnavailable, r.status, r.raw)
 	assert.Equal(t, "U", r.result("resultStatus"))
@@ -269,7 +269,7 @@ func TestUnknownUntilTheDeadlineIsU(t *testing.T) {
 	assert.Equal(t, "dl-1", r.body["authenticationRequestId"], "the id to repeat with")
 	assert.Greater(t, len(f.emu.AntomRequests("dl-1")), 1)
 
-	f.emu.InjectAntomFault("", emulator.AntomFault{Kind: emulator.AntomFaultUnsigned})
+	f.emu.InjectFault(emulator.Antom, "", emulator.Fault{Kind: emulator.AntomFaultUnsigned})
 	r = f.post(t, "/", initBody("us-1", walletToken))
 	assert.Equal(t, http.StatusBadGateway, r.status, r.raw)
 	assert.Equal(t, "U", r.result("resultStatus"))

@@ -120,7 +120,7 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("tampered answer signature: an error and no biz_no", func(t *testing.T) {
-		require.NoError(t, s.emu.AlipayInjectFault(alipay.MethodZhimaInitialize, emulator.AlipayFault{Kind: emulator.AlipayFaultBadSignature, Times: 1}))
+		require.NoError(t, s.emu.InjectFault(emulator.Alipay, alipay.MethodZhimaInitialize, emulator.Fault{Kind: emulator.AlipayFaultBadSignature, Times: 1}))
 		a := s.post(t, "/", nil, validBody())
 		assert.Equal(t, http.StatusBadGateway, a.status, "%v", a.body)
 		assert.Equal(t, "BadUpstreamAnswer", a.str("sub_code"))
@@ -129,14 +129,14 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("duplicate node: an error and no biz_no", func(t *testing.T) {
-		require.NoError(t, s.emu.AlipayInjectFault(alipay.MethodZhimaInitialize, emulator.AlipayFault{Kind: emulator.AlipayFaultDuplicateNode, Times: 1}))
+		require.NoError(t, s.emu.InjectFault(emulator.Alipay, alipay.MethodZhimaInitialize, emulator.Fault{Kind: emulator.AlipayFaultDuplicateNode, Times: 1}))
 		a := s.post(t, "/", nil, validBody())
 		assert.Equal(t, http.StatusBadGateway, a.status, "%v", a.body)
 		assert.NotContains(t, a.body, "biz_no")
 	})
 
 	t.Run("20000 keeps the gateway's vocabulary", func(t *testing.T) {
-		require.NoError(t, s.emu.AlipayInjectFault(alipay.MethodZhimaInitialize, emulator.AlipayFault{Kind: emulator.AlipayFaultUnavailable, Times: 1}))
+		require.NoError(t, s.emu.InjectFault(emulator.Alipay, alipay.MethodZhimaInitialize, emulator.Fault{Kind: emulator.AlipayFaultUnavailable, Times: 1}))
 		a := s.post(t, "/", nil, validBody())
 		assert.Equal(t, http.StatusServiceUnavailable, a.status)
 		assert.Equal(t, map[string]any{"code": "20000", "msg": "Service Currently Unavailable",

@@ -27,6 +27,7 @@ const returnURL = "https://merchant.example.com/zhima/return?from=test"
 // answers, checks, the real Alipay client) against an in-process emulator.
 type stack struct {
 	h   http.Handler
+	emu *emulator.Emulator
 	gw  *emulator.AlipayGateway
 	log *bytes.Buffer
 }
@@ -48,7 +49,7 @@ func newStack(t testing.TB) *stack {
 	var log bytes.Buffer
 	fh := fcrt.Handler(fcrt.Function{Name: "zhima-init", HTTP: api, Event: event, ErrorShape: errorBody},
 		fcrt.Options{Timeout: 5 * time.Second, Logger: slog.New(slog.NewJSONHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))})
-	return &stack{h: fh, gw: emu.Alipay(), log: &log}
+	return &stack{h: fh, emu: emu, gw: emu.Alipay(), log: &log}
 }
 
 type answer struct {
@@ -257,7 +258,7 @@ func TestRequestLevelRefusals(t *testing.T) {
 func TestGatewayFailures(t *testing.T) {
 	cases := []struct {
 		name    string
-		fault   emulator.AlipayFaultKind
+		fault   emulator.FaultKind
 		body    map[string]any
 		status  int
 		code    string
@@ -273,7 +274,7 @@ func TestGatewayFailures(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			s := newStack(t)
 			if c.fault != "" {
-				s.gw.InjectFault("", emulator.AlipayFault{Kind: c.fault})
+				s.emu.InjectFault(emulator.Alipay, "", emulator.Fault{Kind: c.fault})
 			}
 			a := s.post(t, c.body)
 			assert.Equal(t, c.status, a.status, "%v", a.body)

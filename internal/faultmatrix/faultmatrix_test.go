@@ -73,24 +73,11 @@ type row struct {
 // until the row ends (Times 0) unless the injector says otherwise.
 type injector func(s *stack, f *function) error
 
-// cloudauth is an emulator fault on f's cloudauth-intl action.
-func cloudauth(kind emulator.FaultKind, times int, delay time.Duration) injector {
+// fault is an emulator fault of upstream u on f's operation (an action, a
+// gateway method or an API); times 0 is until the row ends.
+func fault(u emulator.Upstream, kind emulator.FaultKind, times int, delay time.Duration) injector {
 	return func(s *stack, f *function) error {
-		return s.emu.InjectFault(f.op, emulator.Fault{Kind: kind, Times: times, Delay: delay})
-	}
-}
-
-// gateway is an emulated Alipay gateway fault on f's method.
-func gateway(kind emulator.AlipayFaultKind, delay time.Duration) injector {
-	return func(s *stack, f *function) error {
-		return s.emu.AlipayInjectFault(f.op, emulator.AlipayFault{Kind: kind, Delay: delay})
-	}
-}
-
-// antom is an emulated Antom fault on f's API; times 0 is until the row ends.
-func antom(kind emulator.AntomFaultKind, times int, delay time.Duration) injector {
-	return func(s *stack, f *function) error {
-		return s.emu.InjectAntomFault(f.op, emulator.AntomFault{Kind: kind, Times: times, Delay: delay})
+		return s.emu.InjectFault(u, f.op, emulator.Fault{Kind: kind, Times: times, Delay: delay})
 	}
 }
 
@@ -115,49 +102,49 @@ func wire(mode string) injector {
 // signed answer that fails verification (the malformed rows truncate a
 // signed body) is final, not a U.
 var matrix = []row{
-	{"ekyc-init", "throttled once", cloudauth(emulator.FaultThrottle, 1, 0), 200, "Success", exactly(2)},
-	{"ekyc-init", "throttled", cloudauth(emulator.FaultThrottle, 0, 0), 503, "Throttling.Api", exactly(3)},
-	{"ekyc-init", "503", cloudauth(emulator.FaultServerError, 0, 0), 503, "ServiceUnavailable", once},
-	{"ekyc-init", "500", cloudauth(emulator.FaultInternalError, 0, 0), 502, "InternalError", once},
-	{"ekyc-init", "hangs past the deadline", cloudauth(emulator.FaultSlow, 0, hang), 504, "UpstreamTimeout", once},
-	{"ekyc-init", "connection reset", cloudauth(emulator.FaultReset, 0, 0), 502, "BadUpstreamAnswer", once},
-	{"ekyc-init", "malformed body", cloudauth(emulator.FaultMalformed, 0, 0), 502, "BadUpstreamAnswer", once},
+	{"ekyc-init", "throttled once", fault(emulator.Cloudauth, emulator.FaultThrottle, 1, 0), 200, "Success", exactly(2)},
+	{"ekyc-init", "throttled", fault(emulator.Cloudauth, emulator.FaultThrottle, 0, 0), 503, "Throttling.Api", exactly(3)},
+	{"ekyc-init", "503", fault(emulator.Cloudauth, emulator.FaultServerError, 0, 0), 503, "ServiceUnavailable", once},
+	{"ekyc-init", "500", fault(emulator.Cloudauth, emulator.FaultInternalError, 0, 0), 502, "InternalError", once},
+	{"ekyc-init", "hangs past the deadline", fault(emulator.Cloudauth, emulator.FaultSlow, 0, hang), 504, "UpstreamTimeout", once},
+	{"ekyc-init", "connection reset", fault(emulator.Cloudauth, emulator.FaultReset, 0, 0), 502, "BadUpstreamAnswer", once},
+	{"ekyc-init", "malformed body", fault(emulator.Cloudauth, emulator.FaultMalformed, 0, 0), 502, "BadUpstreamAnswer", once},
 
-	{"bank-verify", "throttled once", cloudauth(emulator.FaultThrottle, 1, 0), 200, "200", exactly(2)},
-	{"bank-verify", "throttled", cloudauth(emulator.FaultThrottle, 0, 0), 503, "Throttling.Api", exactly(3)},
-	{"bank-verify", "503", cloudauth(emulator.FaultServerError, 0, 0), 503, "ServiceUnavailable", once},
-	{"bank-verify", "500", cloudauth(emulator.FaultInternalError, 0, 0), 502, "InternalError", once},
-	{"bank-verify", "hangs past the deadline", cloudauth(emulator.FaultSlow, 0, hang), 504, "UpstreamTimeout", once},
-	{"bank-verify", "connection reset", cloudauth(emulator.FaultReset, 0, 0), 502, "BadUpstreamAnswer", once},
-	{"bank-verify", "malformed body", cloudauth(emulator.FaultMalformed, 0, 0), 502, "BadUpstreamAnswer", once},
+	{"bank-verify", "throttled once", fault(emulator.Cloudauth, emulator.FaultThrottle, 1, 0), 200, "200", exactly(2)},
+	{"bank-verify", "throttled", fault(emulator.Cloudauth, emulator.FaultThrottle, 0, 0), 503, "Throttling.Api", exactly(3)},
+	{"bank-verify", "503", fault(emulator.Cloudauth, emulator.FaultServerError, 0, 0), 503, "ServiceUnavailable", once},
+	{"bank-verify", "500", fault(emulator.Cloudauth, emulator.FaultInternalError, 0, 0), 502, "InternalError", once},
+	{"bank-verify", "hangs past the deadline", fault(emulator.Cloudauth, emulator.FaultSlow, 0, hang), 504, "UpstreamTimeout", once},
+	{"bank-verify", "connection reset", fault(emulator.Cloudauth, emulator.FaultReset, 0, 0), 502, "BadUpstreamAnswer", once},
+	{"bank-verify", "malformed body", fault(emulator.Cloudauth, emulator.FaultMalformed, 0, 0), 502, "BadUpstreamAnswer", once},
 
-	{"callback", "throttled once", cloudauth(emulator.FaultThrottle, 1, 0), 200, "Success", exactly(2)},
-	{"callback", "throttled", cloudauth(emulator.FaultThrottle, 0, 0), 503, "Throttling.Api", exactly(3)},
-	{"callback", "503 once", cloudauth(emulator.FaultServerError, 1, 0), 200, "Success", exactly(2)},
-	{"callback", "503", cloudauth(emulator.FaultServerError, 0, 0), 503, "ServiceUnavailable", exactly(3)},
-	{"callback", "500", cloudauth(emulator.FaultInternalError, 0, 0), 502, "InternalError", exactly(3)},
-	{"callback", "hangs past the deadline", cloudauth(emulator.FaultSlow, 0, hang), 504, "UpstreamTimeout", span{1, 3}},
-	{"callback", "connection reset", cloudauth(emulator.FaultReset, 0, 0), 502, "BadUpstreamAnswer", exactly(3)},
-	{"callback", "malformed body", cloudauth(emulator.FaultMalformed, 0, 0), 502, "BadUpstreamAnswer", exactly(3)},
+	{"callback", "throttled once", fault(emulator.Cloudauth, emulator.FaultThrottle, 1, 0), 200, "Success", exactly(2)},
+	{"callback", "throttled", fault(emulator.Cloudauth, emulator.FaultThrottle, 0, 0), 503, "Throttling.Api", exactly(3)},
+	{"callback", "503 once", fault(emulator.Cloudauth, emulator.FaultServerError, 1, 0), 200, "Success", exactly(2)},
+	{"callback", "503", fault(emulator.Cloudauth, emulator.FaultServerError, 0, 0), 503, "ServiceUnavailable", exactly(3)},
+	{"callback", "500", fault(emulator.Cloudauth, emulator.FaultInternalError, 0, 0), 502, "InternalError", exactly(3)},
+	{"callback", "hangs past the deadline", fault(emulator.Cloudauth, emulator.FaultSlow, 0, hang), 504, "UpstreamTimeout", span{1, 3}},
+	{"callback", "connection reset", fault(emulator.Cloudauth, emulator.FaultReset, 0, 0), 502, "BadUpstreamAnswer", exactly(3)},
+	{"callback", "malformed body", fault(emulator.Cloudauth, emulator.FaultMalformed, 0, 0), 502, "BadUpstreamAnswer", exactly(3)},
 
-	{"zhima-init", "unavailable (20000)", gateway(emulator.AlipayFaultUnavailable, 0), 503, "isp.unknow-error", once},
-	{"zhima-init", "hangs past the deadline", gateway(emulator.AlipayFaultSlow, hang), 504, "UpstreamTimeout", once},
+	{"zhima-init", "unavailable (20000)", fault(emulator.Alipay, emulator.AlipayFaultUnavailable, 0, 0), 503, "isp.unknow-error", once},
+	{"zhima-init", "hangs past the deadline", fault(emulator.Alipay, emulator.FaultSlow, 0, hang), 504, "UpstreamTimeout", once},
 	{"zhima-init", "HTTP 502", wire("502"), 503, "UpstreamUnavailable", once},
 	{"zhima-init", "connection reset", wire("reset"), 502, "BadUpstreamAnswer", once},
 	{"zhima-init", "malformed body", wire("malformed"), 502, "BadUpstreamAnswer", once},
-	{"zhima-init", "bad signature", gateway(emulator.AlipayFaultBadSignature, 0), 502, "BadUpstreamAnswer", once},
-	{"zhima-init", "missing signature", gateway(emulator.AlipayFaultUnsigned, 0), 502, "BadUpstreamAnswer", once},
-	{"zhima-init", "duplicate response node", gateway(emulator.AlipayFaultDuplicateNode, 0), 502, "BadUpstreamAnswer", once},
+	{"zhima-init", "bad signature", fault(emulator.Alipay, emulator.AlipayFaultBadSignature, 0, 0), 502, "BadUpstreamAnswer", once},
+	{"zhima-init", "missing signature", fault(emulator.Alipay, emulator.AlipayFaultUnsigned, 0, 0), 502, "BadUpstreamAnswer", once},
+	{"zhima-init", "duplicate response node", fault(emulator.Alipay, emulator.AlipayFaultDuplicateNode, 0, 0), 502, "BadUpstreamAnswer", once},
 
-	{"otp-init", "U once", antom(emulator.AntomFaultUnknown, 1, 0), 200, "SUCCESS", exactly(2)},
-	{"otp-init", "U until the deadline", antom(emulator.AntomFaultUnknown, 0, 0), 503, "UNKNOWN_EXCEPTION", repeatedUntilDeadline},
-	{"otp-init", "throttled", antom(emulator.AntomFaultThrottle, 0, 0), 503, "REQUEST_TRAFFIC_EXCEED_LIMIT", repeatedUntilDeadline},
-	{"otp-init", "HTTP 502", antom(emulator.AntomFaultHTTPError, 0, 0), 503, "UpstreamUnavailable", repeatedUntilDeadline},
-	{"otp-init", "hangs past the deadline", antom(emulator.AntomFaultSlow, 0, hang), 504, "UpstreamTimeout", span{1, 3}},
+	{"otp-init", "U once", fault(emulator.Antom, emulator.AntomFaultUnknown, 1, 0), 200, "SUCCESS", exactly(2)},
+	{"otp-init", "U until the deadline", fault(emulator.Antom, emulator.AntomFaultUnknown, 0, 0), 503, "UNKNOWN_EXCEPTION", repeatedUntilDeadline},
+	{"otp-init", "throttled", fault(emulator.Antom, emulator.AntomFaultThrottle, 0, 0), 503, "REQUEST_TRAFFIC_EXCEED_LIMIT", repeatedUntilDeadline},
+	{"otp-init", "HTTP 502", fault(emulator.Antom, emulator.AntomFaultHTTPError, 0, 0), 503, "UpstreamUnavailable", repeatedUntilDeadline},
+	{"otp-init", "hangs past the deadline", fault(emulator.Antom, emulator.FaultSlow, 0, hang), 504, "UpstreamTimeout", span{1, 3}},
 	{"otp-init", "connection reset", wire("reset"), 503, "UpstreamUnavailable", repeatedUntilDeadline},
 	{"otp-init", "malformed body", wire("malformed"), 502, "BadUpstreamAnswer", once},
-	{"otp-init", "bad signature", antom(emulator.AntomFaultBadSignature, 0, 0), 502, "BadUpstreamAnswer", once},
-	{"otp-init", "missing signature", antom(emulator.AntomFaultUnsigned, 0, 0), 502, "BadUpstreamAnswer", once},
+	{"otp-init", "bad signature", fault(emulator.Antom, emulator.AntomFaultBadSignature, 0, 0), 502, "BadUpstreamAnswer", once},
+	{"otp-init", "missing signature", fault(emulator.Antom, emulator.AntomFaultUnsigned, 0, 0), 502, "BadUpstreamAnswer", once},
 }
 
 func TestFaultMatrix(t *testing.T) {
@@ -377,8 +364,6 @@ func emulatorCount(action string) func(t *testing.T, s *stack) int64 {
 func (s *stack) clearFaults(t *testing.T) {
 	s.proxy.set("")
 	assert.NoError(t, s.emu.ClearFaults())
-	assert.NoError(t, s.emu.AlipayClearFaults())
-	assert.NoError(t, s.emu.ClearAntomFaults())
 }
 
 // do sends req and returns the status and the JSON answer.

@@ -284,7 +284,7 @@ func cloudauthCount(e emu, action string) func(t *testing.T) int64 {
 
 func cloudauthHang(e emu, action string) (func(t *testing.T), func(t *testing.T)) {
 	return func(t *testing.T) {
-			require.NoError(t, e.InjectFault(action, emulator.Fault{Kind: emulator.FaultSlow, Delay: hang}))
+			require.NoError(t, e.InjectFault(emulator.Cloudauth, action, emulator.Fault{Kind: emulator.FaultSlow, Delay: hang}))
 		}, func(t *testing.T) {
 			require.NoError(t, e.ClearFaults())
 		}
@@ -328,9 +328,9 @@ func zhimaStack(t *testing.T) *stack {
 			return st.Requests[alipay.MethodZhimaInitialize]
 		},
 		hang: func(t *testing.T) {
-			require.NoError(t, e.AlipayInjectFault(alipay.MethodZhimaInitialize, emulator.AlipayFault{Kind: emulator.AlipayFaultSlow, Delay: hang}))
+			require.NoError(t, e.InjectFault(emulator.Alipay, alipay.MethodZhimaInitialize, emulator.Fault{Kind: emulator.FaultSlow, Delay: hang}))
 		},
-		clear: func(t *testing.T) { require.NoError(t, e.AlipayClearFaults()) }}
+		clear: func(t *testing.T) { require.NoError(t, e.ClearFaults()) }}
 	s.fn = startLambda(t, "zhima-init", append(common(t, e, "file://"+t.TempDir()),
 		"ALIPAY_GATEWAY="+e.url+"/gateway.do",
 		"ALIPAY_APP_ID="+emulator.AlipayTestAppID,
@@ -354,9 +354,9 @@ func otpStack(t *testing.T) *stack {
 		invalid: post("/kyc/otp-init", bad),
 		event:   func(t *testing.T) []byte { return []byte(req()) }, badEvent: payload(bad),
 		hang: func(t *testing.T) {
-			require.NoError(t, e.InjectAntomFault("initAuthentication", emulator.AntomFault{Kind: emulator.AntomFaultSlow, Delay: hang}))
+			require.NoError(t, e.InjectFault(emulator.Antom, "initAuthentication", emulator.Fault{Kind: emulator.FaultSlow, Delay: hang}))
 		},
-		clear: func(t *testing.T) { require.NoError(t, e.ClearAntomFaults()) }}
+		clear: func(t *testing.T) { require.NoError(t, e.ClearFaults()) }}
 	s.fn = startLambda(t, "otp-init", append(common(t, e, "file://"+t.TempDir()),
 		"ANTOM_GATEWAY="+e.url,
 		"ANTOM_CLIENT_ID="+emulator.AntomClientID,

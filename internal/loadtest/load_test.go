@@ -95,7 +95,7 @@ var targets = []target{
 			return b
 		},
 		inject: func(emu *emulator.Emulator, n int) {
-			emu.InjectFault("Initialize", emulator.Fault{Kind: emulator.FaultServerError, Times: n})
+			emu.InjectFault(emulator.Cloudauth, "Initialize", emulator.Fault{Kind: emulator.FaultServerError, Times: n})
 		},
 		faultStatus: []int{http.StatusServiceUnavailable},
 	},
@@ -111,7 +111,7 @@ var targets = []target{
 			return b
 		},
 		inject: func(emu *emulator.Emulator, n int) {
-			emu.InjectFault("BankMetaVerifyIntl", emulator.Fault{Kind: emulator.FaultInternalError, Times: n})
+			emu.InjectFault(emulator.Cloudauth, "BankMetaVerifyIntl", emulator.Fault{Kind: emulator.FaultInternalError, Times: n})
 		},
 		faultStatus: []int{http.StatusBadGateway},
 	},
@@ -132,7 +132,7 @@ var targets = []target{
 			return b
 		},
 		inject: func(emu *emulator.Emulator, n int) {
-			emu.InjectAntomFault("initAuthentication", emulator.AntomFault{Kind: emulator.AntomFaultBadSignature, Times: n})
+			emu.InjectFault(emulator.Antom, "initAuthentication", emulator.Fault{Kind: emulator.AntomFaultBadSignature, Times: n})
 		},
 		faultStatus: []int{http.StatusBadGateway},
 	},
@@ -151,7 +151,7 @@ var targets = []target{
 			return b
 		},
 		inject: func(emu *emulator.Emulator, n int) {
-			emu.Alipay().InjectFault("", emulator.AlipayFault{Kind: emulator.AlipayFaultBadSignature, Times: n})
+			emu.InjectFault(emulator.Alipay, "", emulator.Fault{Kind: emulator.AlipayFaultBadSignature, Times: n})
 		},
 		faultStatus: []int{http.StatusBadGateway},
 	},
@@ -168,7 +168,7 @@ var targets = []target{
 			return url.Values{"merchantBizId": {tx.bizID}, "transactionId": {tx.id}, "callbackToken": {token}}
 		},
 		inject: func(emu *emulator.Emulator, n int) {
-			emu.InjectFault("CheckResult", emulator.Fault{Kind: emulator.FaultServerError, Times: n})
+			emu.InjectFault(emulator.Cloudauth, "CheckResult", emulator.Fault{Kind: emulator.FaultServerError, Times: n})
 		},
 		faultStatus:   []int{http.StatusServiceUnavailable, http.StatusBadGateway},
 		invalidStatus: http.StatusForbidden,

@@ -75,7 +75,7 @@ func restart(t *testing.T, storeURL string) {
 		require.Equal(t, http.StatusOK, status)
 		txs = append(txs, id)
 	}
-	emu.InjectFault("Initialize", emulator.Fault{Kind: emulator.FaultSlow, Times: 1, Delay: 8 * time.Second})
+	emu.InjectFault(emulator.Cloudauth, "Initialize", emulator.Fault{Kind: emulator.FaultSlow, Times: 1, Delay: 8 * time.Second})
 	acked := inFlightDuring(t, emu, "Initialize", func() bool { _, s := initialize(t, ini); return s == http.StatusOK }, ini.kill)
 	assert.False(t, acked, "the killed request was never acknowledged")
 	ini.start()
@@ -94,7 +94,7 @@ func restart(t *testing.T, storeURL string) {
 	for _, id := range txs[:2] {
 		require.NoError(t, emu.Complete(ctx, id, "Y", "200", true), "notification acknowledged")
 	}
-	emu.InjectFault("CheckResult", emulator.Fault{Kind: emulator.FaultSlow, Times: 1, Delay: 8 * time.Second})
+	emu.InjectFault(emulator.Cloudauth, "CheckResult", emulator.Fault{Kind: emulator.FaultSlow, Times: 1, Delay: 8 * time.Second})
 	acked = inFlightDuring(t, emu, "CheckResult", func() bool { return emu.Complete(ctx, txs[2], "N", "205", true) == nil }, cb.kill)
 	assert.False(t, acked, "the killed notification was never acknowledged")
 	cb.start()

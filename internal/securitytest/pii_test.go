@@ -238,7 +238,7 @@ func faults(t *testing.T, c *capture, e emu, action string, call func() answer) 
 		{Kind: emulator.FaultThrottle}, {Kind: emulator.FaultServerError}, {Kind: emulator.FaultInternalError},
 		{Kind: emulator.FaultMalformed}, {Kind: emulator.FaultReset}, {Kind: emulator.FaultSlow, Delay: 10 * time.Second},
 	} {
-		require.NoError(t, e.InjectFault(action, f))
+		require.NoError(t, e.InjectFault(emulator.Cloudauth, action, f))
 		a := call()
 		assert.GreaterOrEqual(t, a.status, 500, "%s: %s", f.Kind, a.raw)
 		require.NoError(t, e.ClearFaults())

@@ -123,7 +123,7 @@ func TestCertifyURLIsTheDerivedVector(t *testing.T) {
 }
 
 // emulatorClient is a client of an in-process emulator with its test keys.
-func emulatorClient(t *testing.T, mutate ...func(*Config)) (*Client, *emulator.AlipayGateway) {
+func emulatorClient(t *testing.T, mutate ...func(*Config)) (*Client, *emulator.Emulator) {
 	t.Helper()
 	emu := emulator.New(emulator.Config{})
 	srv := httptest.NewServer(emu.Handler())
@@ -138,7 +138,7 @@ func emulatorClient(t *testing.T, mutate ...func(*Config)) (*Client, *emulator.A
 	}
 	c, err := New(cfg)
 	require.NoError(t, err)
-	return c, emu.Alipay()
+	return c, emu
 }
 
 var validInit = ZhimaInitialize{
@@ -148,19 +148,19 @@ var validInit = ZhimaInitialize{
 
 func TestZhimaFlowAgainstTheEmulator(t *testing.T) {
 	inOtherZone(t)
-	c, gw := emulatorClient(t)
+	c, emu := emulatorClient(t)
 	ctx := context.Background()
 	res, err := c.ZhimaInitialize(ctx, validInit)
 	require.NoError(t, err)
 	assert.Equal(t, "10000", res.Code)
-	cert, ok := gw.Certification(res.BizNo)
+	cert, ok := emu.Alipay().Certification(res.BizNo)
 	require.True(t, ok, "the biz_no is one the gateway created")
 	assert.Equal(t, validInit.TransactionID, cert.TransactionID)
 
 	q, err := c.ZhimaQuery(ctx, res.BizNo)
 	require.NoError(t, err)
 	assert.False(t, q.OK())
-	require.True(t, gw.Complete(res.BizNo, true))
+	require.True(t, emu.Alipay().Complete(res.BizNo, true))
 	q, err = c.ZhimaQuery(ctx, res.BizNo)
 	require.NoError(t, err)
 	assert.True(t, q.OK())
@@ -170,7 +170,7 @@ func TestZhimaFlowAgainstTheEmulator(t *testing.T) {
 func TestGatewayFaults(t *testing.T) {
 	ctx := context.Background()
 	cases := []struct {
-		kind       emulator.AlipayFaultKind
+		kind       emulator.FaultKind
 		wantCode   string
 		wantStatus int
 		wantErr    error
@@ -182,8 +182,8 @@ func TestGatewayFaults(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(string(tc.kind), func(t *testing.T) {
-			c, gw := emulatorClient(t)
-			gw.InjectFault("", emulator.AlipayFault{Kind: tc.kind})
+			c, emu := emulatorClient(t)
+			emu.InjectFault(emulator.Alipay, "", emulator.Fault{Kind: tc.kind})
 			res, err := c.ZhimaInitialize(ctx, validInit)
 			require.Error(t, err)
 			assert.Empty(t, res.BizNo, "no biz_no from an answer that failed verification")
@@ -193,25 +193,25 @@ func TestGatewayFaults(t *testing.T) {
 			if tc.wantErr != nil {
 				assert.ErrorIs(t, err, tc.wantErr)
 			}
-			assert.Equal(t, int64(1), gw.Stats().Accepted[MethodZhimaInitialize], "initialize is never repeated")
+			assert.Equal(t, int64(1), emu.Alipay().Stats().Accepted[MethodZhimaInitialize], "initialize is never repeated")
 		})
 	}
 }
 
 func TestQueryIsRetriedOnUnavailable(t *testing.T) {
-	c, gw := emulatorClient(t, func(c *Config) { c.MaxAttempts = 3 })
+	c, emu := emulatorClient(t, func(c *Config) { c.MaxAttempts = 3 })
 	res, err := c.ZhimaInitialize(context.Background(), validInit)
 	require.NoError(t, err)
-	gw.InjectFault(MethodZhimaQuery, emulator.AlipayFault{Kind: emulator.AlipayFaultUnavailable, Times: 1})
+	emu.InjectFault(emulator.Alipay, MethodZhimaQuery, emulator.Fault{Kind: emulator.AlipayFaultUnavailable, Times: 1})
 	q, err := c.ZhimaQuery(context.Background(), res.BizNo)
 	require.NoError(t, err)
 	assert.Equal(t, "false", q.Passed)
-	assert.Equal(t, int64(2), gw.Stats().Accepted[MethodZhimaQuery])
+	assert.Equal(t, int64(2), emu.Alipay().Stats().Accepted[MethodZhimaQuery])
 }
 
 func TestSlowGatewayIsATimeout(t *testing.T) {
-	c, gw := emulatorClient(t)
-	gw.InjectFault("", emulator.AlipayFault{Kind: emulator.AlipayFaultSlow, Delay: 5 * time.Second})
+	c, emu := emulatorClient(t)
+	emu.InjectFault(emulator.Alipay, "", emulator.Fault{Kind: emulator.FaultSlow, Delay: 5 * time.Second})
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	_, err := c.ZhimaInitialize(ctx, validInit)
@@ -235,7 +235,7 @@ func TestGatewayRefusals(t *testing.T) {
 	t.Run("wrong app key: isv.invalid-signature, 502, no personal data", func(t *testing.T) {
 		other, err := ParsePrivateKey(readVector(t, "nodejs-sdk/app-private-key.pem"))
 		require.NoError(t, err)
-		c, gw := emulatorClient(t, func(c *Config) { c.PrivateKey = other })
+		c, emu := emulatorClient(t, func(c *Config) { c.PrivateKey = other })
 		_, err = c.ZhimaInitialize(ctx, validInit)
 		var g *GatewayError
 		require.ErrorAs(t, err, &g)
@@ -245,7 +245,7 @@ func TestGatewayRefusals(t *testing.T) {
 		assert.Equal(t, http.StatusBadGateway, apierr.Status(err))
 		assert.NotContains(t, err.Error(), "260104197909275964")
 		assert.NotContains(t, err.Error(), "张三")
-		assert.Zero(t, gw.Stats().Accepted[MethodZhimaInitialize])
+		assert.Zero(t, emu.Alipay().Stats().Accepted[MethodZhimaInitialize])
 	})
 	t.Run("wrong Alipay key: the answer does not verify", func(t *testing.T) {
 		wrong, err := ParsePublicKey(readVector(t, "nodejs-sdk/alipay-public-key.pem"))

@@ -95,7 +95,7 @@ func TestInitThenVerify(t *testing.T) {
 func TestUnknownIsRepeatedWithTheSameBody(t *testing.T) {
 	emu, url := startEmulator(t)
 	c := newClient(t, testConfig(t, url))
-	emu.InjectAntomFault(APIInit, emulator.AntomFault{Kind: emulator.AntomFaultUnknown, Times: 2})
+	emu.InjectFault(emulator.Antom, APIInit, emulator.Fault{Kind: emulator.AntomFaultUnknown, Times: 2})
 	res, err := c.InitAuthentication(ctxFor(t, 5*time.Second), initReq("id-u", token))
 	require.NoError(t, err)
 	assert.Equal(t, "S", res.Result.ResultStatus)
@@ -110,11 +110,11 @@ func TestUnknownIsRepeatedWithTheSameBody(t *testing.T) {
 }
 
 func TestTransientFailuresAreRepeated(t *testing.T) {
-	for _, kind := range []emulator.AntomFaultKind{emulator.AntomFaultHTTPError, emulator.AntomFaultThrottle} {
+	for _, kind := range []emulator.FaultKind{emulator.AntomFaultHTTPError, emulator.AntomFaultThrottle} {
 		t.Run(string(kind), func(t *testing.T) {
 			emu, url := startEmulator(t)
 			c := newClient(t, testConfig(t, url))
-			emu.InjectAntomFault("", emulator.AntomFault{Kind: kind, Times: 1})
+			emu.InjectFault(emulator.Antom, "", emulator.Fault{Kind: kind, Times: 1})
 			_, err := c.InitAuthentication(ctxFor(t, 5*time.Second), initReq("id-t", token))
 			require.NoError(t, err)
 			assert.Len(t, emu.AntomRequests("id-t"), 2)
@@ -125,7 +125,7 @@ func TestTransientFailuresAreRepeated(t *testing.T) {
 func TestUnknownUntilTheDeadline(t *testing.T) {
 	emu, url := startEmulator(t)
 	c := newClient(t, testConfig(t, url))
-	emu.InjectAntomFault(APIInit, emulator.AntomFault{Kind: emulator.AntomFaultUnknown})
+	emu.InjectFault(emulator.Antom, APIInit, emulator.Fault{Kind: emulator.AntomFaultUnknown})
 	start := time.Now()
 	_, err := c.InitAuthentication(ctxFor(t, 1500*time.Millisecond), initReq("id-dl", token))
 	e, res := resultOf(t, err)
@@ -186,7 +186,7 @@ func TestAnswerSignatures(t *testing.T) {
 	t.Run("unsigned S is refused", func(t *testing.T) {
 		emu, url := startEmulator(t)
 		c := newClient(t, testConfig(t, url))
-		emu.InjectAntomFault(APIInit, emulator.AntomFault{Kind: emulator.AntomFaultUnsigned})
+		emu.InjectFault(emulator.Antom, APIInit, emulator.Fault{Kind: emulator.AntomFaultUnsigned})
 		_, err := c.InitAuthentication(ctxFor(t, 5*time.Second), initReq("id-us", token))
 		e, res := resultOf(t, err)
 		assert.Equal(t, apierr.BadUpstreamAnswer, e.Code)
@@ -197,7 +197,7 @@ func TestAnswerSignatures(t *testing.T) {
 	t.Run("unsigned F is read", func(t *testing.T) {
 		emu, url := startEmulator(t)
 		c := newClient(t, testConfig(t, url))
-		emu.InjectAntomFault(APIInit, emulator.AntomFault{Kind: emulator.AntomFaultUnsigned})
+		emu.InjectFault(emulator.Antom, APIInit, emulator.Fault{Kind: emulator.AntomFaultUnsigned})
 		_, err := c.InitAuthentication(ctxFor(t, 5*time.Second), initReq("id-uf", "USER_NOT_EXIST"))
 		e, res := resultOf(t, err)
 		assert.Equal(t, "USER_NOT_EXIST", e.Code)
@@ -206,7 +206,7 @@ func TestAnswerSignatures(t *testing.T) {
 	t.Run("bad signature is refused", func(t *testing.T) {
 		emu, url := startEmulator(t)
 		c := newClient(t, testConfig(t, url))
-		emu.InjectAntomFault(APIInit, emulator.AntomFault{Kind: emulator.AntomFaultBadSignature})
+		emu.InjectFault(emulator.Antom, APIInit, emulator.Fault{Kind: emulator.AntomFaultBadSignature})
 		_, err := c.InitAuthentication(ctxFor(t, 5*time.Second), initReq("id-bs", token))
 		assert.ErrorIs(t, err, ErrBadSignature)
 		assert.Equal(t, http.StatusBadGateway, apierr.Status(err))
@@ -352,7 +352,7 @@ func TestAnswerForAnotherClientIsRefused(t *testing.T) {
 func TestUnknownWithoutDeadlineStops(t *testing.T) {
 	emu, url := startEmulator(t)
 	c := newClient(t, testConfig(t, url))
-	emu.InjectAntomFault(APIInit, emulator.AntomFault{Kind: emulator.AntomFaultUnknown})
+	emu.InjectFault(emulator.Antom, APIInit, emulator.Fault{Kind: emulator.AntomFaultUnknown})
 	_, err := c.InitAuthentication(context.Background(), initReq("id-nd", token))
 	_, res := resultOf(t, err)
 	assert.Equal(t, "U", res.ResultStatus)
@@ -367,7 +367,7 @@ func TestSlowAttemptIsRepeated(t *testing.T) {
 	cfg := testConfig(t, url)
 	cfg.AttemptTimeout = 200 * time.Millisecond
 	c := newClient(t, cfg)
-	emu.InjectAntomFault(APIInit, emulator.AntomFault{Kind: emulator.AntomFaultSlow, Delay: 2 * time.Second, Times: 1})
+	emu.InjectFault(emulator.Antom, APIInit, emulator.Fault{Kind: emulator.FaultSlow, Delay: 2 * time.Second, Times: 1})
 	res, err := c.InitAuthentication(ctxFor(t, 5*time.Second), initReq("id-slow", token))
 	require.NoError(t, err)
 	assert.Equal(t, "S", res.Result.ResultStatus)

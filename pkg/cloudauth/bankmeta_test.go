@@ -48,7 +48,7 @@ func TestBankMetaVerifyRetries(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			emu, c := newEmulator(t, Config{})
-			emu.InjectFault("BankMetaVerifyIntl", tt.fault)
+			emu.InjectFault(emulator.Cloudauth, "BankMetaVerifyIntl", tt.fault)
 			_, err := c.BankMetaVerifyIntl(akCtx, bankReq())
 			assert.Equal(t, tt.wantCalls, emu.Stats().Requests["BankMetaVerifyIntl"], "upstream attempts")
 			if tt.wantCode == "" {

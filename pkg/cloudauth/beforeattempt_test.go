@@ -30,7 +30,7 @@ func TestBeforeAttemptRunsBeforeEveryAttempt(t *testing.T) {
 
 	tx, err := c.Initialize(akCtx, initReq())
 	require.NoError(t, err)
-	emu.InjectFault("CheckResult", emulator.Fault{Kind: emulator.FaultServerError, Times: 2})
+	emu.InjectFault(emulator.Cloudauth, "CheckResult", emulator.Fault{Kind: emulator.FaultServerError, Times: 2})
 	_, err = c.CheckResult(akCtx, CheckResultRequest{MerchantBizId: "biz1", TransactionId: tx.Result.TransactionId})
 	require.NoError(t, err)
 	_, err = c.BankMetaVerifyIntl(akCtx, BankMetaVerifyRequest{ProductType: "BANK_CARD_2_META", ParamType: "normal",

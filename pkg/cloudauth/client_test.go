@@ -133,7 +133,7 @@ func TestRetryPolicy(t *testing.T) {
 			emu, c := newEmulator(t, Config{})
 			tx, err := c.Initialize(akCtx, initReq())
 			require.NoError(t, err)
-			emu.InjectFault(tt.action, tt.fault)
+			emu.InjectFault(emulator.Cloudauth, tt.action, tt.fault)
 			before := emu.Stats().Requests[tt.action]
 			if tt.action == "Initialize" {
 				_, err = c.Initialize(akCtx, initReq())
@@ -154,7 +154,7 @@ func TestRetryPolicy(t *testing.T) {
 
 func TestThrottlingAnswerCarriesRetryAfter(t *testing.T) {
 	emu, c := newEmulator(t, Config{MaxAttempts: 1})
-	emu.InjectFault("Initialize", emulator.Fault{Kind: emulator.FaultThrottle})
+	emu.InjectFault(emulator.Cloudauth, "Initialize", emulator.Fault{Kind: emulator.FaultThrottle})
 	_, err := c.Initialize(akCtx, initReq())
 	assert.GreaterOrEqual(t, apierr.As(err).RetryAfter, time.Second)
 }
@@ -181,7 +181,7 @@ func TestNeverSentIsRetriedEvenWhenBilled(t *testing.T) {
 
 func TestDeadline(t *testing.T) {
 	emu, c := newEmulator(t, Config{})
-	emu.InjectFault("Initialize", emulator.Fault{Kind: emulator.FaultSlow, Delay: 5 * time.Second})
+	emu.InjectFault(emulator.Cloudauth, "Initialize", emulator.Fault{Kind: emulator.FaultSlow, Delay: 5 * time.Second})
 	ctx, cancel := context.WithTimeout(akCtx, 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -283,7 +283,7 @@ func TestEndpoint(t *testing.T) {
 
 func TestTransportErrorsDoNotCarryTheQuery(t *testing.T) {
 	emu, c := newEmulator(t, Config{})
-	emu.InjectFault("Initialize", emulator.Fault{Kind: emulator.FaultReset})
+	emu.InjectFault(emulator.Cloudauth, "Initialize", emulator.Fault{Kind: emulator.FaultReset})
 	r := initReq()
 	r.MerchantUserId = "private-user-7781"
 	_, err := c.Initialize(akCtx, r)

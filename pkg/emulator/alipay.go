@@ -78,12 +78,11 @@ type AlipayGateway struct {
 	now      func() time.Time               // set once
 	certs    map[string]*ZhimaCertification // by biz_no
 	byTx     map[string]string              // transaction_id → biz_no
-	faults   map[string]*AlipayFault        // by method; "*" any
+	faults   *faultTable                    // the Emulator's Alipay table, by method
 	last     map[string]map[string]string   // accepted parameters, by method
 	requests map[string]int64
 	accepted map[string]int64
 	rejected map[string]int64 // by sub_code (or code)
-	faulted  map[string]int64
 }
 
 // Alipay returns e's Alipay gateway. Its state lives in the Emulator (field
@@ -141,12 +140,11 @@ func (g *AlipayGateway) Reset() {
 func (g *AlipayGateway) clear() {
 	g.certs = map[string]*ZhimaCertification{}
 	g.byTx = map[string]string{}
-	g.faults = map[string]*AlipayFault{}
+	g.faults.reset()
 	g.last = map[string]map[string]string{}
 	g.requests = map[string]int64{}
 	g.accepted = map[string]int64{}
 	g.rejected = map[string]int64{}
-	g.faulted = map[string]int64{}
 }
 
 // alipayAnswer is the content of a response node.
@@ -183,8 +181,8 @@ func (g *AlipayGateway) serve(w http.ResponseWriter, r *http.Request) {
 	g.last[method] = params
 	g.mu.Unlock()
 
-	f, faulty := g.takeFault(method)
-	if faulty && f.Kind == AlipayFaultSlow {
+	f, faulty := g.faults.take(method)
+	if faulty && f.Kind == FaultSlow {
 		select {
 		case <-time.After(f.Delay):
 		case <-r.Context().Done():
@@ -206,7 +204,7 @@ func (g *AlipayGateway) serve(w http.ResponseWriter, r *http.Request) {
 		g.certifyPage(w, r, params)
 		return
 	}
-	var fault *AlipayFault
+	var fault *Fault
 	if faulty {
 		fault = &f
 	}
@@ -388,7 +386,7 @@ func (g *AlipayGateway) query(bizContent string) alipayAnswer {
 // write answers in the gateway's shape: {"<node>":{...},"sign":"..."}, the
 // sign over the node's exact bytes. Like the real gateway, it writes "/" as
 // "\/", so a client that re-serialises before verifying fails here too.
-func (g *AlipayGateway) write(w http.ResponseWriter, method, node string, ans alipayAnswer, fault *AlipayFault) {
+func (g *AlipayGateway) write(w http.ResponseWriter, method, node string, ans alipayAnswer, fault *Fault) {
 	if c := ans["code"]; c != "10000" {
 		key := ans["sub_code"]
 		if key == "" {
@@ -408,7 +406,7 @@ func (g *AlipayGateway) write(w http.ResponseWriter, method, node string, ans al
 	sign := base64.StdEncoding.EncodeToString(sig)
 	body := `{"` + node + `":` + content + `,"sign":"` + sign + `"}`
 	if fault != nil {
-		body = fault.apply(node, content, sign)
+		body = alipayFaultBody(fault, node, content, sign)
 	}
 	w.Header().Set("Content-Type", "application/json;charset=utf-8")
 	_, _ = w.Write([]byte(body))

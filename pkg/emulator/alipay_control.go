@@ -8,49 +8,10 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"time"
 )
 
-// AlipayFaultKind names a failure the emulated gateway can be told to produce.
-type AlipayFaultKind string
-
-// The gateway's fault kinds; their values are the control API's names.
-const (
-	// AlipayFaultBadSignature runs the method and answers with its sign
-	// altered by one character: a forged or corrupted answer.
-	AlipayFaultBadSignature AlipayFaultKind = "bad_signature"
-	// AlipayFaultDuplicateNode runs the method and appends a second,
-	// forged response node after the signed one.
-	AlipayFaultDuplicateNode AlipayFaultKind = "duplicate_node"
-	// AlipayFaultUnsigned runs the method and answers without a sign.
-	AlipayFaultUnsigned AlipayFaultKind = "unsigned"
-	// AlipayFaultUnavailable answers 20000 isp.unknow-error (signed)
-	// without running the method.
-	AlipayFaultUnavailable AlipayFaultKind = "unavailable"
-	// AlipayFaultSlow waits Delay (or until the client gives up), then
-	// answers normally.
-	AlipayFaultSlow AlipayFaultKind = "slow"
-)
-
-func (k AlipayFaultKind) valid() bool {
-	switch k {
-	case AlipayFaultBadSignature, AlipayFaultDuplicateNode, AlipayFaultUnsigned, AlipayFaultUnavailable, AlipayFaultSlow:
-		return true
-	}
-	return false
-}
-
-// AlipayFault is a failure injected into the answers to one method.
-type AlipayFault struct {
-	Kind AlipayFaultKind
-	// Times is how many requests it applies to; 0 means until cleared.
-	Times int
-	// Delay is the wait of AlipayFaultSlow.
-	Delay time.Duration
-}
-
-// apply returns the answer body f makes of a signed node.
-func (f *AlipayFault) apply(node, content, sign string) string {
+// alipayFaultBody returns the answer body fault f makes of a signed node.
+func alipayFaultBody(f *Fault, node, content, sign string) string {
 	switch f.Kind {
 	case AlipayFaultBadSignature:
 		b := []byte(sign)
@@ -67,48 +28,6 @@ func (f *AlipayFault) apply(node, content, sign string) string {
 		return `{"` + node + `":` + content + `}`
 	}
 	return `{"` + node + `":` + content + `,"sign":"` + sign + `"}`
-}
-
-// InjectFault makes calls of method ("" or "*": any method) fail as f says.
-// Faults apply only to calls that pass the signature checks. An unknown kind
-// or a negative count is a programming error and panics.
-func (g *AlipayGateway) InjectFault(method string, f AlipayFault) {
-	if !f.Kind.valid() || f.Times < 0 || f.Delay < 0 {
-		panic(fmt.Sprintf("emulator: invalid Alipay fault %+v", f))
-	}
-	if method == "" {
-		method = "*"
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.faults[method] = &f
-}
-
-// ClearFaults removes every injected fault.
-func (g *AlipayGateway) ClearFaults() {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.faults = map[string]*AlipayFault{}
-}
-
-func (g *AlipayGateway) takeFault(method string) (AlipayFault, bool) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	key := method
-	f, ok := g.faults[key]
-	if !ok {
-		key = "*"
-		if f, ok = g.faults[key]; !ok {
-			return AlipayFault{}, false
-		}
-	}
-	if f.Times > 0 {
-		if f.Times--; f.Times == 0 {
-			delete(g.faults, key)
-		}
-	}
-	g.faulted[string(f.Kind)]++
-	return *f, true
 }
 
 // AlipayStats are the gateway's counters since its last Reset.
@@ -128,7 +47,7 @@ func (g *AlipayGateway) Stats() AlipayStats {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return AlipayStats{Requests: maps.Clone(g.requests), Accepted: maps.Clone(g.accepted),
-		Rejected: maps.Clone(g.rejected), Faults: maps.Clone(g.faulted)}
+		Rejected: maps.Clone(g.rejected), Faults: g.faults.counts("")}
 }
 
 // LastRequest returns the parameters of the last accepted call of method.
@@ -143,8 +62,6 @@ func (g *AlipayGateway) LastRequest(method string) (map[string]string, bool) {
 //
 //	GET    /_emulator/alipay/stats                                AlipayStats
 //	POST   /_emulator/alipay/reset                                204
-//	POST   /_emulator/alipay/faults                               {"method","kind","times","delay":"2s"} → 204
-//	DELETE /_emulator/alipay/faults                               204
 //	GET    /_emulator/alipay/requests/{method}/last               the parameters
 //	GET    /_emulator/alipay/certifications/{biz_no}              ZhimaCertification
 //	POST   /_emulator/alipay/certifications/{biz_no}/complete     {"passed":"true"} → ZhimaCertification
@@ -156,11 +73,6 @@ func (g *AlipayGateway) registerControl(mux *http.ServeMux) {
 	})
 	mux.HandleFunc("POST "+base+"reset", func(w http.ResponseWriter, _ *http.Request) {
 		g.Reset()
-		w.WriteHeader(http.StatusNoContent)
-	})
-	mux.HandleFunc("POST "+base+"faults", g.controlInjectFault)
-	mux.HandleFunc("DELETE "+base+"faults", func(w http.ResponseWriter, _ *http.Request) {
-		g.ClearFaults()
 		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("GET "+base+"requests/{method}/last", func(w http.ResponseWriter, r *http.Request) {
@@ -180,14 +92,6 @@ func (g *AlipayGateway) registerControl(mux *http.ServeMux) {
 		writeControl(w, http.StatusOK, c)
 	})
 	mux.HandleFunc("POST "+base+"certifications/{bizNo}/complete", g.controlComplete)
-}
-
-func (g *AlipayGateway) controlInjectFault(w http.ResponseWriter, r *http.Request) {
-	f, ok := readFault[AlipayFaultKind](w, r, "method", "bad_signature, duplicate_node, unsigned, unavailable or slow")
-	if ok {
-		g.InjectFault(f.Target, AlipayFault{Kind: f.Kind, Times: f.Times, Delay: f.Delay})
-		w.WriteHeader(http.StatusNoContent)
-	}
 }
 
 // controlComplete takes JSON from tests, or the certify page's form, which
@@ -245,18 +149,6 @@ func (r *Remote) AlipayStats() (AlipayStats, error) {
 // AlipayReset forgets the gateway's certifications, faults and counters.
 func (r *Remote) AlipayReset() error {
 	return r.call(context.Background(), http.MethodPost, "/_emulator/alipay/reset", nil, nil)
-}
-
-// AlipayInjectFault makes calls of method ("" for any) fail as f says.
-func (r *Remote) AlipayInjectFault(method string, f AlipayFault) error {
-	return r.call(context.Background(), http.MethodPost, "/_emulator/alipay/faults", map[string]any{
-		"method": method, "kind": f.Kind, "times": f.Times, "delay": f.Delay.String(),
-	}, nil)
-}
-
-// AlipayClearFaults removes every injected gateway fault.
-func (r *Remote) AlipayClearFaults() error {
-	return r.call(context.Background(), http.MethodDelete, "/_emulator/alipay/faults", nil, nil)
 }
 
 // AlipayCertification returns the certification bizNo.

@@ -38,6 +38,7 @@ func TestAlipaySignContentMatchesTheVectors(t *testing.T) {
 
 type alipayCall struct {
 	srv   *httptest.Server
+	emu   *Emulator
 	gw    *AlipayGateway
 	key   *rsa.PrivateKey
 	gwPub *rsa.PublicKey
@@ -49,7 +50,7 @@ func newAlipayCall(t *testing.T) *alipayCall {
 	emu := New(Config{Now: func() time.Time { return now }})
 	srv := httptest.NewServer(emu.Handler())
 	t.Cleanup(srv.Close)
-	return &alipayCall{srv: srv, gw: emu.Alipay(), key: alipayMustPrivateKey(AlipayTestAppPrivateKey),
+	return &alipayCall{srv: srv, emu: emu, gw: emu.Alipay(), key: alipayMustPrivateKey(AlipayTestAppPrivateKey),
 		gwPub: alipayMustPublicKey(AlipayTestPublicKey), now: now}
 }
 
@@ -227,7 +228,7 @@ func TestAlipayGatewayFlowAndFaults(t *testing.T) {
 
 	// Faults, through the control API.
 	for _, f := range []struct {
-		kind  AlipayFaultKind
+		kind  FaultKind
 		check func(t *testing.T, node string, ans map[string]string, signed bool)
 	}{
 		{AlipayFaultBadSignature, func(t *testing.T, _ string, ans map[string]string, signed bool) {
@@ -245,7 +246,7 @@ func TestAlipayGatewayFlowAndFaults(t *testing.T) {
 		}},
 	} {
 		t.Run(string(f.kind), func(t *testing.T) {
-			require.NoError(t, remote.AlipayInjectFault(zhimaQuery, AlipayFault{Kind: f.kind, Times: 1}))
+			require.NoError(t, remote.InjectFault(Alipay, zhimaQuery, Fault{Kind: f.kind, Times: 1}))
 			node, ans, signed := c.post(t, c.params(zhimaQuery, `{"biz_no":"`+bizNo+`"}`), "")
 			f.check(t, node, ans, signed)
 			_, ans, signed = c.post(t, c.params(zhimaQuery, `{"biz_no":"`+bizNo+`"}`), "")
@@ -254,7 +255,7 @@ func TestAlipayGatewayFlowAndFaults(t *testing.T) {
 		})
 	}
 	t.Run("duplicate_node", func(t *testing.T) {
-		require.NoError(t, remote.AlipayInjectFault("", AlipayFault{Kind: AlipayFaultDuplicateNode, Times: 1}))
+		require.NoError(t, remote.InjectFault(Alipay, "", Fault{Kind: AlipayFaultDuplicateNode, Times: 1}))
 		v := url.Values{}
 		for k, s := range c.params(zhimaQuery, `{"biz_no":"`+bizNo+`"}`) {
 			v.Set(k, s)
@@ -274,7 +275,7 @@ func TestAlipayGatewayFlowAndFaults(t *testing.T) {
 	require.NoError(t, remote.AlipayReset())
 	_, err = remote.AlipayCertification(bizNo)
 	assert.Error(t, err, "reset forgets certifications")
-	assert.Error(t, remote.AlipayInjectFault("", AlipayFault{Kind: "nonsense"}))
+	assert.Error(t, remote.InjectFault(Alipay, "", Fault{Kind: "nonsense"}))
 }
 
 // Answers write "/" as "\/", as the real gateway does, and sign those bytes.
@@ -306,7 +307,7 @@ func TestAlipayStateIsTheEmulators(t *testing.T) {
 	_, ans, _ := c.post(t, c.params(zhimaInitialize, initBiz("RESET1")), "")
 	bizNo := ans["biz_no"]
 	require.NotEmpty(t, bizNo)
-	c.gw.InjectFault(zhimaQuery, AlipayFault{Kind: AlipayFaultUnavailable})
+	c.emu.InjectFault(Alipay, zhimaQuery, Fault{Kind: AlipayFaultUnavailable})
 	_, ok := c.gw.Certification(bizNo)
 	require.True(t, ok)
 	require.NotEmpty(t, c.gw.Stats().Requests)

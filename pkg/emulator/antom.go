@@ -76,48 +76,6 @@ var (
 	antomMerchantPub = mustPublicKey(AntomMerchantPublicKey)
 )
 
-// AntomFaultKind names a failure of the Antom gateway.
-type AntomFaultKind string
-
-// The Antom fault kinds; their values are the control API's names.
-const (
-	// AntomFaultUnknown answers U UNKNOWN_EXCEPTION, signed, without
-	// running the operation.
-	AntomFaultUnknown AntomFaultKind = "unknown"
-	// AntomFaultThrottle answers U REQUEST_TRAFFIC_EXCEED_LIMIT, signed,
-	// without running the operation.
-	AntomFaultThrottle AntomFaultKind = "throttle"
-	// AntomFaultHTTPError answers HTTP 502 with no Antom body, without
-	// running the operation.
-	AntomFaultHTTPError AntomFaultKind = "http_error"
-	// AntomFaultUnsigned runs the operation and answers without the
-	// signature and response-time headers.
-	AntomFaultUnsigned AntomFaultKind = "unsigned"
-	// AntomFaultBadSignature runs the operation and answers with a
-	// signature that does not verify (made over another response-time).
-	AntomFaultBadSignature AntomFaultKind = "bad_signature"
-	// AntomFaultSlow waits Delay (or until the client gives up), then
-	// answers normally.
-	AntomFaultSlow AntomFaultKind = "slow"
-)
-
-func (k AntomFaultKind) valid() bool {
-	switch k {
-	case AntomFaultUnknown, AntomFaultThrottle, AntomFaultHTTPError, AntomFaultUnsigned, AntomFaultBadSignature, AntomFaultSlow:
-		return true
-	}
-	return false
-}
-
-// AntomFault is a failure injected into the answers of one Antom operation.
-type AntomFault struct {
-	Kind AntomFaultKind
-	// Times is how many requests it applies to; 0 means until cleared.
-	Times int
-	// Delay is AntomFaultSlow's wait.
-	Delay time.Duration
-}
-
 // AntomRequest is one signed request the emulator accepted.
 type AntomRequest struct {
 	API         string `json:"api"`
@@ -134,7 +92,6 @@ type antomState struct {
 	auths     map[string]*antomAuth     // by authenticationRequestId
 	sent      map[string]int            // codes sent, by userIdentityValue
 	verified  map[string][]byte         // final verify answers, by id + "\x00" + value
-	faults    map[string]*AntomFault    // by API; "*" is any
 	requests  map[string][]AntomRequest // accepted requests, by authenticationRequestId
 	sendLimit int
 }
@@ -176,7 +133,6 @@ func (s *antomState) reset() {
 	s.auths = map[string]*antomAuth{}
 	s.sent = map[string]int{}
 	s.verified = map[string][]byte{}
-	s.faults = map[string]*AntomFault{}
 	s.requests = map[string][]AntomRequest{}
 	s.sendLimit = AntomSendLimit
 }
@@ -188,28 +144,6 @@ func (e *Emulator) RegisterAntomClient(clientID string, pub *rsa.PublicKey) {
 	e.antom.mu.Lock()
 	defer e.antom.mu.Unlock()
 	e.antom.clients[clientID] = pub
-}
-
-// InjectAntomFault makes requests for api (initAuthentication,
-// verifyAuthentication; "" or "*" for both) fail as f says. An unknown kind
-// or a negative Times is a programming error and panics.
-func (e *Emulator) InjectAntomFault(api string, f AntomFault) {
-	if !f.Kind.valid() || f.Times < 0 || f.Delay < 0 {
-		panic(fmt.Sprintf("emulator: invalid Antom fault %+v", f))
-	}
-	if api == "" {
-		api = "*"
-	}
-	e.antom.mu.Lock()
-	defer e.antom.mu.Unlock()
-	e.antom.faults[api] = &f
-}
-
-// ClearAntomFaults removes every injected Antom fault.
-func (e *Emulator) ClearAntomFaults() {
-	e.antom.mu.Lock()
-	defer e.antom.mu.Unlock()
-	e.antom.faults = map[string]*AntomFault{}
 }
 
 // SetAntomSendLimit sets how many codes one userIdentityValue can be sent
@@ -261,7 +195,7 @@ func (e *Emulator) serveAntom(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
 	clientID := r.Header.Get("Client-Id")
 	var a antomAnswer
-	var fault AntomFault
+	var fault Fault
 	switch {
 	case err != nil:
 		a = antomFail("PARAM_ILLEGAL", "The request body could not be read.")
@@ -272,9 +206,6 @@ func (e *Emulator) serveAntom(w http.ResponseWriter, r *http.Request) {
 	e.requests[api]++
 	if a.code != "SUCCESS" {
 		e.rejected[a.code]++
-	}
-	if fault.Kind != "" {
-		e.faulted["antom_"+string(fault.Kind)]++
 	}
 	e.mu.Unlock()
 	e.log.Info("antom request", "api", api, "status", a.status, "code", a.code, "fault", fault.Kind)
@@ -304,28 +235,28 @@ var antomZone = time.FixedZone("UTC+8", 8*3600)
 
 // antomRequest authenticates one request, applies a fault and runs the
 // operation. It returns the answer and the fault that applied.
-func (e *Emulator) antomRequest(r *http.Request, api, clientID string, body []byte) (antomAnswer, AntomFault) {
+func (e *Emulator) antomRequest(r *http.Request, api, clientID string, body []byte) (antomAnswer, Fault) {
 	if r.Method != http.MethodPost {
-		return antomFail("METHOD_NOT_SUPPORTED", "The server does not implement the requested HTTP method."), AntomFault{}
+		return antomFail("METHOD_NOT_SUPPORTED", "The server does not implement the requested HTTP method."), Fault{}
 	}
 	if api != "initAuthentication" && api != "verifyAuthentication" {
-		return antomFail("NO_INTERFACE_DEF", "API is not defined."), AntomFault{}
+		return antomFail("NO_INTERFACE_DEF", "API is not defined."), Fault{}
 	}
 	e.antom.mu.Lock()
 	pub := e.antom.clients[clientID]
 	e.antom.mu.Unlock()
 	sandboxPath := strings.HasPrefix(r.URL.Path, "/ams/sandbox/")
 	if pub == nil || sandboxPath != strings.HasPrefix(clientID, "SANDBOX_") {
-		return antomFail("CLIENT_INVALID", "The client is invalid."), AntomFault{}
+		return antomFail("CLIENT_INVALID", "The client is invalid."), Fault{}
 	}
 	reqTime := r.Header.Get("Request-Time")
 	if reqTime == "" {
-		return antomFail("PARAM_ILLEGAL", "The Request-Time header is missing."), AntomFault{}
+		return antomFail("PARAM_ILLEGAL", "The Request-Time header is missing."), Fault{}
 	}
 	if !antomVerifySignature(pub, r.URL.Path, clientID, reqTime, body, r.Header.Get("Signature")) {
 		a := antomFail("INVALID_SIGNATURE", "The signature is invalid.")
 		a.unsigned = true
-		return a, AntomFault{}
+		return a, Fault{}
 	}
 
 	var idOnly struct {
@@ -340,7 +271,7 @@ func (e *Emulator) antomRequest(r *http.Request, api, clientID string, body []by
 	e.accepted[api]++
 	e.mu.Unlock()
 
-	f, ok := e.takeAntomFault(api)
+	f, ok := e.faults[Antom].take(api)
 	if ok {
 		switch f.Kind {
 		case AntomFaultUnknown:
@@ -349,7 +280,7 @@ func (e *Emulator) antomRequest(r *http.Request, api, clientID string, body []by
 			return antomUnknown("REQUEST_TRAFFIC_EXCEED_LIMIT", "The request traffic exceeds the limit."), f
 		case AntomFaultHTTPError:
 			return antomAnswer{status: http.StatusBadGateway, body: []byte("Bad Gateway"), code: "HTTP_502"}, f
-		case AntomFaultSlow:
+		case FaultSlow:
 			t := time.NewTimer(f.Delay)
 			select {
 			case <-t.C:
@@ -366,25 +297,6 @@ func (e *Emulator) antomRequest(r *http.Request, api, clientID string, body []by
 	}
 	a.unsigned = a.unsigned || f.Kind == AntomFaultUnsigned
 	return a, f
-}
-
-func (e *Emulator) takeAntomFault(api string) (AntomFault, bool) {
-	e.antom.mu.Lock()
-	defer e.antom.mu.Unlock()
-	key := api
-	f, ok := e.antom.faults[key]
-	if !ok {
-		key = "*"
-		if f, ok = e.antom.faults[key]; !ok {
-			return AntomFault{}, false
-		}
-	}
-	if f.Times > 0 {
-		if f.Times--; f.Times == 0 {
-			delete(e.antom.faults, key)
-		}
-	}
-	return *f, true
 }
 
 // antomInputCodes are the F codes a userIdentityValue prefix chooses.

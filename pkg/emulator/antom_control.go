@@ -9,24 +9,10 @@ import (
 
 // The Antom part of the control API (see control.go):
 //
-//	POST   /_emulator/antom/faults          {"api","kind","times","delay":"2s"} → 204
-//	DELETE /_emulator/antom/faults          204
 //	PUT    /_emulator/antom/send-limit      {"limit": n} → 204
 //	GET    /_emulator/antom/otp/{id}        {"otp": "123456"}
 //	GET    /_emulator/antom/requests/{id}   [AntomRequest...]
 func (e *Emulator) registerAntomControl(mux *http.ServeMux) {
-	mux.HandleFunc("POST /_emulator/antom/faults", func(w http.ResponseWriter, r *http.Request) {
-		f, ok := readFault[AntomFaultKind](w, r, "api", "unknown, throttle, http_error, unsigned, bad_signature or slow")
-		if ok {
-			e.InjectAntomFault(f.Target, AntomFault{Kind: f.Kind, Times: f.Times, Delay: f.Delay})
-			w.WriteHeader(http.StatusNoContent)
-		}
-	})
-
-	mux.HandleFunc("DELETE /_emulator/antom/faults", func(w http.ResponseWriter, _ *http.Request) {
-		e.ClearAntomFaults()
-		w.WriteHeader(http.StatusNoContent)
-	})
 	mux.HandleFunc("PUT /_emulator/antom/send-limit", func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
 			Limit int `json:"limit"`
@@ -49,18 +35,6 @@ func (e *Emulator) registerAntomControl(mux *http.ServeMux) {
 	mux.HandleFunc("GET /_emulator/antom/requests/{id}", func(w http.ResponseWriter, r *http.Request) {
 		writeControl(w, http.StatusOK, e.AntomRequests(r.PathValue("id")))
 	})
-}
-
-// InjectAntomFault makes requests for api ("" or "*" for both) fail as f says.
-func (r *Remote) InjectAntomFault(api string, f AntomFault) error {
-	return r.call(context.Background(), http.MethodPost, "/_emulator/antom/faults", map[string]any{
-		"api": api, "kind": f.Kind, "times": f.Times, "delay": f.Delay.String(),
-	}, nil)
-}
-
-// ClearAntomFaults removes every injected Antom fault.
-func (r *Remote) ClearAntomFaults() error {
-	return r.call(context.Background(), http.MethodDelete, "/_emulator/antom/faults", nil, nil)
 }
 
 // SetAntomSendLimit sets how many codes one userIdentityValue can be sent.

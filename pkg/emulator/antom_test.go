@@ -181,7 +181,7 @@ func TestAntomControlAPI(t *testing.T) {
 	srv := httptest.NewServer(emu.Handler())
 	t.Cleanup(srv.Close)
 	remote := &Remote{BaseURL: srv.URL}
-	require.NoError(t, remote.InjectAntomFault("initAuthentication", AntomFault{Kind: AntomFaultUnknown, Times: 1}))
+	require.NoError(t, remote.InjectFault(Antom, "initAuthentication", Fault{Kind: AntomFaultUnknown, Times: 1}))
 	require.NoError(t, remote.SetAntomSendLimit(3))
 
 	body := []byte(`{"authenticationType":"OTP","authenticationRequestId":"r1","authenticationChannelType":"EMAIL","userIdentityType":"WALLET_TOKEN","userIdentityValue":"tok"}`)
@@ -201,9 +201,9 @@ func TestAntomControlAPI(t *testing.T) {
 	require.Len(t, reqs, 2)
 	assert.Equal(t, string(body), reqs[1].Body)
 
-	require.NoError(t, remote.InjectAntomFault("", AntomFault{Kind: AntomFaultSlow, Delay: time.Millisecond}))
-	require.NoError(t, remote.ClearAntomFaults())
-	assert.Error(t, remote.InjectAntomFault("", AntomFault{Kind: "nonsense"}))
+	require.NoError(t, remote.InjectFault(Antom, "", Fault{Kind: FaultSlow, Delay: time.Millisecond}))
+	require.NoError(t, remote.ClearFaults())
+	assert.Error(t, remote.InjectFault(Antom, "", Fault{Kind: "nonsense"}))
 	st, err := remote.Stats()
 	require.NoError(t, err)
 	assert.Equal(t, int64(2), st.Requests["initAuthentication"])

@@ -112,7 +112,7 @@ func TestBankMetaVerify(t *testing.T) {
 
 func TestBankMetaFaults(t *testing.T) {
 	emu, srv := startEmulator(t, Config{})
-	emu.InjectFault("BankMetaVerifyIntl", Fault{Kind: FaultThrottle, Times: 1})
+	emu.InjectFault(Cloudauth, "BankMetaVerifyIntl", Fault{Kind: FaultThrottle, Times: 1})
 	status, body := do(t, srv.Client(), defaultSigner.request(t, "POST", srv.URL, "BankMetaVerifyIntl", values(validBankMeta()), nil))
 	assert.Equal(t, 403, status)
 	assert.Equal(t, "Throttling.Api", body["Code"])

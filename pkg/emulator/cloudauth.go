@@ -145,7 +145,7 @@ func (e *Emulator) serveCloudauth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if f, ok := e.takeFault(action); ok {
+	if f, ok := e.faults[Cloudauth].take(action); ok {
 		e.log.Info("cloudauth fault", "action", action, "kind", f.Kind, "requestId", rid)
 		aerr, answered := e.applyFault(w, r, rid, f)
 		if aerr != nil {

@@ -17,8 +17,10 @@ import (
 //	GET    /_emulator/health                        200 {"status":"ok"}
 //	GET    /_emulator/stats                         Stats
 //	POST   /_emulator/reset                         204
-//	POST   /_emulator/faults                        {"action","kind","times","delay":"2s"} → 204
-//	DELETE /_emulator/faults                        204
+//	POST   /_emulator/faults                        {"upstream","target","kind","times","delay":"2s"} → 204
+//	                                                upstream cloudauth, alipay or antom; target an action,
+//	                                                a gateway method or an Antom API ("" any); see faults.go
+//	DELETE /_emulator/faults                        204 (every upstream's)
 //	GET    /_emulator/transactions/{id}             Transaction
 //	POST   /_emulator/transactions/{id}/complete    {"passed","subCode","callback","callbacks"} → Transaction
 //	                                                callbacks: how many notifications (0 = none),
@@ -62,13 +64,36 @@ func (e *Emulator) registerControl(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+ekycPagePath+"{id}", e.serveEKYCPage)
 }
 
-// controlInjectFault is InjectFault over HTTP; delay is a Go duration string.
+// controlInjectFault is InjectFault over HTTP; delay is a Go duration
+// string. A bad fault is 400 saying what is wrong, never a panic.
 func (e *Emulator) controlInjectFault(w http.ResponseWriter, r *http.Request) {
-	f, ok := readFault[FaultKind](w, r, "action", "throttle, server_error, internal_error, slow, malformed or reset")
-	if ok {
-		e.InjectFault(f.Target, Fault{Kind: f.Kind, Times: f.Times, Delay: f.Delay})
-		w.WriteHeader(http.StatusNoContent)
+	var req struct {
+		Upstream Upstream  `json:"upstream"`
+		Target   string    `json:"target"`
+		Kind     FaultKind `json:"kind"`
+		Times    int       `json:"times"`
+		Delay    string    `json:"delay"`
 	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeControlError(w, http.StatusBadRequest, "bad fault: "+err.Error())
+		return
+	}
+	f := Fault{Kind: req.Kind, Times: req.Times}
+	if req.Delay != "" {
+		var err error
+		if f.Delay, err = time.ParseDuration(req.Delay); err != nil {
+			writeControlError(w, http.StatusBadRequest, "bad delay: "+err.Error())
+			return
+		}
+	}
+	if msg := faultError(req.Upstream, f); msg != "" {
+		writeControlError(w, http.StatusBadRequest, "bad fault: "+msg)
+		return
+	}
+	e.InjectFault(req.Upstream, req.Target, f)
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // controlComplete is Complete over HTTP. It takes JSON from tests, or the
@@ -133,56 +158,4 @@ func writeControl(w http.ResponseWriter, status int, v any) {
 
 func writeControlError(w http.ResponseWriter, status int, msg string) {
 	writeControl(w, status, map[string]string{"error": msg})
-}
-
-// faultKind is the fault vocabulary of one upstream.
-type faultKind interface {
-	~string
-	valid() bool
-}
-
-// faultRequest is the body of a fault-injection call, whatever the upstream:
-// Target names what it applies to (an action, a gateway method or an API;
-// empty for all), Delay is a Go duration string.
-type faultRequest[K faultKind] struct {
-	Target string
-	Kind   K
-	Times  int
-	Delay  time.Duration
-}
-
-// readFault decodes a fault-injection body whose target field is called
-// targetField (the upstream's own word for it) and answers 400 naming the
-// valid kinds when it is not one; ok says whether to go on.
-func readFault[K faultKind](w http.ResponseWriter, r *http.Request, targetField, kinds string) (f faultRequest[K], ok bool) {
-	var fields map[string]json.RawMessage
-	if err := json.NewDecoder(r.Body).Decode(&fields); err != nil {
-		writeControlError(w, http.StatusBadRequest, "bad fault: "+err.Error())
-		return f, false
-	}
-	var delay string
-	into := map[string]any{targetField: &f.Target, "kind": &f.Kind, "times": &f.Times, "delay": &delay}
-	for name, raw := range fields {
-		dst, known := into[name]
-		if !known {
-			writeControlError(w, http.StatusBadRequest, "bad fault: unknown field "+strconv.Quote(name))
-			return f, false
-		}
-		if err := json.Unmarshal(raw, dst); err != nil {
-			writeControlError(w, http.StatusBadRequest, "bad fault: "+name+": "+err.Error())
-			return f, false
-		}
-	}
-	if delay != "" {
-		var err error
-		if f.Delay, err = time.ParseDuration(delay); err != nil {
-			writeControlError(w, http.StatusBadRequest, "bad delay: "+err.Error())
-			return f, false
-		}
-	}
-	if !f.Kind.valid() || f.Times < 0 || f.Delay < 0 {
-		writeControlError(w, http.StatusBadRequest, "kind must be "+kinds+"; times and delay must not be negative")
-		return f, false
-	}
-	return f, true
 }

@@ -44,7 +44,7 @@ func TestControlAPIRoundTrip(t *testing.T) {
 
 	// Faults: inject, observe, clear.
 	status, body, _ = control(t, hc, "POST", srv.URL+"/_emulator/faults", jsonType,
-		`{"action":"Initialize","kind":"throttle","times":1,"delay":"2s"}`)
+		`{"upstream":"cloudauth","target":"Initialize","kind":"throttle","times":1,"delay":"2s"}`)
 	require.Equal(t, 204, status, body)
 	q := validInitialize()
 	q["CallbackUrl"] = sink.srv.URL + "/cb?src=emu"
@@ -52,11 +52,12 @@ func TestControlAPIRoundTrip(t *testing.T) {
 	_, err := callSDK(ctx, sdk, "Initialize", "", q, map[string]string{})
 	code, _, _ := sdkErrorCode(err)
 	assert.Equal(t, "Throttling.Api", code)
-	for _, bad := range []string{`{"kind":"explode"}`, `{"kind":"slow","delay":"soon"}`, `{"kind":"slow","times":-1}`, `{"kind":"slow","extra":1}`} {
+	for _, bad := range []string{`{"upstream":"cloudauth","kind":"explode"}`, `{"upstream":"cloudauth","kind":"slow","delay":"soon"}`,
+		`{"upstream":"cloudauth","kind":"slow","times":-1}`, `{"upstream":"cloudauth","kind":"slow","extra":1}`, `{"kind":"slow"}`} {
 		status, _, _ = control(t, hc, "POST", srv.URL+"/_emulator/faults", jsonType, bad)
 		assert.Equal(t, 400, status, bad)
 	}
-	status, _, _ = control(t, hc, "POST", srv.URL+"/_emulator/faults", jsonType, `{"action":"*","kind":"server_error"}`)
+	status, _, _ = control(t, hc, "POST", srv.URL+"/_emulator/faults", jsonType, `{"upstream":"cloudauth","target":"*","kind":"server_error"}`)
 	require.Equal(t, 204, status)
 	status, _, _ = control(t, hc, "DELETE", srv.URL+"/_emulator/faults", "", "")
 	require.Equal(t, 204, status)
@@ -204,16 +205,20 @@ func TestRemote(t *testing.T) {
 	remote := &Remote{BaseURL: srv.URL}
 	sdk := newSDKClient(t, srv, withKey(DefaultSTSAccessKeyID, DefaultSTSAccessKeySecret, DefaultSecurityToken))
 
-	require.NoError(t, remote.InjectFault("Initialize", Fault{Kind: FaultThrottle, Times: 1, Delay: 300 * time.Millisecond}))
-	emu.mu.Lock()
-	injected := *emu.faults["Initialize"]
-	emu.mu.Unlock()
-	assert.Equal(t, Fault{Kind: FaultThrottle, Times: 1, Delay: 300 * time.Millisecond}, injected)
+	require.NoError(t, remote.InjectFault(Cloudauth, "Initialize", Fault{Kind: FaultThrottle, Times: 1, Delay: 300 * time.Millisecond}))
+	injected, ok := emu.faults[Cloudauth].take("Initialize")
+	require.True(t, ok)
+	assert.Equal(t, FaultThrottle, injected.Kind)
+	assert.Equal(t, 300*time.Millisecond, injected.Delay)
+	_, again := emu.faults[Cloudauth].take("Initialize")
+	assert.False(t, again, "a fault for one request is used once")
+	require.NoError(t, remote.InjectFault(Antom, "", Fault{Kind: AntomFaultUnknown}))
 	require.NoError(t, remote.ClearFaults())
-	emu.mu.Lock()
-	assert.Empty(t, emu.faults)
-	emu.mu.Unlock()
-	assert.Error(t, remote.InjectFault("Initialize", Fault{Kind: "explode"}))
+	for u, tbl := range emu.faults {
+		_, ok := tbl.take("anything")
+		assert.False(t, ok, "%s: a fault is left after ClearFaults", u)
+	}
+	assert.Error(t, remote.InjectFault(Cloudauth, "Initialize", Fault{Kind: "explode"}))
 
 	q := validInitialize()
 	q["CallbackUrl"] = sink.srv.URL + "/cb"
@@ -314,30 +319,31 @@ func TestCallbackMultiplicity(t *testing.T) {
 	})
 }
 
-// TestFaultInjectionBodies: the three upstreams' fault endpoints read one
-// body shape, each with its own word for the target, and refuse what they
-// cannot apply with 400.
+// TestFaultInjectionBodies: one endpoint and one body shape for the three
+// upstreams' faults; what cannot be applied is 400 saying why.
 func TestFaultInjectionBodies(t *testing.T) {
 	_, srv := startEmulator(t, Config{})
 	hc := srv.Client()
-	endpoints := []struct{ path, target, kind string }{
-		{"/_emulator/faults", "action", "throttle"},
-		{"/_emulator/alipay/faults", "method", "unsigned"},
-		{"/_emulator/antom/faults", "api", "unknown"},
-	}
-	for _, ep := range endpoints {
-		t.Run(ep.path, func(t *testing.T) {
-			good := `{"` + ep.target + `":"x","kind":"` + ep.kind + `","times":1,"delay":"10ms"}`
-			status, body, _ := control(t, hc, http.MethodPost, srv.URL+ep.path, "application/json", good)
+	for _, up := range []struct{ name, kind, othersKind string }{
+		{"cloudauth", "throttle", "unsigned"},
+		{"alipay", "unsigned", "reset"},
+		{"antom", "unknown", "duplicate_node"},
+	} {
+		t.Run(up.name, func(t *testing.T) {
+			good := `{"upstream":"` + up.name + `","target":"x","kind":"` + up.kind + `","times":1,"delay":"10ms"}`
+			status, body, _ := control(t, hc, http.MethodPost, srv.URL+"/_emulator/faults", "application/json", good)
 			assert.Equal(t, http.StatusNoContent, status, body)
 			for name, bad := range map[string]string{
-				"unknown kind":     `{"kind":"meteor"}`,
-				"another's target": `{"target":"x","kind":"` + ep.kind + `"}`,
-				"negative times":   `{"kind":"` + ep.kind + `","times":-1}`,
-				"bad delay":        `{"kind":"` + ep.kind + `","delay":"soon"}`,
-				"not JSON":         `kind=` + ep.kind,
+				"unknown kind":      `{"upstream":"` + up.name + `","kind":"meteor"}`,
+				"another's kind":    `{"upstream":"` + up.name + `","kind":"` + up.othersKind + `"}`,
+				"unknown upstream":  `{"upstream":"paypal","kind":"` + up.kind + `"}`,
+				"no upstream":       `{"kind":"` + up.kind + `"}`,
+				"an old field name": `{"upstream":"` + up.name + `","action":"x","kind":"` + up.kind + `"}`,
+				"negative times":    `{"upstream":"` + up.name + `","kind":"` + up.kind + `","times":-1}`,
+				"bad delay":         `{"upstream":"` + up.name + `","kind":"` + up.kind + `","delay":"soon"}`,
+				"not JSON":          `kind=` + up.kind,
 			} {
-				status, body, _ := control(t, hc, http.MethodPost, srv.URL+ep.path, "application/json", bad)
+				status, body, _ := control(t, hc, http.MethodPost, srv.URL+"/_emulator/faults", "application/json", bad)
 				assert.Equal(t, http.StatusBadRequest, status, "%s: %s", name, body)
 			}
 		})

@@ -94,13 +94,15 @@ type Emulator struct {
 
 	mu           sync.Mutex
 	transactions map[string]*Transaction
-	faults       map[string]*Fault // by action; "*" matches any action
 	nonces       nonceCache
 	last         map[string]Received
 	requests     map[string]int64
 	accepted     map[string]int64
 	rejected     map[string]int64
-	faulted      map[string]int64
+
+	// faults holds each upstream's injected faults (faults.go), each
+	// table under its own lock.
+	faults map[Upstream]*faultTable
 
 	antom antomState // antom.go: the Antom gateway, under its own lock
 
@@ -117,7 +119,9 @@ func New(cfg Config) *Emulator {
 		allowHTTPCB:    cfg.AllowHTTPCallback,
 		log:            cfg.Logger,
 		resultsURL:     cfg.ResultsURL,
+		faults:         map[Upstream]*faultTable{Cloudauth: newFaultTable(), Alipay: newFaultTable(), Antom: newFaultTable()},
 	}
+	e.alipay.faults = e.faults[Alipay]
 	if e.creds == nil {
 		e.creds = map[string]Credential{
 			DefaultAccessKeyID:    {Secret: DefaultAccessKeySecret},
@@ -172,12 +176,15 @@ type Stats struct {
 	// Rejected counts error answers by error code, whatever produced them
 	// (signature checks, parameter checks or an injected fault).
 	Rejected map[string]int64 `json:"rejected"`
-	// Faults counts injected faults that fired, by kind.
+	// Faults counts injected faults that fired, by kind (Antom's prefixed
+	// "antom_"; the Alipay gateway counts its own, AlipayStats).
 	Faults map[string]int64 `json:"faults"`
 }
 
 // Stats returns a copy of the counters.
 func (e *Emulator) Stats() Stats {
+	faults := e.faults[Cloudauth].counts("")
+	maps.Copy(faults, e.faults[Antom].counts("antom_"))
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return Stats{
@@ -185,7 +192,7 @@ func (e *Emulator) Stats() Stats {
 		Requests:    maps.Clone(e.requests),
 		Accepted:    maps.Clone(e.accepted),
 		Rejected:    maps.Clone(e.rejected),
-		Faults:      maps.Clone(e.faulted),
+		Faults:      faults,
 	}
 }
 
@@ -212,13 +219,14 @@ func (e *Emulator) Reset() {
 	defer e.mu.Unlock()
 	e.connections.Store(0)
 	e.transactions = map[string]*Transaction{}
-	e.faults = map[string]*Fault{}
 	e.nonces = nonceCache{seen: map[string]time.Time{}}
 	e.last = map[string]Received{}
 	e.requests = map[string]int64{}
 	e.accepted = map[string]int64{}
 	e.rejected = map[string]int64{}
-	e.faulted = map[string]int64{}
+	for _, t := range e.faults {
+		t.reset()
+	}
 	e.antom.reset()
 	e.alipay.reset(e.now)
 }

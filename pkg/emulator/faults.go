@@ -4,14 +4,29 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 )
 
-// FaultKind names a failure the emulator can be told to produce.
+// Upstream names one of the emulated services, each with its own faults.
+type Upstream string
+
+// The emulated upstreams.
+const (
+	Cloudauth Upstream = "cloudauth" // faults target an action (Initialize, CheckResult, ...)
+	Alipay    Upstream = "alipay"    // faults target a gateway method (zhima.customer.certification.query, ...)
+	Antom     Upstream = "antom"     // faults target an API (initAuthentication, verifyAuthentication)
+)
+
+// FaultKind names a failure the emulator can be told to produce. Each
+// upstream has its own kinds (faultKinds); their values are the names used
+// by the control API.
 type FaultKind string
 
-// The fault kinds. Their values are the names used by the control API.
+// cloudauth-intl's fault kinds.
 const (
 	// FaultThrottle answers HTTP 403 Throttling.Api, with an
 	// x-ratelimit-user-api header whose TimeLeft is Delay in milliseconds
@@ -22,7 +37,7 @@ const (
 	// FaultInternalError answers HTTP 500 InternalError.
 	FaultInternalError FaultKind = "internal_error"
 	// FaultSlow waits Delay (or until the client gives up) and then answers
-	// normally.
+	// normally. Every upstream has it.
 	FaultSlow FaultKind = "slow"
 	// FaultMalformed answers HTTP 200 with a truncated JSON body, without
 	// running the action.
@@ -33,15 +48,48 @@ const (
 	FaultReset FaultKind = "reset"
 )
 
-func (k FaultKind) valid() bool {
-	switch k {
-	case FaultThrottle, FaultServerError, FaultInternalError, FaultSlow, FaultMalformed, FaultReset:
-		return true
-	}
-	return false
+// The Alipay gateway's fault kinds (and FaultSlow).
+const (
+	// AlipayFaultBadSignature runs the method and answers with its sign
+	// altered.
+	AlipayFaultBadSignature FaultKind = "bad_signature"
+	// AlipayFaultDuplicateNode runs the method and appends a second,
+	// forged response node after the signed one.
+	AlipayFaultDuplicateNode FaultKind = "duplicate_node"
+	// AlipayFaultUnsigned runs the method and answers without a sign.
+	AlipayFaultUnsigned FaultKind = "unsigned"
+	// AlipayFaultUnavailable answers 20000 isp.unknow-error (signed)
+	// without running the method.
+	AlipayFaultUnavailable FaultKind = "unavailable"
+)
+
+// Antom's fault kinds (and FaultSlow).
+const (
+	// AntomFaultUnknown answers U UNKNOWN_EXCEPTION, signed, without
+	// running the operation.
+	AntomFaultUnknown FaultKind = "unknown"
+	// AntomFaultThrottle answers U REQUEST_TRAFFIC_EXCEED_LIMIT, signed,
+	// without running the operation.
+	AntomFaultThrottle FaultKind = "throttle"
+	// AntomFaultHTTPError answers HTTP 502 with no Antom body, without
+	// running the operation.
+	AntomFaultHTTPError FaultKind = "http_error"
+	// AntomFaultUnsigned runs the operation and answers without the
+	// signature and response-time headers.
+	AntomFaultUnsigned FaultKind = "unsigned"
+	// AntomFaultBadSignature runs the operation and answers with a
+	// signature that does not verify (made over another response-time).
+	AntomFaultBadSignature FaultKind = "bad_signature"
+)
+
+// faultKinds are the kinds each upstream can produce.
+var faultKinds = map[Upstream][]FaultKind{
+	Cloudauth: {FaultThrottle, FaultServerError, FaultInternalError, FaultSlow, FaultMalformed, FaultReset},
+	Alipay:    {AlipayFaultBadSignature, AlipayFaultDuplicateNode, AlipayFaultUnsigned, AlipayFaultUnavailable, FaultSlow},
+	Antom:     {AntomFaultUnknown, AntomFaultThrottle, AntomFaultHTTPError, AntomFaultUnsigned, AntomFaultBadSignature, FaultSlow},
 }
 
-// Fault is a failure injected into the answers to one action.
+// Fault is a failure injected into an upstream's answers.
 type Fault struct {
 	Kind FaultKind
 	// Times is how many requests the fault applies to; 0 means until cleared.
@@ -50,52 +98,110 @@ type Fault struct {
 	Delay time.Duration
 }
 
-// InjectFault makes requests for action fail as f says; action "" or "*"
-// means any action. A fault for a named action takes precedence over the
-// "any action" one, and injecting for an action replaces its previous fault.
-//
-// Faults apply only to requests that pass the signature checks and name a
-// known version and action (see serveCloudauth). An unknown kind or negative
-// Times is a programming error and panics.
-func (e *Emulator) InjectFault(action string, f Fault) {
-	if !f.Kind.valid() || f.Times < 0 || f.Delay < 0 {
-		panic(fmt.Sprintf("emulator: invalid fault %+v", f))
+// faultError says what is wrong with a fault, or "" when it is valid for u.
+func faultError(u Upstream, f Fault) string {
+	kinds, ok := faultKinds[u]
+	if !ok {
+		return "upstream must be cloudauth, alipay or antom"
 	}
-	if action == "" {
-		action = "*"
+	if !slices.Contains(kinds, f.Kind) {
+		names := make([]string, len(kinds))
+		for i, k := range kinds {
+			names[i] = string(k)
+		}
+		return "kind must be one of " + strings.Join(names, ", ") + " for " + string(u)
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.faults[action] = &f
+	if f.Times < 0 || f.Delay < 0 {
+		return "times and delay must not be negative"
+	}
+	return ""
 }
 
-// ClearFaults removes every injected fault.
-func (e *Emulator) ClearFaults() {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.faults = map[string]*Fault{}
+// faultTable holds the faults injected into one upstream, by target ("*":
+// any), and counts those that fired, by kind.
+type faultTable struct {
+	mu       sync.Mutex
+	byTarget map[string]*Fault
+	fired    map[string]int64
 }
 
-// takeFault returns the fault that applies to this request of action, if
-// any, and counts it down.
-func (e *Emulator) takeFault(action string) (Fault, bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	key := action
-	f, ok := e.faults[key]
+func newFaultTable() *faultTable {
+	return &faultTable{byTarget: map[string]*Fault{}, fired: map[string]int64{}}
+}
+
+func (t *faultTable) inject(target string, f Fault) {
+	if target == "" {
+		target = "*"
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.byTarget[target] = &f
+}
+
+func (t *faultTable) clear() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.byTarget = map[string]*Fault{}
+}
+
+// reset clears the faults and the counts.
+func (t *faultTable) reset() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.byTarget, t.fired = map[string]*Fault{}, map[string]int64{}
+}
+
+// take returns the fault that applies to this request for target, if any,
+// and counts it down. A fault for a named target takes precedence over the
+// "any" one.
+func (t *faultTable) take(target string) (Fault, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	key := target
+	f, ok := t.byTarget[key]
 	if !ok {
 		key = "*"
-		if f, ok = e.faults[key]; !ok {
+		if f, ok = t.byTarget[key]; !ok {
 			return Fault{}, false
 		}
 	}
 	if f.Times > 0 {
 		if f.Times--; f.Times == 0 {
-			delete(e.faults, key)
+			delete(t.byTarget, key)
 		}
 	}
-	e.faulted[string(f.Kind)]++
+	t.fired[string(f.Kind)]++
 	return *f, true
+}
+
+// counts returns the fired counts, each name prefixed.
+func (t *faultTable) counts(prefix string) map[string]int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make(map[string]int64, len(t.fired))
+	for k, v := range t.fired {
+		out[prefix+k] = v
+	}
+	return out
+}
+
+// InjectFault makes requests of upstream u for target (a cloudauth action,
+// an Alipay gateway method, an Antom API; "" or "*" means any) fail as f
+// says; injecting for a target replaces its previous fault. Faults apply only
+// to requests that pass the signature checks. A kind the upstream does not
+// have, or a negative Times or Delay, is a programming error and panics.
+func (e *Emulator) InjectFault(u Upstream, target string, f Fault) {
+	if msg := faultError(u, f); msg != "" {
+		panic(fmt.Sprintf("emulator: invalid fault %+v for %s: %s", f, u, msg))
+	}
+	e.faults[u].inject(target, f)
+}
+
+// ClearFaults removes every injected fault, of every upstream.
+func (e *Emulator) ClearFaults() {
+	for _, t := range e.faults {
+		t.clear()
+	}
 }
 
 // applyFault carries out f. It returns an error answer to send, or whether it

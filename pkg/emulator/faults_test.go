@@ -44,7 +44,7 @@ func TestFaultsThroughSDK(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			emu, srv := startEmulator(t, Config{})
-			emu.InjectFault("Initialize", tt.fault)
+			emu.InjectFault(Cloudauth, "Initialize", tt.fault)
 			var opts []clientOption
 			if tt.client != nil {
 				opts = append(opts, tt.client)
@@ -77,7 +77,7 @@ func wantCode(code string, status int) func(t *testing.T, err error) {
 
 func TestThrottleTimeLeftHeader(t *testing.T) {
 	emu, srv := startEmulator(t, Config{})
-	emu.InjectFault("*", Fault{Kind: FaultThrottle, Delay: 1500 * time.Millisecond})
+	emu.InjectFault(Cloudauth, "*", Fault{Kind: FaultThrottle, Delay: 1500 * time.Millisecond})
 	resp, err := srv.Client().Do(defaultSigner.request(t, "POST", srv.URL, "Initialize", values(validInitialize()), url.Values{}))
 	require.NoError(t, err)
 	resp.Body.Close()
@@ -88,7 +88,7 @@ func TestThrottleTimeLeftHeader(t *testing.T) {
 func TestFaultTimesCountsDown(t *testing.T) {
 	emu, srv := startEmulator(t, Config{})
 	client := newSDKClient(t, srv)
-	emu.InjectFault("Initialize", Fault{Kind: FaultServerError, Times: 2})
+	emu.InjectFault(Cloudauth, "Initialize", Fault{Kind: FaultServerError, Times: 2})
 	for i, want := range []string{"ServiceUnavailable", "ServiceUnavailable", ""} {
 		_, err := callSDK(context.Background(), client, "Initialize", "", validInitialize(), map[string]string{})
 		if want == "" {
@@ -115,11 +115,11 @@ func TestFaultScope(t *testing.T) {
 	}
 	code := func(err error) string { c, _, _ := sdkErrorCode(err); return c }
 
-	emu.InjectFault("Initialize", Fault{Kind: FaultInternalError})
+	emu.InjectFault(Cloudauth, "Initialize", Fault{Kind: FaultInternalError})
 	assert.Equal(t, "InternalError", code(initialize()))
 	assert.Equal(t, "InvalidParameter", code(checkResult()), "other actions are not affected")
 
-	emu.InjectFault("", Fault{Kind: FaultThrottle})
+	emu.InjectFault(Cloudauth, "", Fault{Kind: FaultThrottle})
 	assert.Equal(t, "Throttling.Api", code(checkResult()), `"" means any action`)
 	assert.Equal(t, "InternalError", code(initialize()), "an action's own fault wins")
 
@@ -134,6 +134,6 @@ func TestFaultScope(t *testing.T) {
 
 func TestInjectFaultRejectsNonsense(t *testing.T) {
 	emu := New(Config{})
-	assert.Panics(t, func() { emu.InjectFault("*", Fault{Kind: "explode"}) })
-	assert.Panics(t, func() { emu.InjectFault("*", Fault{Kind: FaultSlow, Times: -1}) })
+	assert.Panics(t, func() { emu.InjectFault(Cloudauth, "*", Fault{Kind: "explode"}) })
+	assert.Panics(t, func() { emu.InjectFault(Cloudauth, "*", Fault{Kind: FaultSlow, Times: -1}) })
 }

@@ -46,14 +46,14 @@ func (r *Remote) Reset() error {
 	return r.call(context.Background(), http.MethodPost, "/_emulator/reset", nil, nil)
 }
 
-// InjectFault makes requests for action ("" or "*" for any) fail as f says.
-func (r *Remote) InjectFault(action string, f Fault) error {
+// InjectFault is Emulator.InjectFault on the emulator process; a bad fault is an error, not a panic.
+func (r *Remote) InjectFault(u Upstream, target string, f Fault) error {
 	return r.call(context.Background(), http.MethodPost, "/_emulator/faults", map[string]any{
-		"action": action, "kind": f.Kind, "times": f.Times, "delay": f.Delay.String(),
+		"upstream": u, "target": target, "kind": f.Kind, "times": f.Times, "delay": f.Delay.String(),
 	}, nil)
 }
 
-// ClearFaults removes every injected fault.
+// ClearFaults removes every injected fault, of every upstream.
 func (r *Remote) ClearFaults() error {
 	return r.call(context.Background(), http.MethodDelete, "/_emulator/faults", nil, nil)
 }

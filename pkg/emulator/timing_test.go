@@ -39,7 +39,7 @@ func TestHandlingTimes(t *testing.T) {
 	assert.Less(t, h.Max, 50*time.Millisecond, "a plain Initialize is served at once")
 
 	require.NoError(t, remote.ResetHandlingTimes())
-	require.NoError(t, remote.InjectFault("Initialize", Fault{Kind: FaultSlow, Delay: 50 * time.Millisecond}))
+	require.NoError(t, remote.InjectFault(Cloudauth, "Initialize", Fault{Kind: FaultSlow, Delay: 50 * time.Millisecond}))
 	initialize()
 	initialize()
 	h, err = remote.HandlingTimes()
