@@ -21,7 +21,7 @@ func main() { fcrt.Main(build) }
 // function with a message naming it. The store is opened (and Redis
 // reached) here too, for the same reason.
 func build() (fcrt.Function, error) {
-	st, err := store.FromEnv()
+	st, storeReady, err := store.FromEnv()
 	if err != nil {
 		return fcrt.Function{}, err
 	}
@@ -37,5 +37,5 @@ func build() (fcrt.Function, error) {
 		return fcrt.Function{}, err
 	}
 	_, event := fcrt.Operation(s.Reconcile, 1<<10)
-	return fcrt.Function{Name: "callback", HTTP: s, Event: event}, nil
+	return fcrt.Function{Name: "callback", HTTP: s, Event: event, Ready: storeReady}, nil
 }

@@ -23,7 +23,7 @@ func build() (fcrt.Function, error) {
 	if err != nil {
 		return fcrt.Function{}, err
 	}
-	st, err := store.FromEnv()
+	st, storeReady, err := store.FromEnv()
 	if err != nil {
 		return fcrt.Function{}, err
 	}
@@ -42,5 +42,5 @@ func build() (fcrt.Function, error) {
 		return fcrt.Function{}, err
 	}
 	httpAPI, event := fcrt.Operation(h.Initialize, maxBody)
-	return fcrt.Function{Name: "ekyc-init", HTTP: guard(httpAPI), Event: event}, nil
+	return fcrt.Function{Name: "ekyc-init", HTTP: guard(httpAPI), Event: event, Ready: storeReady}, nil
 }

@@ -33,22 +33,24 @@ func build() (fcrt.Function, error) {
 		return fcrt.Function{}, err
 	}
 	h := &Handler{Upstream: client}
-	if h.Limits, err = limits(); err != nil {
+	var storeReady func() error
+	if h.Limits, storeReady, err = limits(); err != nil {
 		return fcrt.Function{}, err
 	}
 	ops := newOperations(h)
-	return fcrt.Function{Name: "otp-init", HTTP: guard(ops), Event: ops.Event}, nil
+	return fcrt.Function{Name: "otp-init", HTTP: guard(ops), Event: ops.Event, Ready: storeReady}, nil
 }
 
 // limits reads the send limits; their counters live in the store STORE_URL
-// names, so every instance shares them.
-func limits() (*ratelimit.Limiter, error) {
-	st, err := store.FromEnv()
+// names, so every instance shares them; ready reports whether it answers.
+func limits() (_ *ratelimit.Limiter, ready func() error, _ error) {
+	st, ready, err := store.FromEnv()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return ratelimit.FromEnv("otp-init", st, ratelimit.Limiter{
+	l, err := ratelimit.FromEnv("otp-init", st, ratelimit.Limiter{
 		PerCaller:  ratelimit.Rule{Limit: 600, Window: time.Minute},
 		PerSubject: ratelimit.Rule{Limit: 10, Window: time.Hour},
 	})
+	return l, ready, err
 }

@@ -41,7 +41,8 @@ func build() (fcrt.Function, error) {
 	if h.ReturnURL, h.Tokens, err = returnConfig(); err != nil {
 		return fcrt.Function{}, err
 	}
-	if h.Store, err = store.FromEnv(); err != nil {
+	var storeReady func() error
+	if h.Store, storeReady, err = store.FromEnv(); err != nil {
 		return fcrt.Function{}, err
 	}
 	if h.Limits, err = ratelimit.FromEnv("zhima-init", h.Store, ratelimit.Limiter{
@@ -51,5 +52,5 @@ func build() (fcrt.Function, error) {
 		return fcrt.Function{}, err
 	}
 	httpAPI, event := fcrt.Operation(h.Initialize, maxBody)
-	return fcrt.Function{Name: "zhima-init", HTTP: gatewayAnswers(guard(httpAPI)), Event: event}, nil
+	return fcrt.Function{Name: "zhima-init", HTTP: gatewayAnswers(guard(httpAPI)), Event: event, Ready: storeReady}, nil
 }

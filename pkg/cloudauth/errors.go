@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
@@ -62,9 +61,21 @@ func retryAfter(err error) time.Duration {
 	return 0
 }
 
-// credentialCodes are answers that mean the function's own credentials or
-// signature are wrong: the merchant must fix the deployment, not the caller.
-var credentialCodes = regexp.MustCompile(`^(SignatureDoesNotMatch|IncompleteSignature|InvalidAccessKeyId.*|InvalidSecurityToken.*|InvalidTimeStamp.*|SignatureNonceUsed|Forbidden.*|NoPermission)$`)
+// isCredentialCode reports answers that mean the function's own credentials
+// or signature are wrong: the merchant must fix the deployment, not the
+// caller. (A function, not a regexp: nothing to compile at start.)
+func isCredentialCode(code string) bool {
+	switch code {
+	case "SignatureDoesNotMatch", "IncompleteSignature", "SignatureNonceUsed", "NoPermission":
+		return true
+	}
+	for _, prefix := range []string{"InvalidAccessKeyId", "InvalidSecurityToken", "InvalidTimeStamp", "Forbidden"} {
+		if strings.HasPrefix(code, prefix) {
+			return true
+		}
+	}
+	return false
+}
 
 // upstreamError turns a failed call into the function's error, keeping the
 // upstream code and RequestId.
@@ -101,7 +112,7 @@ func classify(ctx context.Context, err error) *apierr.Error {
 		case isThrottling(err):
 			e.RetryAfter = max(se.RetryAfter, time.Second)
 			e.Message += " The ID Verification service limits calls per Alibaba Cloud account; try again shortly."
-		case credentialCodes.MatchString(e.Code):
+		case isCredentialCode(e.Code):
 			e.Message += " Check the credentials the function runs with: its role on Function Compute, or ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET."
 		case se.Status >= 500:
 			// The upstream's InternalError is not the function's: 502, or 503 when the service says so.

@@ -69,7 +69,9 @@ func (rec *recorder) last(t *testing.T) captured {
 // before: no proxy from the environment, the same keep-alive pool.
 type sdkHTTP struct{ c *http.Client }
 
-func (h sdkHTTP) Call(req *http.Request, _ *http.Transport) (*http.Response, error) { return h.c.Do(req) }
+func (h sdkHTTP) Call(req *http.Request, _ *http.Transport) (*http.Response, error) {
+	return h.c.Do(req)
+}
 
 // sdkClient is darabonba-openapi's client for host, with the credential the
 // SDK itself builds from creds (credentials-go's static AK or STS provider).

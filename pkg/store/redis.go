@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
 
 	"github.com/idverify/fc-kyc/pkg/logging"
 )
@@ -64,6 +65,19 @@ var redisDefaults = map[string]string{
 // see Open for the options) and checks, within ctx, that it answers.
 // Errors never show the password.
 func OpenRedis(ctx context.Context, rawURL string, o Options) (*Redis, error) {
+	r, err := newRedis(rawURL, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.ping(ctx); err != nil {
+		r.c.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// newRedis reads rawURL and builds the client, without reaching Redis.
+func newRedis(rawURL string, o Options) (*Redis, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, errors.New("not a valid URL (value not shown: it may hold a password)")
@@ -93,12 +107,23 @@ func OpenRedis(ctx context.Context, rawURL string, o Options) (*Redis, error) {
 	redisLogOnce.Do(func() { redis.SetLogger(redisLog{}) })
 	ro.ContextTimeoutEnabled = true // a call's ctx deadline also bounds it
 	ro.DialerRetries = 1            // one dial per attempt: 5 (the default) x dial_timeout would outlast a function's deadline
-	r := &Redis{c: redis.NewClient(ro), prefix: prefix, opt: o}
+	// Each new connection otherwise spends two more round trips before its
+	// first command: CLIENT SETINFO (a label for CLIENT LIST) and CLIENT
+	// MAINT_NOTIFICATIONS (maintenance push notices of Redis Enterprise /
+	// Redis Cloud, which ApsaraDB for Redis and Tair do not send). Neither
+	// changes what a command does.
+	ro.DisableIdentity = true
+	ro.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	return &Redis{c: redis.NewClient(ro), prefix: prefix, opt: o}, nil
+}
+
+// ping checks, within ctx, that Redis answers; the connection it opens
+// stays in the pool for the first request.
+func (r *Redis) ping(ctx context.Context) error {
 	if err := r.c.Ping(ctx).Err(); err != nil {
-		r.c.Close()
-		return nil, fmt.Errorf("%w: cannot reach redis at %s: %v", ErrUnavailable, ro.Addr, err)
+		return fmt.Errorf("%w: cannot reach redis at %s: %v", ErrUnavailable, r.c.Options().Addr, err)
 	}
-	return r, nil
+	return nil
 }
 
 var redisLogOnce sync.Once
