@@ -41,7 +41,7 @@ func Build(t testing.TB, pkg string) string {
 		buildDir = d
 	}
 	bin := filepath.Join(buildDir, filepath.Base(pkg))
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bin, pkg)
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc,nethttpomithttp2", "-o", bin, pkg)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
