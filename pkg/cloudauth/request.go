@@ -50,11 +50,13 @@ type query struct {
 // promises.
 func newQuery(kv map[string]string) query {
 	keys := make([]string, 0, len(kv))
+	vals := make([]string, 0, len(kv)) // never grows: the pointers into it stay valid
 	params := make(map[string]*string, len(kv))
 	for k, v := range kv {
 		if v != "" {
 			keys = append(keys, k)
-			params[k] = &v
+			vals = append(vals, v)
+			params[k] = &vals[len(vals)-1]
 		}
 	}
 	slices.Sort(keys)
@@ -82,46 +84,55 @@ func newNonce() string {
 // newRequest builds and signs one attempt of op. Each attempt has its own
 // date and nonce, so a retry is never refused as a replay.
 func (c *Client) newRequest(ctx context.Context, op operation, q query, creds credentials.Credentials) (*http.Request, error) {
-	version, date, nonce, payload := Version, c.now().UTC().Format(acsDateLayout), c.nonce(), emptyPayloadHash
-	// The SDK names the credential provider in a signed header: a static
-	// AccessKey pair, or a static STS triple (credentials-go's static_ak and
-	// static_sts), which is what each invocation's credentials are.
-	provider := "static_ak"
+	// GetAuthorization takes pointers: the values live in one allocation.
+	v := &struct{ version, date, nonce, payload, provider, method, path, alg string }{
+		version: Version, date: c.now().UTC().Format(acsDateLayout), nonce: c.nonce(), payload: emptyPayloadHash,
+		// The SDK names the credential provider in a signed header: a static
+		// AccessKey pair, or a static STS triple (credentials-go's static_ak
+		// and static_sts), which is what each invocation's credentials are.
+		provider: "static_ak",
+		method:   http.MethodPost, path: "/", alg: signatureAlgorithm,
+	}
 	signed := map[string]*string{
 		"host":                       &c.host,
-		"x-acs-version":              &version,
+		"x-acs-version":              &v.version,
 		"x-acs-action":               &op.action,
-		"x-acs-date":                 &date,
-		"x-acs-signature-nonce":      &nonce,
-		"x-acs-content-sha256":       &payload,
-		"x-acs-credentials-provider": &provider,
+		"x-acs-date":                 &v.date,
+		"x-acs-signature-nonce":      &v.nonce,
+		"x-acs-content-sha256":       &v.payload,
+		"x-acs-credentials-provider": &v.provider,
 	}
 	if creds.SecurityToken != "" {
-		provider = "static_sts"
+		v.provider = "static_sts"
 		signed["x-acs-accesskey-id"] = &creds.AccessKeyID
 		signed["x-acs-security-token"] = &creds.SecurityToken
 	}
-	method, path, alg := http.MethodPost, "/", signatureAlgorithm
-	auth := openapiutil.GetAuthorization(&dara.Request{Method: &method, Pathname: &path, Query: q.params, Headers: signed},
-		&alg, &payload, &creds.AccessKeyID, &creds.AccessKeySecret)
+	auth := openapiutil.GetAuthorization(&dara.Request{Method: &v.method, Pathname: &v.path, Query: q.params, Headers: signed},
+		&v.alg, &v.payload, &creds.AccessKeyID, &creds.AccessKeySecret)
 
 	target := c.prefix
 	if q.raw != "" {
 		target += "?" + q.raw
 	}
-	req, err := http.NewRequestWithContext(ctx, method, target, nil)
+	req, err := http.NewRequestWithContext(ctx, v.method, target, nil)
 	if err != nil {
 		return nil, err
 	}
-	// Header names as the SDK sends them: lower case, set directly.
-	for k, v := range signed {
+	// Header names as the SDK sends them: lower case, set directly. One
+	// backing array holds every value.
+	values := make([]string, 0, len(signed)+3)
+	set := func(name, value string) {
+		values = append(values, value)
+		req.Header[name] = values[len(values)-1 : len(values) : len(values)]
+	}
+	for k, p := range signed {
 		if k != "host" { // net/http sends req.Host, which is c.host
-			req.Header[k] = []string{*v}
+			set(k, *p)
 		}
 	}
-	req.Header["User-Agent"] = []string{c.userAgent}
-	req.Header["accept"] = []string{"application/json"}
-	req.Header["Authorization"] = []string{*auth}
+	set("User-Agent", c.userAgent)
+	set("accept", "application/json")
+	set("Authorization", *auth)
 	return req, nil
 }
 
