@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/idverify/fc-kyc/pkg/credentials"
+	"github.com/idverify/fc-kyc/pkg/testproc"
 )
 
 // This file holds the new call path to darabonba-openapi's CallApi, the
@@ -255,4 +257,20 @@ func BenchmarkInitialize(b *testing.B) {
 			}
 		}
 	})
+}
+
+// The functions link the SDK's signer, not CallApi: the client package (and
+// its per-call transport and generic answer maps) must not come back through
+// a new import.
+func TestFunctionsDoNotLinkCallApi(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	cmd := exec.Command("go", "list", "-tags", "lambda.norpc,nethttpomithttp2", "-deps", "./functions/...")
+	cmd.Dir = testproc.RepoRoot(t)
+	out, err := cmd.Output()
+	require.NoError(t, err)
+	deps := strings.Fields(string(out))
+	assert.Contains(t, deps, "github.com/alibabacloud-go/darabonba-openapi/v2/utils", "the signer is linked")
+	assert.NotContains(t, deps, "github.com/alibabacloud-go/darabonba-openapi/v2/client")
 }
