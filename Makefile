@@ -9,7 +9,9 @@ TOOLS     := emulator devstack
 ARCHES    := amd64 arm64
 # lambda.norpc drops aws-lambda-go's legacy net/rpc entry point (and with
 # it ~8 MB of net/rpc and html/template); provided.al2023 never uses it.
-TAGS      := lambda.norpc
+# nethttpomithttp2 drops net/http's HTTP/2 (0.55 MB): FC, the Lambda
+# Runtime API and cloudauth-intl are all spoken to in HTTP/1.1.
+TAGS      := lambda.norpc,nethttpomithttp2
 
 .PHONY: build test fuzz fuzz-short load run bench package check-deploy deploy deploy-env lint clean
 

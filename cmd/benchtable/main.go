@@ -224,12 +224,12 @@ func specNames() []string {
 	return n
 }
 
-// build compiles pkg as it is deployed: static, stripped, and without
-// aws-lambda-go's net/rpc entry point (the tag keeps ~8 MB of net/rpc and
-// html/template out of the binary).
+// build compiles pkg as it is deployed (the Makefile's TAGS): static,
+// stripped, without aws-lambda-go's net/rpc entry point (~8 MB of net/rpc
+// and html/template) and without net/http's HTTP/2.
 func build(repo, dir, pkg string) (string, error) {
 	bin := filepath.Join(dir, filepath.Base(pkg))
-	cmd := exec.Command("go", "build", "-trimpath", "-tags", "lambda.norpc", "-ldflags=-s -w", "-o", bin, pkg)
+	cmd := exec.Command("go", "build", "-trimpath", "-tags", "lambda.norpc,nethttpomithttp2", "-ldflags=-s -w", "-o", bin, pkg)
 	cmd.Dir = repo
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -25,7 +25,7 @@ func build() (fcrt.Function, error) {
 	if err != nil {
 		return fcrt.Function{}, err
 	}
-	st, err := store.FromEnv()
+	st, storeReady, err := store.FromEnv()
 	if err != nil {
 		return fcrt.Function{}, err
 	}
@@ -50,5 +50,5 @@ func build() (fcrt.Function, error) {
 		return fcrt.Function{}, err
 	}
 	httpAPI, event := fcrt.Operation(h.Verify, fcrt.WithMaxBody(maxBody))
-	return fcrt.Function{Name: "bank-verify", HTTP: guard(httpAPI), Event: event}, nil
+	return fcrt.Function{Name: "bank-verify", HTTP: guard(httpAPI), Event: event, Ready: storeReady}, nil
 }

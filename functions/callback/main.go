@@ -22,7 +22,7 @@ func main() { fcrt.Main(build) }
 // function with a message naming it. The store is opened (and Redis
 // reached) here too, for the same reason.
 func build() (fcrt.Function, error) {
-	st, err := store.FromEnv()
+	st, storeReady, err := store.FromEnv()
 	if err != nil {
 		return fcrt.Function{}, err
 	}
@@ -41,5 +41,5 @@ func build() (fcrt.Function, error) {
 		return fcrt.Function{}, fmt.Errorf("ZHIMA_SETTLE_AFTER (%s) must be shorter than RECONCILE_MAX_AGE (%s): a certification must settle before it expires", s.Zhima.SettleAfter, s.MaxAge)
 	}
 	_, event := fcrt.Operation(s.Reconcile, fcrt.WithMaxBody(1<<10))
-	return fcrt.Function{Name: "callback", HTTP: s, Event: event}, nil
+	return fcrt.Function{Name: "callback", HTTP: s, Event: event, Ready: storeReady}, nil
 }

@@ -24,7 +24,7 @@ func build() (fcrt.Function, error) {
 	if err != nil {
 		return fcrt.Function{}, err
 	}
-	st, err := store.FromEnv()
+	st, storeReady, err := store.FromEnv()
 	if err != nil {
 		return fcrt.Function{}, err
 	}
@@ -46,5 +46,5 @@ func build() (fcrt.Function, error) {
 		return fcrt.Function{}, err
 	}
 	httpAPI, event := fcrt.Operation(h.Initialize, fcrt.WithMaxBody(maxBody))
-	return fcrt.Function{Name: "ekyc-init", HTTP: guard(httpAPI), Event: event}, nil
+	return fcrt.Function{Name: "ekyc-init", HTTP: guard(httpAPI), Event: event, Ready: storeReady}, nil
 }

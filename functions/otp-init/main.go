@@ -33,11 +33,13 @@ func build() (fcrt.Function, error) {
 		return fcrt.Function{}, err
 	}
 	h := &Handler{Upstream: client}
-	if h.Limits, err = limits(); err != nil {
+	var storeReady func() error
+	if h.Limits, storeReady, err = limits(); err != nil {
 		return fcrt.Function{}, err
 	}
 	f := function(h)
 	f.HTTP = guard(f.HTTP)
+	f.Ready = storeReady
 	return f, nil
 }
 
@@ -49,14 +51,15 @@ func function(h *Handler) fcrt.Function {
 }
 
 // limits reads the send limits; their counters live in the store STORE_URL
-// names, so every instance shares them.
-func limits() (*ratelimit.Limiter, error) {
-	st, err := store.FromEnv()
+// names, so every instance shares them; ready reports whether it answers.
+func limits() (_ *ratelimit.Limiter, ready func() error, _ error) {
+	st, ready, err := store.FromEnv()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return ratelimit.FromEnv("otp-init", st,
+	l, err := ratelimit.FromEnv("otp-init", st,
 		ratelimit.Rule{Limit: 600, Window: time.Minute}, // per caller
 		ratelimit.Rule{Limit: 10, Window: time.Hour},    // per subject
 	)
+	return l, ready, err
 }

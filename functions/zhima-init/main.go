@@ -42,7 +42,8 @@ func build() (fcrt.Function, error) {
 	if h.ReturnURL, h.Tokens, err = returnConfig(); err != nil {
 		return fcrt.Function{}, err
 	}
-	if h.Store, err = store.FromEnv(); err != nil {
+	var storeReady func() error
+	if h.Store, storeReady, err = store.FromEnv(); err != nil {
 		return fcrt.Function{}, err
 	}
 	if h.Limits, err = ratelimit.FromEnv("zhima-init", h.Store,
@@ -55,5 +56,5 @@ func build() (fcrt.Function, error) {
 		return fcrt.Function{}, err
 	}
 	httpAPI, event := fcrt.Operation(h.Initialize, fcrt.WithMaxBody(maxBody))
-	return fcrt.Function{Name: "zhima-init", HTTP: guard(httpAPI), Event: event, ErrorShape: errorBody}, nil
+	return fcrt.Function{Name: "zhima-init", HTTP: guard(httpAPI), Event: event, ErrorShape: errorBody, Ready: storeReady}, nil
 }

@@ -293,3 +293,32 @@ func TestTransportErrorsDoNotCarryTheQuery(t *testing.T) {
 	assert.NotContains(t, cause.Error(), "private-user-7781")
 	assert.NotContains(t, err.Error(), "private-user-7781")
 }
+
+// Codes that blame the deployment's credentials, and look-alikes that do not.
+func TestCredentialCodes(t *testing.T) {
+	for code, want := range map[string]bool{
+		"SignatureDoesNotMatch": true, "IncompleteSignature": true, "SignatureNonceUsed": true, "NoPermission": true,
+		"InvalidAccessKeyId.NotFound": true, "InvalidSecurityToken.Expired": true, "InvalidTimeStamp.Expired": true,
+		"Forbidden.RAMUserAccessDenied": true, "Forbidden": true,
+		"InvalidParameter": false, "Throttling.Api": false, "NoPermissions": false, "XSignatureDoesNotMatch": false, "": false,
+	} {
+		assert.Equal(t, want, isCredentialCode(code), code)
+	}
+}
+
+// An HTTP error answer in XML (the gateway's other format) is read like JSON.
+func TestXMLErrorAnswer(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/xml;charset=utf-8")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?><Error><RequestId>R9</RequestId><Code>MissingParameter</Code><Message>ProductCode is mandatory.</Message></Error>`))
+	}))
+	t.Cleanup(srv.Close)
+	c, err := New(Config{Endpoint: srv.URL})
+	require.NoError(t, err)
+	_, err = c.Initialize(akCtx, initReq())
+	e := apierr.As(err)
+	assert.Equal(t, "MissingParameter", e.Code)
+	assert.Equal(t, "R9", e.RequestID)
+	assert.Equal(t, "ProductCode is mandatory.", e.Message)
+}

@@ -9,24 +9,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
-	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
-	"github.com/alibabacloud-go/tea/dara"
-
 	"github.com/idverify/fc-kyc/pkg/apierr"
 )
-
-// responseError is what darabonba's ClientError, ServerError and
-// ThrottlingError have in common.
-type responseError interface {
-	GetStatusCode() *int
-	GetCode() *string
-	GetRequestId() *string
-	GetData() map[string]any
-}
 
 // retryable says whether err may be tried again. Throttling means the
 // service refused the call before doing anything, and a failed dial means it
@@ -43,20 +30,16 @@ func retryable(ctx context.Context, err error, billed bool) bool {
 	if billed {
 		return false
 	}
-	var re responseError
-	if errors.As(err, &re) {
-		return dara.IntValue(re.GetStatusCode()) >= 500
+	var se *statusError
+	if errors.As(err, &se) {
+		return se.Status >= 500
 	}
 	return true // a reset, an attempt's timeout, an unreadable answer
 }
 
 func isThrottling(err error) bool {
-	var te *openapi.ThrottlingError
-	if errors.As(err, &te) {
-		return true
-	}
-	var re responseError
-	return errors.As(err, &re) && strings.HasPrefix(dara.StringValue(re.GetCode()), "Throttling")
+	var se *statusError
+	return errors.As(err, &se) && strings.HasPrefix(se.Code, "Throttling")
 }
 
 // neverSent reports a failure to connect: the request was never written.
@@ -69,19 +52,30 @@ func neverSent(err error) bool {
 	return errors.As(err, &de)
 }
 
-// retryAfter is the wait a throttling answer asked for (x-ratelimit-user-api
-// "TimeLeft:<ms>"), if any.
+// retryAfter is the wait a throttling answer asked for, if any.
 func retryAfter(err error) time.Duration {
-	var te *openapi.ThrottlingError
-	if errors.As(err, &te) && te.RetryAfter != nil && *te.RetryAfter > 0 {
-		return time.Duration(*te.RetryAfter) * time.Millisecond
+	var se *statusError
+	if errors.As(err, &se) {
+		return se.RetryAfter
 	}
 	return 0
 }
 
-// credentialCodes are answers that mean the function's own credentials or
-// signature are wrong: the merchant must fix the deployment, not the caller.
-var credentialCodes = regexp.MustCompile(`^(SignatureDoesNotMatch|IncompleteSignature|InvalidAccessKeyId.*|InvalidSecurityToken.*|InvalidTimeStamp.*|SignatureNonceUsed|Forbidden.*|NoPermission)$`)
+// isCredentialCode reports answers that mean the function's own credentials
+// or signature are wrong: the merchant must fix the deployment, not the
+// caller. (A function, not a regexp: nothing to compile at start.)
+func isCredentialCode(code string) bool {
+	switch code {
+	case "SignatureDoesNotMatch", "IncompleteSignature", "SignatureNonceUsed", "NoPermission":
+		return true
+	}
+	for _, prefix := range []string{"InvalidAccessKeyId", "InvalidSecurityToken", "InvalidTimeStamp", "Forbidden"} {
+		if strings.HasPrefix(code, prefix) {
+			return true
+		}
+	}
+	return false
+}
 
 // upstreamError turns a failed call into the function's error, keeping the
 // upstream code and RequestId.
@@ -108,28 +102,22 @@ func withoutURL(err error) error {
 
 // classify reads a failed call into the function's error vocabulary.
 func classify(ctx context.Context, err error) *apierr.Error {
-	var re responseError
-	if errors.As(err, &re) {
-		data := re.GetData()
-		e := &apierr.Error{
-			Code:      dara.StringValue(re.GetCode()),
-			Message:   str(data["Message"]),
-			RequestID: dara.StringValue(re.GetRequestId()),
-		}
+	var se *statusError
+	if errors.As(err, &se) {
+		e := &apierr.Error{Code: se.Code, Message: se.Message, RequestID: se.RequestID}
 		if e.Code == "" {
 			e.Code = apierr.BadUpstreamAnswer
 		}
-		status := dara.IntValue(re.GetStatusCode())
 		switch {
 		case isThrottling(err):
-			e.RetryAfter = max(retryAfter(err), time.Second)
+			e.RetryAfter = max(se.RetryAfter, time.Second)
 			e.Message += " The ID Verification service limits calls per Alibaba Cloud account; try again shortly."
-		case credentialCodes.MatchString(e.Code):
+		case isCredentialCode(e.Code):
 			e.Message += " Check the credentials the function runs with: its role on Function Compute, or ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET."
-		case status >= 500:
+		case se.Status >= 500:
 			// The upstream's InternalError is not the function's: 502, or 503 when the service says so.
 			e.HTTPStatus = http.StatusBadGateway
-			if status == http.StatusServiceUnavailable {
+			if se.Status == http.StatusServiceUnavailable {
 				e.HTTPStatus = http.StatusServiceUnavailable
 			}
 		}
@@ -143,8 +131,8 @@ func classify(ctx context.Context, err error) *apierr.Error {
 		return &apierr.Error{Code: apierr.UpstreamUnavailable,
 			Message: "ID Verification could not be reached (is CLOUDAUTH_ENDPOINT right, and is the function in the VPC that reaches it?)."}
 	}
-	var se *json.SyntaxError
-	if errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF) {
+	var syn *json.SyntaxError
+	if errors.Is(err, errUnreadable) || errors.As(err, &syn) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return &apierr.Error{Code: apierr.BadUpstreamAnswer,
 			Message: "ID Verification answered with a body that is not JSON."}
 	}
@@ -183,11 +171,6 @@ func isDigits(s string) bool {
 		}
 	}
 	return s != ""
-}
-
-func str(v any) string {
-	s, _ := v.(string)
-	return s
 }
 
 func badShape(requestID, what string) error {

@@ -39,6 +39,11 @@ type Function struct {
 	// succeeds once, and never runs twice at the same time. Its ctx ends with
 	// the invocation that runs it, so Init must not keep it.
 	Init func(ctx context.Context) error
+	// Ready, when set, is what must succeed before the first request is
+	// served, such as the store answering (store.FromEnv). It runs while
+	// the listener comes up; an error stops the start, and the connections
+	// that came meanwhile are closed unanswered.
+	Ready func() error
 	// PreStop flushes what must not be lost before FC stops the instance.
 	PreStop func(ctx context.Context) error
 }

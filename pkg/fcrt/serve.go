@@ -59,16 +59,33 @@ func run(build func() (Function, error)) error {
 	if err != nil {
 		return err
 	}
+	ready := f.Ready
+	if ready == nil {
+		ready = func() error { return nil }
+	}
 	if OnLambda() {
+		if err := ready(); err != nil {
+			return err
+		}
 		o.Logger.Info("serving through the Lambda Runtime API", "function", f.Name)
 		serveLambda(f, o)
 		return nil
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
+	// The port opens while Ready's checks are still under way (FC sends the
+	// first request as soon as it does); the request waits in the accept
+	// queue until they succeed. When they fail, that error is the one
+	// reported, even if the port could not be opened either.
+	l, lerr := net.Listen("tcp", addr)
+	if err := ready(); err != nil {
+		if l != nil {
+			l.Close()
+		}
 		return err
+	}
+	if lerr != nil {
+		return lerr
 	}
 	o.Logger.Info("listening", "function", f.Name, "addr", l.Addr().String())
 	return Serve(ctx, l, f, o)

@@ -3,6 +3,7 @@ package fcrt
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -149,5 +150,89 @@ func TestRunServesUntilSignalled(t *testing.T) {
 		assert.NoError(t, err)
 	case <-time.After(5 * time.Second):
 		t.Fatal("run did not stop on SIGINT")
+	}
+}
+
+// freePort sets FC_CUSTOM_LISTEN_PORT to a port nothing listens on and
+// returns it.
+func freePort(t *testing.T) string {
+	t.Helper()
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := strconv.Itoa(free.Addr().(*net.TCPAddr).Port)
+	require.NoError(t, free.Close())
+	t.Setenv("FC_CUSTOM_LISTEN_PORT", port)
+	t.Setenv("FUNCTION_TIMEOUT_S", "")
+	t.Setenv("LOG_LEVEL", "error")
+	return port
+}
+
+// post sends one request to port and returns its status, or the error.
+func postTo(port string) (int, error) {
+	resp, err := http.Post("http://127.0.0.1:"+port+"/", "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		return 0, err
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// Ready runs while the port opens: a request that comes before it is done
+// waits, and is answered only if it succeeds.
+func TestRunServesOnlyOnceReady(t *testing.T) {
+	defer slog.SetDefault(slog.Default())
+	for _, tc := range []struct {
+		name    string
+		ready   error
+		answers bool
+	}{
+		{"ready fails: the start stops, the waiting request gets no answer", errors.New("STORE_URL=\"redis://h:6379/0\": cannot reach redis"), false},
+		{"ready succeeds: the waiting request is served", nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			port := freePort(t)
+			release := make(chan struct{})
+			done := make(chan error, 1)
+			go func() {
+				done <- run(func() (Function, error) {
+					f := viaFunction()
+					f.Ready = func() error { <-release; return tc.ready }
+					return f, nil
+				})
+			}()
+			require.Eventually(t, func() bool {
+				c, err := net.Dial("tcp", "127.0.0.1:"+port)
+				if err == nil {
+					c.Close()
+				}
+				return err == nil
+			}, 5*time.Second, 5*time.Millisecond, "the port opens before Ready is done")
+			answer := make(chan error, 1)
+			go func() {
+				status, err := postTo(port)
+				if err == nil && status != http.StatusOK {
+					err = fmt.Errorf("HTTP %d", status)
+				}
+				answer <- err
+			}()
+			close(release)
+			if !tc.answers {
+				err := <-done
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), "STORE_URL")
+				assert.Error(t, <-answer, "no answer without Ready")
+				_, err = postTo(port)
+				assert.Error(t, err, "the port is closed")
+				return
+			}
+			require.NoError(t, <-answer)
+			require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGINT))
+			select {
+			case err := <-done:
+				assert.NoError(t, err)
+			case <-time.After(5 * time.Second):
+				t.Fatal("run did not stop on SIGINT")
+			}
+		})
 	}
 }

@@ -111,3 +111,35 @@ func TestOpenRedisClusterAndTLS(t *testing.T) {
 		})
 	}
 }
+
+// FromEnv returns at once and reaches Redis in the background; ready
+// reports the outcome in Open's words.
+func TestFromEnvReachesRedisInTheBackground(t *testing.T) {
+	const secret = "hunter2-secret"
+	t.Run("unreachable", func(t *testing.T) {
+		t.Setenv("STORE_URL", "redis://:"+secret+"@127.0.0.1:1/0?dial_timeout=200ms")
+		s, ready, err := store.FromEnv()
+		require.NoError(t, err, "a well-formed URL is not an error before Redis is reached")
+		require.NotNil(t, s)
+		err = ready()
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "STORE_URL")
+		assert.Contains(t, err.Error(), "cannot reach redis")
+		assert.NotContains(t, err.Error(), secret, "never shows the password")
+		assert.Equal(t, err, ready(), "asked again, the same answer")
+	})
+	t.Run("malformed: an error at once", func(t *testing.T) {
+		t.Setenv("STORE_URL", "redis://:"+secret+"@127.0.0.1:1/0?bogus=1")
+		_, _, err := store.FromEnv()
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "STORE_URL")
+	})
+	t.Run("reachable", func(t *testing.T) {
+		srv := testproc.Redis(t)
+		t.Setenv("STORE_URL", srv.URL)
+		s, ready, err := store.FromEnv()
+		require.NoError(t, err)
+		require.NoError(t, ready())
+		require.NoError(t, s.Create(context.Background(), store.Transaction{TransactionID: "t-from-env"}))
+	})
+}

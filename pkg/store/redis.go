@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
 
 	"github.com/idverify/fc-kyc/pkg/logging"
 )
@@ -53,9 +54,11 @@ import (
 // server could count a limit twice; the caller answers 5xx instead and its
 // own sender (or the reconciler) tries again.
 type Redis struct {
-	c      redis.UniversalClient
-	prefix string
-	opt    Options
+	c       redis.UniversalClient
+	prefix  string
+	opt     Options
+	addr    string // for messages: the host:port (a cluster's seeds), never the password
+	cluster bool
 }
 
 // Shards is the number of shards the Redis driver spreads transactions and
@@ -92,6 +95,19 @@ var redisDefaults = map[string]string{
 //
 // Errors never show the password.
 func OpenRedis(ctx context.Context, rawURL string, o Options) (*Redis, error) {
+	r, err := newRedis(rawURL, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.ping(ctx); err != nil {
+		r.c.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// newRedis reads rawURL and builds the client, without reaching Redis.
+func newRedis(rawURL string, o Options) (*Redis, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, errors.New("not a valid URL (value not shown: it may hold a password)")
@@ -129,6 +145,12 @@ func OpenRedis(ctx context.Context, rawURL string, o Options) (*Redis, error) {
 		addr string
 		tlsc *tls.Config
 	)
+	// Each new connection otherwise spends two more round trips before its
+	// first command: CLIENT SETINFO (a label for CLIENT LIST) and CLIENT
+	// MAINT_NOTIFICATIONS (maintenance push notices of Redis Enterprise /
+	// Redis Cloud, which ApsaraDB for Redis and Tair do not send). Neither
+	// changes what a command does.
+	noMaint := &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 	if cluster {
 		if u.Path != "" && u.Path != "/" && u.Path != "/0" {
 			return nil, errors.New("a cluster has database 0 only: leave the path out (redis+cluster://host:port?addr=host2:port2)")
@@ -143,6 +165,8 @@ func OpenRedis(ctx context.Context, rawURL string, o Options) (*Redis, error) {
 		}
 		co.ContextTimeoutEnabled = true
 		co.DialerRetries = 1
+		co.DisableIdentity = true
+		co.MaintNotificationsConfig = noMaint
 		tlsc, addr = co.TLSConfig, strings.Join(co.Addrs, ",")
 		setRoots(tlsc, roots)
 		c = redis.NewClusterClient(co)
@@ -156,22 +180,28 @@ func OpenRedis(ctx context.Context, rawURL string, o Options) (*Redis, error) {
 		}
 		ro.ContextTimeoutEnabled = true // a call's ctx deadline also bounds it
 		ro.DialerRetries = 1            // one dial per attempt: 5 (the default) x dial_timeout would outlast a function's deadline
+		ro.DisableIdentity = true
+		ro.MaintNotificationsConfig = noMaint
 		tlsc, addr = ro.TLSConfig, ro.Addr
 		setRoots(tlsc, roots)
 		c = redis.NewClient(ro)
 	}
-	r := &Redis{c: c, prefix: prefix, opt: o}
+	return &Redis{c: c, prefix: prefix, opt: o, addr: addr, cluster: cluster}, nil
+}
+
+// ping checks, within ctx, that Redis answers (the connection it opens
+// stays in the pool for the first request), and moves a standard
+// instance's records written in the first layout into this one.
+func (r *Redis) ping(ctx context.Context) error {
 	if err := r.c.Ping(ctx).Err(); err != nil {
-		r.c.Close()
-		return nil, fmt.Errorf("%w: cannot reach redis at %s: %v", ErrUnavailable, addr, err)
+		return fmt.Errorf("%w: cannot reach redis at %s: %v", ErrUnavailable, r.addr, err)
 	}
-	if !cluster {
+	if !r.cluster {
 		if err := r.migrate(ctx); err != nil {
-			r.c.Close()
-			return nil, err
+			return err
 		}
 	}
-	return r, nil
+	return nil
 }
 
 func positiveTimeouts(ds ...time.Duration) error {

@@ -50,7 +50,7 @@ func Build(t testing.TB, pkg string) string {
 		t.Fatal(err)
 	}
 	defer unlock()
-	cmd := exec.Command("go", "build", "-trimpath", "-tags", "lambda.norpc", "-o", bin, pkg)
+	cmd := exec.Command("go", "build", "-trimpath", "-tags", "lambda.norpc,nethttpomithttp2", "-o", bin, pkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
