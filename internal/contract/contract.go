@@ -30,6 +30,7 @@ package contract
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -185,6 +186,27 @@ func Check(doc *openapi3.T, x Exchange) error {
 	out.SetBodyBytes(x.Response)
 	if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
 		return fmt.Errorf("answer %d to %s %s breaks the contract: %w", x.Status, x.Request.Method, spec, err)
+	}
+	return nil
+}
+
+// CheckResultEvent validates the body of a result event the callback posts
+// to RESULT_WEBHOOK_URL against the document's webhook (ResultEvent).
+func CheckResultEvent(doc *openapi3.T, body []byte) error {
+	hook := doc.Webhooks["result"]
+	if hook == nil || hook.Post == nil || hook.Post.RequestBody == nil {
+		return fmt.Errorf("the document has no result webhook")
+	}
+	media := hook.Post.RequestBody.Value.Content.Get("application/json")
+	if media == nil || media.Schema == nil {
+		return fmt.Errorf("the result webhook has no JSON schema")
+	}
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		return fmt.Errorf("a result event is one JSON object: %w", err)
+	}
+	if err := media.Schema.Value.VisitJSON(v, openapi3.EnableJSONSchema2020()); err != nil {
+		return fmt.Errorf("result event breaks the contract: %s", firstLine(err.Error()))
 	}
 	return nil
 }

@@ -1,12 +1,14 @@
 package contract_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/stretchr/testify/assert"
@@ -15,6 +17,7 @@ import (
 	"github.com/idverify/fc-kyc/api"
 	"github.com/idverify/fc-kyc/internal/contract"
 	"github.com/idverify/fc-kyc/internal/registry"
+	"github.com/idverify/fc-kyc/pkg/webhook"
 )
 
 func doc(t *testing.T) *openapi3.T {
@@ -258,4 +261,28 @@ func TestTheTransportFailsTheRegisteringTest(t *testing.T) {
 
 	send(`{"DocType":1}`, "X-Test", "refuse")
 	assert.Len(t, rec.reported(), 2, "the same request unmarked is reported")
+}
+
+// TestResultEventsKeepTheWebhookContract: the event the callback posts
+// (pkg/webhook.Event, as encoded) matches the document's webhook, and a
+// drifted one does not.
+func TestResultEventsKeepTheWebhookContract(t *testing.T) {
+	d := doc(t)
+	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	for _, ev := range []webhook.Event{
+		{ID: "evt_0123456789abcdef0123456789abcdef", Type: webhook.EventType, TransactionID: "hk1", MerchantBizID: "ORDER1",
+			UserHash: strings.Repeat("ab", 32), Status: "passed", Passed: "Y", SubCode: "200", RecordedAt: at},
+		{ID: "evt_0123456789abcdef0123456789abcdef", Type: "zhima.result", TransactionID: "ZM1", MerchantBizID: "T1",
+			Status: "expired", RecordedAt: at},
+	} {
+		body, err := json.Marshal(ev)
+		require.NoError(t, err)
+		assert.NoError(t, contract.CheckResultEvent(d, body), "%s", body)
+	}
+	for _, body := range []string{
+		`{"id":"evt_0123456789abcdef0123456789abcdef","type":"ekyc.result","transactionId":"hk1","merchantBizId":"O","status":"passed","passed":"Y","subCode":"200","recordedAt":"2026-11-23T10:00:00Z","userId":"alice"}`,
+		`{"id":"evt_0123456789abcdef0123456789abcdef","type":"ekyc.result","transactionId":"hk1","merchantBizId":"O","status":"pending","passed":"","subCode":"","recordedAt":"2026-11-23T10:00:00Z"}`,
+	} {
+		assert.Error(t, contract.CheckResultEvent(d, []byte(body)), body)
+	}
 }
