@@ -45,6 +45,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 
 	"github.com/idverify/fc-kyc/api"
+	"github.com/idverify/fc-kyc/internal/registry"
 )
 
 // InvalidHeader marks a request as deliberately invalid, for test helpers
@@ -230,6 +231,9 @@ func Register(t testing.TB, fn, baseURL string) {
 	u, err := url.Parse(baseURL)
 	if err != nil || u.Host == "" {
 		t.Fatalf("contract.Register(%q): not a base URL", baseURL)
+	}
+	if _, ok := registry.Lookup(fn); !ok {
+		t.Fatalf("contract.Register(%q): no such function in internal/registry", fn)
 	}
 	if _, err := Doc(); err != nil {
 		t.Fatal(err)
