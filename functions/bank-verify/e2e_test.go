@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/idverify/fc-kyc/internal/contract"
 	"github.com/idverify/fc-kyc/pkg/emulator"
 	"github.com/idverify/fc-kyc/pkg/testproc"
 )
@@ -65,6 +66,7 @@ func startStack(t *testing.T) *stack {
 			"ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + emulator.DefaultAccessKeySecret,
 		}, extra...)
 		p := testproc.Start(t, bin, port, env...)
+		contract.Register(t, "bank-verify", p.URL())
 		t.Cleanup(func() {
 			if t.Failed() {
 				t.Logf("bank-verify output:\n%s", p.Output())
@@ -254,13 +256,14 @@ func TestEndToEnd(t *testing.T) {
 		}
 		for _, fn := range []*testproc.Proc{s.plain, s.hashing} {
 			for name, body := range bad {
-				a := post(t, fn.URL()+"/", nil, body)
+				// Refused on purpose: the contract checks only the answers.
+				a := post(t, fn.URL()+"/", map[string]string{contract.InvalidHeader: "1"}, body)
 				assert.Equal(t, http.StatusBadRequest, a.status, name)
 				assert.Contains(t, []string{"MissingParameter", "InvalidParameter"}, a.str("Code"), name)
 				for _, secret := range append([]string{fixName, fixID, fixMobile}, allCards...) {
 					assert.NotContains(t, a.str("Message"), secret, name)
 				}
-				ev := post(t, fn.URL()+"/invoke", map[string]string{"x-fc-control-path": "/invoke"}, body)
+				ev := post(t, fn.URL()+"/invoke", map[string]string{"x-fc-control-path": "/invoke", contract.InvalidHeader: "1"}, body)
 				assert.Equal(t, "404", ev.header.Get("x-fc-status"), name)
 			}
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/idverify/fc-kyc/internal/contract"
 	"github.com/idverify/fc-kyc/pkg/callbacktoken"
 	"github.com/idverify/fc-kyc/pkg/emulator"
 	"github.com/idverify/fc-kyc/pkg/store"
@@ -73,6 +74,8 @@ func startE2E(t *testing.T, storeURL string) *e2eStack {
 	s.init = testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/functions/ekyc-init"), initPort,
 		append([]string{"FC_CUSTOM_LISTEN_PORT=" + initPort, "AUTH_MODE=none",
 			"EKYC_CALLBACK_URL=" + s.callback.URL() + "/ekyc/callback"}, common...)...)
+	contract.Register(t, "callback", s.callback.URL())
+	contract.Register(t, "ekyc-init", s.init.URL())
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("callback output:\n%s\nekyc-init output:\n%s", s.callback.Output(), s.init.Output())

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/idverify/fc-kyc/internal/contract"
 	"github.com/idverify/fc-kyc/pkg/alipay"
 	"github.com/idverify/fc-kyc/pkg/callbacktoken"
 	"github.com/idverify/fc-kyc/pkg/emulator"
@@ -74,6 +75,8 @@ func startZhimaE2EOn(t *testing.T, storeURL string, callbackEnv ...string) *zhim
 	zPort := testproc.FreePort(t)
 	s.zhima = testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/functions/zhima-init"), zPort,
 		append([]string{"FC_CUSTOM_LISTEN_PORT=" + zPort, "AUTH_MODE=none"}, common...)...)
+	contract.Register(t, "callback", s.callback.URL())
+	contract.Register(t, "zhima-init", s.zhima.URL())
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("callback output:\n%s\nzhima-init output:\n%s", s.callback.Output(), s.zhima.Output())
@@ -124,6 +127,19 @@ func (s *zhimaE2E) certify(t *testing.T, bizNo, certifyURL, passed string) strin
 func (s *zhimaE2E) browse(t *testing.T, target string) (int, string) {
 	t.Helper()
 	res, err := http.Get(target)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+// browseRefused is browse for an address that breaks the contract on
+// purpose (internal/contract checks only its answer).
+func (s *zhimaE2E) browseRefused(t *testing.T, target string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, target, nil)
+	require.NoError(t, err)
+	res, err := http.DefaultClient.Do(contract.Invalid(req))
 	require.NoError(t, err)
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
@@ -259,7 +275,7 @@ func TestEndToEndZhimaTokenRefusedAtEKYCCallback(t *testing.T) {
 		"the biz_no": {bizNo, txID, http.StatusForbidden},
 	} {
 		q := url.Values{"merchantBizId": {c.bizID}, "callbackToken": {token}, "transactionId": {c.txID}, "passed": {"Y"}, "subCode": {"200"}}
-		code, body := s.browse(t, s.callback.URL()+"/ekyc/callback?"+q.Encode())
+		code, body := s.browseRefused(t, s.callback.URL()+"/ekyc/callback?"+q.Encode())
 		assert.Equal(t, c.want, code, "%s: %s", name, body)
 	}
 	assert.Zero(t, cloudauthCalls(), "no CheckResult, nor any other cloudauth call")

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/idverify/fc-kyc/internal/contract"
 	"github.com/idverify/fc-kyc/pkg/emulator"
 	"github.com/idverify/fc-kyc/pkg/testproc"
 )
@@ -53,6 +54,7 @@ func startStack(t *testing.T, extraEnv ...string) *stack {
 		"ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + emulator.DefaultAccessKeySecret,
 	}, extraEnv...)
 	fn := testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/functions/ekyc-init"), fnPort, env...)
+	contract.Register(t, "ekyc-init", fn.URL())
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("ekyc-init output:\n%s", fn.Output())
@@ -210,10 +212,11 @@ func TestEndToEnd(t *testing.T) {
 			"array":                  "[]",
 		}
 		for name, body := range bad {
-			a := post(t, s.fn.URL()+"/", nil, body)
+			// Refused on purpose: the contract checks only the answers.
+			a := post(t, s.fn.URL()+"/", map[string]string{contract.InvalidHeader: "1"}, body)
 			assert.Equal(t, http.StatusBadRequest, a.status, name)
 			assert.Contains(t, []string{"MissingParameter", "InvalidParameter"}, a.str("Code"), name)
-			ev := post(t, s.fn.URL()+"/invoke", map[string]string{"x-fc-control-path": "/invoke"}, body)
+			ev := post(t, s.fn.URL()+"/invoke", map[string]string{"x-fc-control-path": "/invoke", contract.InvalidHeader: "1"}, body)
 			assert.Equal(t, "404", ev.header.Get("x-fc-status"), name)
 		}
 		after, err := s.emu.Stats()

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/idverify/fc-kyc/internal/contract"
 	"github.com/idverify/fc-kyc/pkg/emulator"
 	"github.com/idverify/fc-kyc/pkg/testproc"
 )
@@ -70,6 +71,7 @@ func (s *e2e) start(t *testing.T, extra ...string) *testproc.Proc {
 	t.Helper()
 	port := testproc.FreePort(t)
 	p := testproc.Start(t, s.bin, port, s.env(port, extra...)...)
+	contract.Register(t, "otp-init", p.URL())
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("otp-init output:\n%s", p.Output())
@@ -77,6 +79,9 @@ func (s *e2e) start(t *testing.T, extra ...string) *testproc.Proc {
 	})
 	return p
 }
+
+// invalid marks a request sent against the contract on purpose.
+var invalid = map[string]string{contract.InvalidHeader: "1"}
 
 func call(t *testing.T, url string, header map[string]string, body any) reply {
 	t.Helper()
@@ -178,11 +183,12 @@ func TestEndToEnd(t *testing.T) {
 			with(initBody("x", walletToken), "Signature", "algorithm=RSA256"),
 			"not an object",
 		} {
-			r := call(t, fn.URL()+"/", nil, body)
+			// Refused on purpose: the contract checks only the answers.
+			r := call(t, fn.URL()+"/", invalid, body)
 			assert.Equal(t, http.StatusBadRequest, r.status, r.raw)
 			assert.Equal(t, "PARAM_ILLEGAL", r.result("resultCode"))
 		}
-		r := call(t, fn.URL()+"/verify", nil, map[string]any{"authenticationType": "OTP", "authenticationRequestId": "x"})
+		r := call(t, fn.URL()+"/verify", invalid, map[string]any{"authenticationType": "OTP", "authenticationRequestId": "x"})
 		assert.Equal(t, http.StatusBadRequest, r.status, r.raw)
 		st, err := s.emu.Stats()
 		require.NoError(t, err)

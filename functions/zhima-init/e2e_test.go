@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/idverify/fc-kyc/internal/contract"
 	"github.com/idverify/fc-kyc/pkg/alipay"
 	"github.com/idverify/fc-kyc/pkg/apierr"
 	"github.com/idverify/fc-kyc/pkg/emulator"
@@ -54,6 +55,7 @@ func startE2E(t *testing.T) *e2e {
 		"CALLBACK_SECRET=e2e-callback-secret-0123456789abcdef",
 		"STORE_URL=file://"+t.TempDir(),
 	)
+	contract.Register(t, "zhima-init", fn.URL())
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("zhima-init output:\n%s", fn.Output())
@@ -158,7 +160,8 @@ func TestEndToEnd(t *testing.T) {
 			with("face_contrast_picture", "%%%"),
 			with("sign", "forged"),
 		} {
-			a := s.post(t, "/", nil, body)
+			// Refused on purpose: the contract checks only the answers.
+			a := s.post(t, "/", map[string]string{contract.InvalidHeader: "1"}, body)
 			assert.GreaterOrEqual(t, a.status, 400, "%v", body)
 			assert.Less(t, a.status, 500, "%v", body)
 			assert.Equal(t, "40004", a.str("code"))

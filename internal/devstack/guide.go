@@ -22,6 +22,7 @@ Stack is up, on 127.0.0.1 only (the functions run with AUTH_MODE=none):
   otp-init {{.otp}}    callback {{.callback}}     emulator {{.emulator}}
   results (the merchant's webhook receiver) {{.results}}
   store: {{.store}} (this run's own; removed on exit)
+  the HTTP contract (OpenAPI 3.1): {{.results}}/openapi.yaml
   the callback's timer runs every {{.timer}} (RECONCILE_AFTER={{.after}})
 
 eKYC: start a transaction, open its Result.TransactionUrl, press Pass or Fail.

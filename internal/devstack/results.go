@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/idverify/fc-kyc/api"
 	"github.com/idverify/fc-kyc/pkg/webhook"
 )
 
@@ -36,8 +37,15 @@ func NewResults(secret []byte, print func(format string, args ...any)) *Results 
 //	POST /webhook         a result event, answered 200 once verified (400 otherwise)
 //	GET  /results         every event received, newest first
 //	GET  /results/{id}    the event of a TransactionId or MerchantBizId, or 404
+//	GET  /openapi.yaml    the functions' HTTP contract (api/openapi.yaml)
 func (r *Results) Handler() http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /openapi.yaml", func(w http.ResponseWriter, _ *http.Request) {
+		// application/yaml (RFC 9512); the document is what the tests hold
+		// the functions to, so a front-end developer reads the same.
+		w.Header().Set("Content-Type", "application/yaml")
+		_, _ = w.Write(api.OpenAPI)
+	})
 	mux.HandleFunc("POST /webhook", r.receive)
 	mux.HandleFunc("GET /results", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, r.All())

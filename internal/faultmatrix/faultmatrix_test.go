@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/idverify/fc-kyc/internal/contract"
 	"github.com/idverify/fc-kyc/pkg/alipay"
 	"github.com/idverify/fc-kyc/pkg/emulator"
 	"github.com/idverify/fc-kyc/pkg/testproc"
@@ -244,7 +245,7 @@ func startStack(t *testing.T) *stack {
 	t.Helper()
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)
-	s := &stack{client: &http.Client{Transport: tr, Timeout: 60 * time.Second}, fns: map[string]*function{}}
+	s := &stack{client: &http.Client{Transport: contract.Transport(tr), Timeout: 60 * time.Second}, fns: map[string]*function{}}
 
 	emuPort := testproc.FreePort(t)
 	emu := testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/cmd/emulator"), emuPort,
@@ -421,6 +422,7 @@ func start(t *testing.T, name string, env []string) *proc {
 	port := testproc.FreePort(t)
 	p := testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/functions/"+name), port,
 		append([]string{"FC_CUSTOM_LISTEN_PORT=" + port}, env...)...)
+	contract.Register(t, name, p.URL())
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("%s output:\n%s", name, p.Output())

@@ -18,6 +18,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/idverify/fc-kyc/internal/contract"
 	"github.com/idverify/fc-kyc/pkg/emulator"
 	"github.com/idverify/fc-kyc/pkg/testproc"
 )
@@ -70,6 +71,7 @@ func startFunction(t *testing.T, name string, e emu, env ...string) *testproc.Pr
 		"STORE_URL=file://" + t.TempDir(),
 	}, env...)
 	p := testproc.Start(t, testproc.Build(t, modulePath+"/functions/"+name), port, all...)
+	contract.Register(t, name, p.URL())
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("%s output:\n%s", name, p.Output())
@@ -187,3 +189,13 @@ func do(t *testing.T, method, url string, headers map[string]string, body string
 func bearer(tok string) map[string]string { return map[string]string{"Authorization": "Bearer " + tok} }
 
 var event = map[string]string{"x-fc-control-path": "/invoke"}
+
+// refused is headers plus the mark of a request that breaks the contract
+// on purpose (internal/contract then checks only its answer).
+func refused(headers map[string]string) map[string]string {
+	out := map[string]string{contract.InvalidHeader: "1"}
+	for k, v := range headers {
+		out[k] = v
+	}
+	return out
+}

@@ -105,13 +105,13 @@ func TestNoPersonalDataInLogsOrAnswers(t *testing.T) {
 		for _, name := range []string{"bank-verify jwt", "ekyc-init jwt"} {
 			u := procs[name].URL() + "/"
 			for _, h := range []map[string]string{bearer(stolen), bearer(expired), bearer(apiKey), key} {
-				a := c.post(t, u, h, bankBody(cards[0], "BANK_CARD_4_META"))
+				a := c.post(t, u, refused(h), bankBody(cards[0], "BANK_CARD_4_META"))
 				assert.Equal(t, http.StatusUnauthorized, a.status)
 			}
-			a := c.post(t, u, map[string]string{"Origin": "https://" + email[6:]}, bankBody(cards[0], "BANK_CARD_4_META"))
+			a := c.post(t, u, refused(map[string]string{"Origin": "https://" + email[6:]}), bankBody(cards[0], "BANK_CARD_4_META"))
 			assert.Equal(t, http.StatusForbidden, a.status)
 		}
-		a := c.post(t, procs["bank-verify md5 apikey"].URL()+"/", map[string]string{"X-Api-Key": mobile}, bankBody(cards[0], "BANK_CARD_4_META"))
+		a := c.post(t, procs["bank-verify md5 apikey"].URL()+"/", refused(map[string]string{"X-Api-Key": mobile}), bankBody(cards[0], "BANK_CARD_4_META"))
 		assert.Equal(t, http.StatusUnauthorized, a.status)
 	})
 	t.Run("rate limited", func(t *testing.T) {
@@ -182,9 +182,9 @@ func bankScenarios(t *testing.T, c *capture, e emu, url string, auth map[string]
 		"BankCard=" + cards[0] + "&UserName=" + nameLatin, `{"BankCard":"` + cards[0] + `"`,
 		`{"ProductType":"BANK_CARD_2_META","BankCard":"` + cards[0] + `","UserName":"` + strings.Repeat(nameHan, 600) + `"}`,
 	} {
-		a := c.post(t, url+"/", auth, b)
+		a := c.post(t, url+"/", refused(auth), b)
 		assert.GreaterOrEqual(t, a.status, 400, a.raw)
-		ev := c.post(t, url+"/invoke", event, b)
+		ev := c.post(t, url+"/invoke", refused(event), b)
 		assert.Equal(t, "404", ev.header.Get("x-fc-status"), ev.raw)
 	}
 	payload, _ := json.Marshal(bankBody(cards[4], "BANK_CARD_4_META"))
@@ -224,9 +224,9 @@ func ekycScenarios(t *testing.T, c *capture, e emu, url string, auth map[string]
 		bad = append(bad, with("MerchantUserId", strings.Repeat(email, 20)))
 	}
 	for _, b := range bad {
-		a := c.post(t, url+"/", auth, b)
+		a := c.post(t, url+"/", refused(auth), b)
 		assert.GreaterOrEqual(t, a.status, 400, a.raw)
-		ev := c.post(t, url+"/invoke", event, b)
+		ev := c.post(t, url+"/invoke", refused(event), b)
 		assert.Equal(t, "404", ev.header.Get("x-fc-status"), ev.raw)
 	}
 	faults(t, c, e, "Initialize", func() answer { return c.post(t, url+"/", auth, ekycBody(email)) })
