@@ -73,6 +73,9 @@ func FreePort(t testing.TB) string {
 // Proc is a running binary.
 type Proc struct {
 	Addr string // 127.0.0.1:port it serves on
+	bin  string
+	args []string
+	env  []string
 	cmd  *exec.Cmd
 	out  *Buffer
 	done chan error
@@ -89,31 +92,41 @@ func Start(t testing.TB, bin string, port string, env ...string) *Proc {
 // StartArgs is Start for a binary that takes command-line arguments.
 func StartArgs(t testing.TB, bin string, args []string, port string, env ...string) *Proc {
 	t.Helper()
-	p := &Proc{Addr: "127.0.0.1:" + port, out: &Buffer{}, done: make(chan error, 1)}
-	p.cmd = exec.Command(bin, args...)
-	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
+	p := &Proc{Addr: "127.0.0.1:" + port, bin: bin, args: args, out: &Buffer{},
+		env: append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "GOTRACEBACK=all"}, env...)}
+	t.Cleanup(func() { p.Stop() })
+	p.run(t)
+	return p
+}
+
+// run starts the process and waits until it accepts connections.
+func (p *Proc) run(t testing.TB) {
+	t.Helper()
+	p.cmd = exec.Command(p.bin, p.args...)
+	p.cmd.Env = p.env
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	p.done = make(chan error, 1)
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { p.done <- p.cmd.Wait() }()
-	t.Cleanup(func() { p.Stop() })
+	cmd, done := p.cmd, p.done
+	go func() { done <- cmd.Wait() }()
 
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", p.Addr, 100*time.Millisecond)
 		if err == nil {
 			c.Close()
-			return p
+			return
 		}
 		select {
 		case err := <-p.done:
 			p.done <- err
-			t.Fatalf("%s exited before serving: %v\n%s", filepath.Base(bin), err, p.Output())
+			t.Fatalf("%s exited before serving: %v\n%s", filepath.Base(p.bin), err, p.Output())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s did not listen on %s within 10s\n%s", filepath.Base(bin), p.Addr, p.Output())
+			t.Fatalf("%s did not listen on %s within 20s\n%s", filepath.Base(p.bin), p.Addr, p.Output())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -122,8 +135,56 @@ func StartArgs(t testing.TB, bin string, args []string, port string, env ...stri
 // URL is the base URL of the process.
 func (p *Proc) URL() string { return "http://" + p.Addr }
 
-// Output is everything the process printed so far.
+// Output is what the process printed (its last few MiB).
 func (p *Proc) Output() string { return p.out.String() }
+
+// Pid is the running process's id (to read /proc/<pid>/status, say).
+func (p *Proc) Pid() int { return p.cmd.Process.Pid }
+
+// Signal sends sig to the process.
+func (p *Proc) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
+
+// Wait waits up to d for the process to end, and says whether it did.
+func (p *Proc) Wait(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case err := <-p.done:
+		p.done <- err
+		return true
+	case <-t.C:
+	}
+	// A select picks at random among ready cases: look once more.
+	select {
+	case err := <-p.done:
+		p.done <- err
+		return true
+	default:
+		return false
+	}
+}
+
+// Kill ends the process at once (SIGKILL), as a reclaimed instance ends:
+// no pre-stop, no graceful shutdown. It returns when the process is gone.
+func (p *Proc) Kill() {
+	if p.cmd.ProcessState != nil {
+		return
+	}
+	_ = p.cmd.Process.Kill()
+	err := <-p.done
+	p.done <- err
+}
+
+// Restart runs the binary again, with the same arguments and environment
+// on the same port, once the previous process has ended (Kill or Stop it
+// first), and waits until it serves.
+func (p *Proc) Restart(t testing.TB) {
+	t.Helper()
+	if !p.Wait(0) {
+		t.Fatalf("%s: Restart while the process still runs; Kill or Stop it first", filepath.Base(p.bin))
+	}
+	p.run(t)
+}
 
 // Stop sends SIGTERM and waits up to 10 s, then kills. It returns the exit error.
 func (p *Proc) Stop() error {
@@ -163,7 +224,8 @@ func RunOnce(bin string, env ...string) (string, error) {
 }
 
 // Buffer is a bytes.Buffer safe for concurrent writers: a process's
-// output, or log lines written by concurrent requests.
+// output, or log lines written by concurrent requests. It keeps the last
+// 4 to 8 MiB: a function under load logs a line per request.
 type Buffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
@@ -172,6 +234,11 @@ type Buffer struct {
 func (s *Buffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.b.Len() > 8<<20 {
+		rest := append([]byte(nil), s.b.Bytes()[s.b.Len()-(4<<20):]...)
+		s.b.Reset()
+		s.b.Write(rest)
+	}
 	return s.b.Write(p)
 }
 
