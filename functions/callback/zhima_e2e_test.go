@@ -269,7 +269,7 @@ func TestEndToEndZhimaTokenRefusedAtEKYCCallback(t *testing.T) {
 		bizID, txID string
 		want        int
 	}{
-		"zhima:<bizNo>:<transactionId>, the issue's attack": {"zhima:" + bizNo + ":" + txID, txID, http.StatusBadRequest},
+		"zhima:<bizNo>:<transactionId>, a replayed Zhima token": {"zhima:" + bizNo + ":" + txID, txID, http.StatusBadRequest},
 		"<bizNo>:<transactionId>, the token's own subject":  {callbacktoken.ZhimaSubject(bizNo, txID), bizNo, http.StatusBadRequest},
 		"the transaction_id, a valid MerchantBizId":         {txID, bizNo, http.StatusForbidden},
 		"the biz_no": {bizNo, txID, http.StatusForbidden},
