@@ -270,8 +270,8 @@ func TestEndToEndZhimaTokenRefusedAtEKYCCallback(t *testing.T) {
 		want        int
 	}{
 		"zhima:<bizNo>:<transactionId>, a replayed Zhima token": {"zhima:" + bizNo + ":" + txID, txID, http.StatusBadRequest},
-		"<bizNo>:<transactionId>, the token's own subject":  {callbacktoken.ZhimaSubject(bizNo, txID), bizNo, http.StatusBadRequest},
-		"the transaction_id, a valid MerchantBizId":         {txID, bizNo, http.StatusForbidden},
+		"<bizNo>:<transactionId>, the token's own subject":      {callbacktoken.ZhimaSubject(bizNo, txID), bizNo, http.StatusBadRequest},
+		"the transaction_id, a valid MerchantBizId":             {txID, bizNo, http.StatusForbidden},
 		"the biz_no": {bizNo, txID, http.StatusForbidden},
 	} {
 		q := url.Values{"merchantBizId": {c.bizID}, "callbackToken": {token}, "transactionId": {c.txID}, "passed": {"Y"}, "subCode": {"200"}}
