@@ -50,8 +50,7 @@ func startZhimaE2EOn(t *testing.T, storeURL string, callbackEnv ...string) *zhim
 		t.Skip("end-to-end: builds and runs binaries")
 	}
 	s := &zhimaE2E{e2eStack: &e2eStack{storeURL: storeURL, hook: webhooktest.NewReceiver(t, []byte(e2eWebhookSecret))}}
-	emuPort := testproc.FreePort(t)
-	emu := testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/cmd/emulator"), emuPort, "EMULATOR_ADDR=127.0.0.1:"+emuPort)
+	emu := testproc.StartEmulator(t)
 	s.emu = &emulator.Remote{BaseURL: emu.URL()}
 	keyFile := filepath.Join(t.TempDir(), "app_private_key.pem")
 	require.NoError(t, os.WriteFile(keyFile, []byte(emulator.AlipayTestAppPrivateKey), 0o600))

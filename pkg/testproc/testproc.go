@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -72,18 +73,26 @@ func FreePort(t testing.TB) string {
 
 // Proc is a running binary.
 type Proc struct {
-	Addr string // 127.0.0.1:port it serves on
-	bin  string
-	args []string
-	env  []string
-	cmd  *exec.Cmd
-	out  *Buffer
-	done chan error
+	Addr    string // 127.0.0.1:port it serves on
+	anyPort bool   // started on port 0: Addr comes from its output
+	bin     string
+	args    []string
+	env     []string
+	cmd     *exec.Cmd
+	out     *Buffer
+	done    chan error
 }
 
 // Start runs bin with env (added to a minimal environment) and waits until
 // port accepts connections. The process is stopped with SIGTERM when the
 // test ends.
+//
+// Port "0" means the process binds any free port itself (env must say so:
+// FC_CUSTOM_LISTEN_PORT=0 with LISTEN_HOST=127.0.0.1 for a function,
+// EMULATOR_ADDR=127.0.0.1:0 for the emulator) and Start learns it from the
+// line the process prints when it listens: no other process can take the
+// port between a check and the bind, as with FreePort. Restart then gets a
+// new port (Addr changes).
 func Start(t testing.TB, bin string, port string, env ...string) *Proc {
 	t.Helper()
 	return StartArgs(t, bin, nil, port, env...)
@@ -105,6 +114,11 @@ func (p *Proc) run(t testing.TB) {
 	p.cmd = exec.Command(p.bin, p.args...)
 	p.cmd.Env = p.env
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if strings.HasSuffix(p.Addr, ":0") || p.anyPort {
+		p.anyPort = true
+		p.Addr = ""
+	}
+	printed := len(p.out.String()) // the listening line to read is the new process's
 	p.done = make(chan error, 1)
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -114,10 +128,18 @@ func (p *Proc) run(t testing.TB) {
 
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", p.Addr, 100*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return
+		if p.Addr == "" {
+			if out := p.out.String(); len(out) >= printed {
+				if m := listening.FindStringSubmatch(out[printed:]); m != nil {
+					p.Addr = m[1]
+				}
+			}
+		}
+		if p.Addr != "" {
+			if c, err := net.DialTimeout("tcp", p.Addr, 100*time.Millisecond); err == nil {
+				c.Close()
+				return
+			}
 		}
 		select {
 		case err := <-p.done:
@@ -130,6 +152,18 @@ func (p *Proc) run(t testing.TB) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// listening finds the address in the line a process prints when it
+// listens: a function's JSON "listening" line, the emulator's "emulator
+// listening on http://...".
+var listening = regexp.MustCompile(`listening.*?(127\.0\.0\.1:[1-9][0-9]*)`)
+
+// StartEmulator runs the upstream emulator (cmd/emulator) on a port of its
+// own choosing, with extra env (EMULATOR_RESULTS_URL, ...).
+func StartEmulator(t testing.TB, env ...string) *Proc {
+	t.Helper()
+	return Start(t, Build(t, "github.com/idverify/fc-kyc/cmd/emulator"), "0", append([]string{"EMULATOR_ADDR=127.0.0.1:0"}, env...)...)
 }
 
 // URL is the base URL of the process.
