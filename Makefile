@@ -4,7 +4,7 @@
 GO        ?= go
 BIN       := bin
 DIST      := dist
-FUNCTIONS := ekyc-init bank-verify callback zhima-init otp-init
+FUNCTIONS := ekyc-init bank-verify callback zhima-init otp-init result
 TOOLS     := emulator devstack
 ARCHES    := amd64 arm64
 # lambda.norpc drops aws-lambda-go's legacy net/rpc entry point (and with
