@@ -51,9 +51,9 @@ type Request struct {
 }
 
 // Response is the recorded state of the transaction. Passed and SubCode
-// are the upstream's, as the result event carries them (CheckResult's
-// Passed Y or N and SubCode; for Zhima, Y or N), empty while pending and
-// when expired; RecordedAt is null while pending.
+// are the upstream's, as the result event carries them (eKYC: CheckResult's
+// Passed, Y or N, and SubCode; Zhima: the query's passed, true or false),
+// empty while pending and when expired; RecordedAt is null while pending.
 type Response struct {
 	Kind          string     `json:"kind"`          // ekyc or zhima
 	MerchantBizID string     `json:"merchantBizId"` // eKYC MerchantBizId, Zhima transaction_id
