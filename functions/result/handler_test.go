@@ -24,7 +24,7 @@ var (
 // fixture is a handler over a file store holding alice's eKYC transaction
 // (order A1, TransactionId tx-a1) and Zhima certification (transaction_id
 // ZM_A1, biz_no ZM2026A1), as ekyc-init and zhima-init record them.
-func fixture(t *testing.T, keys ...string) (*Handler, store.Store) {
+func fixture(t testing.TB, keys ...string) (*Handler, store.Store) {
 	t.Helper()
 	st, err := store.NewFile(t.TempDir(), store.Options{})
 	require.NoError(t, err)
