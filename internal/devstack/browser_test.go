@@ -35,6 +35,9 @@ func chromium(t *testing.T) string {
 			return p
 		}
 	}
+	if os.Getenv("REQUIRE_CHROMIUM") == "1" {
+		t.Fatal("REQUIRE_CHROMIUM=1 and no Chromium found (Debian: apt-get install chromium; or set CHROMIUM to its path)")
+	}
 	t.Skip("SKIPPED: the browser test of the demo page needs Chromium, and none was found " +
 		"(Debian: apt-get install chromium; or set CHROMIUM to its path). CI installs it (.ci/run).")
 	return ""

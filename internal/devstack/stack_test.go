@@ -160,6 +160,20 @@ func TestTwoStacksDoNotShareAStore(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "the second stack saw the first one's result")
+
+	// AUTH_MODE=jwt: no token, or a token of the other stack's identity
+	// provider (its own key), is refused.
+	for name, auth := range map[string]string{"no token": "", "the other stack's token": "Bearer " + token(t, a, "alice")} {
+		req, err := http.NewRequest(http.MethodPost, b.URL("result")+"/", strings.NewReader(`{"MerchantBizId":"x1"}`))
+		require.NoError(t, err)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, name)
+	}
 }
 
 func TestAPortInUseStopsTheStartNamingIt(t *testing.T) {
