@@ -72,4 +72,3 @@ func BenchmarkNotFound(b *testing.B) {
 		}
 	}
 }
-

@@ -77,13 +77,16 @@ func newBrowser(t *testing.T, exe string) *browser {
 	return b
 }
 
-// step runs actions in tab (the main tab when nil) within 20 s, then takes a
-// screenshot of it.
-func (b *browser) step(tab context.Context, name string, actions ...chromedp.Action[chromedp.Void]) {
+// step runs actions in the main tab within 20 s, then takes a screenshot
+// of it.
+func (b *browser) step(name string, actions ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
-	if tab == nil {
-		tab = b.ctx
-	}
+	b.stepIn(b.ctx, name, actions...)
+}
+
+// stepIn is step in another tab.
+func (b *browser) stepIn(tab context.Context, name string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
 	ctx, cancel := context.WithTimeout(tab, 20*time.Second)
 	defer cancel()
 	err := chromedp.Do(ctx, actions...)
@@ -152,35 +155,35 @@ func TestDemoPageInABrowser(t *testing.T) {
 	emu := &emulator.Remote{BaseURL: s.URL("emulator")}
 	demo := s.URL("demo") + "/"
 
-	b.step(nil, "open", chromedp.Navigate(demo), textContains("ready", "ready"))
+	b.step("open", chromedp.Navigate(demo), textContains("ready", "ready"))
 
 	// 1. eKYC: start, pass on the emulator's page (another tab, another
 	// origin), and the page shows the result it waited for.
 	var bizID, txURL string
-	b.step(nil, "ekyc-start", chromedp.Click(chromedp.ID("ekyc-start")),
+	b.step("ekyc-start", chromedp.Click(chromedp.ID("ekyc-start")),
 		chromedp.WaitVisible(chromedp.ID("ekyc-open")),
 		attribute("ekyc-open", "href", &txURL), attribute("ekyc-open", "data-merchant-biz-id", &bizID))
 	require.True(t, strings.HasPrefix(txURL, s.URL("emulator")), "TransactionUrl %s is the emulator's page", txURL)
 	tab, closeTab := chromedp.NewContext(b.ctx)
-	b.step(tab, "ekyc-emulator-page", chromedp.Navigate(txURL), chromedp.Click(`//button[text()="Pass"]`),
+	b.stepIn(tab, "ekyc-emulator-page", chromedp.Navigate(txURL), chromedp.Click(`//button[text()="Pass"]`),
 		chromedp.WaitVisible(`//b[text()="Y"]`))
 	closeTab()
-	b.step(nil, "ekyc-result", textContains("ekyc-result", `"status": "passed"`), textContains("ekyc-step", "recorded: passed"))
+	b.step("ekyc-result", textContains("ekyc-result", `"status": "passed"`), textContains("ekyc-step", "recorded: passed"))
 
 	// The owner rule, from the browser: bob asks for alice's transaction.
-	b.step(nil, "lookup-as-bob", chromedp.SetValue(chromedp.ID("user"), "bob"),
+	b.step("lookup-as-bob", chromedp.SetValue(chromedp.ID("user"), "bob"),
 		changed("user"),
 		chromedp.SetValue(chromedp.ID("lookup-id"), bizID), chromedp.Click(chromedp.ID("lookup-go")),
 		textContains("lookup-result", "TransactionNotFound"))
-	b.step(nil, "lookup-as-alice", chromedp.SetValue(chromedp.ID("user"), "alice"),
+	b.step("lookup-as-alice", chromedp.SetValue(chromedp.ID("user"), "alice"),
 		changed("user"),
 		chromedp.Click(chromedp.ID("lookup-go")), textContains("lookup-result", `"status": "passed"`))
 
 	// 2. Zhima: the certify page in this tab, then back to the demo page.
-	b.step(nil, "zhima-certify-page", chromedp.Click(chromedp.ID("zhima-start")),
+	b.step("zhima-certify-page", chromedp.Click(chromedp.ID("zhima-start")),
 		chromedp.WaitVisible(`//button[text()="passed=true"]`))
 	var here string
-	b.step(nil, "zhima-pass", chromedp.Click(`//button[text()="passed=true"]`),
+	b.step("zhima-pass", chromedp.Click(`//button[text()="passed=true"]`),
 		textContains("zhima-step", "recorded: passed"), textContains("zhima-result", `"kind": "zhima"`), chromedp.Func(func(ctx context.Context, t *chromedp.Target) (err error) {
 			here, err = chromedp.Location()(ctx, t)
 			return err
@@ -190,7 +193,7 @@ func TestDemoPageInABrowser(t *testing.T) {
 	assert.Equal(t, "zhima", u.Query().Get("flow"), "the callback sent the browser back to the demo page")
 
 	// 3. OTP: send, read the code the emulator "sent", verify.
-	b.step(nil, "otp", chromedp.Click(chromedp.ID("otp-send")), textContains("otp-step", "sent:"),
+	b.step("otp", chromedp.Click(chromedp.ID("otp-send")), textContains("otp-step", "sent:"),
 		chromedp.Click(chromedp.ID("otp-fetch")), textContains("otp-step", "is in the box"),
 		chromedp.Click(chromedp.ID("otp-verify")), textContains("otp-step", "verified: the code is right"))
 
@@ -200,7 +203,7 @@ func TestDemoPageInABrowser(t *testing.T) {
 		{"BANK_CARD_3_META", "6222020210987654", "BizCode 2"},
 		{"BANK_CARD_4_META", "6222020301987654", "BizCode 3"},
 	} {
-		b.step(nil, "bank-"+c.product, chromedp.SetValue(chromedp.ID("bank-type"), c.product),
+		b.step("bank-"+c.product, chromedp.SetValue(chromedp.ID("bank-type"), c.product),
 			chromedp.SetValue(chromedp.ID("bank-card"), c.card), chromedp.Click(chromedp.ID("bank-verify")),
 			textContains("bank-result", c.product+": "+c.biz), textContains("bank-result", "SubCode"))
 	}
@@ -213,7 +216,7 @@ func TestDemoPageInABrowser(t *testing.T) {
 	alipayBefore, err := emu.AlipayStats()
 	require.NoError(t, err)
 	other := strings.Replace(demo, "127.0.0.1", "localhost", 1)
-	b.step(nil, "foreign-origin", chromedp.Navigate(other), textContains("ready", "ready"),
+	b.step("foreign-origin", chromedp.Navigate(other), textContains("ready", "ready"),
 		chromedp.Click(chromedp.ID("ekyc-start")), textContains("ekyc-step", "refused by the browser"),
 		chromedp.Click(chromedp.ID("zhima-start")), textContains("zhima-step", "refused by the browser"),
 		chromedp.Click(chromedp.ID("bank-verify")), textContains("bank-result", "TypeError"))
