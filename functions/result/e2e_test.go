@@ -146,3 +146,15 @@ func TestEndToEndOnlyTheOwnerReadsTheResult(t *testing.T) {
 		}
 	}
 }
+
+// Without the owner keys the function cannot tell owners apart: it does
+// not start, and says which variable to set.
+func TestStartNeedsTheOwnerKeys(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: builds and runs the binary")
+	}
+	out, err := testproc.RunOnce(testproc.Build(t, "github.com/idverify/fc-kyc/functions/result"),
+		"AUTH_MODE=apikey", "API_KEY_HASHES="+keyHash(aliceKey), "STORE_URL=file://"+t.TempDir(), "FC_CUSTOM_LISTEN_PORT="+testproc.FreePort(t))
+	require.Error(t, err, out)
+	assert.Contains(t, out, "IDEMPOTENCY_SECRET or CALLBACK_SECRET is required")
+}

@@ -32,6 +32,12 @@ func build() (fcrt.Function, error) {
 		return fcrt.Function{}, err
 	}
 	h := &Handler{Store: st}
+	if h.Limits, err = ratelimit.FromEnv("result", st,
+		ratelimit.Rule{Limit: 6000, Window: time.Minute}, // per caller: a front-end's users polling
+		ratelimit.Rule{Limit: 600, Window: time.Hour},    // per subject: one user polling every 6 s for an hour
+	); err != nil {
+		return fcrt.Function{}, err
+	}
 	// The owner keys are the init functions': the same IDEMPOTENCY_SECRET
 	// (or CALLBACK_SECRET) makes the same owner hash.
 	if h.Owners, err = idempotency.FromEnv(st); err != nil {
@@ -39,12 +45,6 @@ func build() (fcrt.Function, error) {
 	}
 	if h.Owners == nil {
 		return fcrt.Function{}, errors.New("IDEMPOTENCY_SECRET or CALLBACK_SECRET is required, with the value ekyc-init and zhima-init have: results are shown only to the caller who started the transaction, whom the init functions record as a hash under that key")
-	}
-	if h.Limits, err = ratelimit.FromEnv("result", st,
-		ratelimit.Rule{Limit: 6000, Window: time.Minute}, // per caller: a front-end's users polling
-		ratelimit.Rule{Limit: 600, Window: time.Hour},    // per subject: one user polling every 6 s for an hour
-	); err != nil {
-		return fcrt.Function{}, err
 	}
 	httpAPI, event := fcrt.Operation(h.Result, fcrt.WithMaxBody(maxBody))
 	return fcrt.Function{Name: "result", HTTP: guard(httpAPI), Event: event}, nil
