@@ -126,12 +126,14 @@ func score(t time.Time) int64 {
 }
 
 // refName is the name of the Lookup index entry of an owner's order id: a
-// hash, so that the index shows neither the id nor the owner's hash.
+// hash, so that the index shows neither the id nor the owner's hash. 128
+// bits of it are plenty (a collision would only hide one entry, since
+// Lookup checks the record it finds) and keep the Redis key short.
 func refName(kind, merchantBizID, owner string) string {
 	if kind == "" {
 		kind = KindEKYC
 	}
-	return hashName("ref\x00" + kind + "\x00" + owner + "\x00" + merchantBizID)
+	return hashName("ref\x00" + kind + "\x00" + owner + "\x00" + merchantBizID)[:32]
 }
 
 // ref is a Lookup index entry: the TransactionID it names, and when it
