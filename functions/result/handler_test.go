@@ -21,6 +21,18 @@ var (
 	bob   = auth.WithIdentity(context.Background(), auth.Identity{Caller: "jwt:0011223344556677", Subject: "bob-subject-hash"})
 )
 
+// fixtureGuard makes owner hashes under keys (a test key when none).
+func fixtureGuard(keys ...string) *idempotency.Guard {
+	if len(keys) == 0 {
+		keys = []string{"result-test-key-0123456789abcdef0123"}
+	}
+	g := &idempotency.Guard{Window: time.Minute}
+	for _, k := range keys {
+		g.Keys = append(g.Keys, []byte(k))
+	}
+	return g
+}
+
 // fixture is a handler over a file store holding alice's eKYC transaction
 // (order A1, TransactionId tx-a1) and Zhima certification (transaction_id
 // ZM_A1, biz_no ZM2026A1), as ekyc-init and zhima-init record them.
@@ -28,13 +40,8 @@ func fixture(t testing.TB, keys ...string) (*Handler, store.Store) {
 	t.Helper()
 	st, err := store.NewFile(t.TempDir(), store.Options{})
 	require.NoError(t, err)
-	if len(keys) == 0 {
-		keys = []string{"result-test-key-0123456789abcdef0123"}
-	}
-	g := &idempotency.Guard{Store: st, Window: time.Minute}
-	for _, k := range keys {
-		g.Keys = append(g.Keys, []byte(k))
-	}
+	g := fixtureGuard(keys...)
+	g.Store = st
 	ctx := context.Background()
 	require.NoError(t, st.Create(ctx, store.Transaction{TransactionID: "tx-a1", MerchantBizID: "A1", Owner: g.Owner(alice)}))
 	require.NoError(t, st.Create(ctx, store.Transaction{TransactionID: "ZM2026A1", MerchantBizID: "ZM_A1", Kind: store.KindZhima, Owner: g.Owner(alice)}))
