@@ -122,8 +122,11 @@ func newIDP(t *testing.T) idp {
 
 // env is the configuration of AUTH_MODE=jwt trusting this provider.
 func (p idp) env() []string {
-	return []string{"AUTH_MODE=jwt", "AUTH_JWT_ISSUER=" + issuer, "AUTH_JWT_AUDIENCE=" + audience, "AUTH_JWT_PUBLIC_KEY_FILE=" + p.pemFile}
+	return []string{"AUTH_MODE=jwt", "AUTH_JWT_ISSUER=" + issuer, "AUTH_JWT_AUDIENCE=" + audience, "AUTH_SUBJECT_SECRET=" + subjectSecret, "AUTH_JWT_PUBLIC_KEY_FILE=" + p.pemFile}
 }
+
+// subjectSecret is AUTH_SUBJECT_SECRET under AUTH_MODE=jwt here.
+const subjectSecret = "securitytest-subject-secret-0123456789"
 
 // token is a valid token for sub; change edits its claims first.
 func (p idp) token(t *testing.T, sub string, change func(jwt.MapClaims)) string {

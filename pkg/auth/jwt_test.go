@@ -2,6 +2,9 @@ package auth
 
 import (
 	"crypto/ecdsa"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
@@ -27,6 +30,18 @@ const (
 	testIssuer   = "https://idp.example.com/"
 	testAudience = "kyc-api"
 )
+
+// testSubjectKey is AUTH_SUBJECT_SECRET in these tests.
+var testSubjectKey = []byte("0123456789abcdef0123456789abcdef")
+
+// merchantSubjectID is how a merchant's backend computes the subject id of
+// its user, written out here apart from SubjectID: HMAC-SHA256 under
+// AUTH_SUBJECT_SECRET of iss, a zero byte, sub; lowercase hex.
+func merchantSubjectID(key []byte, iss, sub string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(iss + "\x00" + sub))
+	return hex.EncodeToString(m.Sum(nil))
+}
 
 // Keys are generated once per test binary: RSA generation is slow.
 var (
@@ -113,7 +128,7 @@ func serve(t *testing.T, mw Middleware, authz string) (*httptest.ResponseRecorde
 func TestJWT(t *testing.T) {
 	keys, err := ParseJWKS(jwksDoc(t, rsaJWK("r1", &rsaKey.PublicKey), ecJWK("e1", &ecKey.PublicKey)))
 	require.NoError(t, err)
-	mw, err := JWT(JWTConfig{Issuer: testIssuer, Audience: []string{"other", testAudience}, Leeway: 30 * time.Second, Keys: keys})
+	mw, err := JWT(JWTConfig{Issuer: testIssuer, Audience: []string{"other", testAudience}, Leeway: 30 * time.Second, Keys: keys, SubjectKey: testSubjectKey})
 	require.NoError(t, err)
 	now := time.Now()
 	good := goodClaims()
@@ -133,9 +148,10 @@ func TestJWT(t *testing.T) {
 		t.Run("accepts "+tt.name, func(t *testing.T) {
 			w, s := serve(t, mw, "Bearer "+tt.tok)
 			require.Equal(t, 204, w.Code, w.Body.String())
-			assert.Equal(t, digest(testIssuer, "user-77"), s.id.Subject)
+			assert.Equal(t, merchantSubjectID(testSubjectKey, testIssuer, "user-77"), s.id.Subject)
 			assert.Len(t, s.id.Subject, 64)
 			assert.NotContains(t, s.id.Subject, "user-77")
+			assert.NotEqual(t, digest(testIssuer, "user-77"), s.id.Subject, "an unkeyed hash could be found by hashing guessed subs")
 			assert.Equal(t, "jwt:"+digest(testIssuer, "web-app")[:16], s.id.Caller)
 		})
 	}
@@ -189,7 +205,7 @@ func TestJWTWithPEM(t *testing.T) {
 	keys, err := ParsePublicKeys(pemOf(t, &ecKey.PublicKey) + pemOf(t, &rsaKey.PublicKey))
 	require.NoError(t, err)
 	assert.Equal(t, 2, keys.Len())
-	mw, err := JWT(JWTConfig{Issuer: testIssuer, Audience: []string{testAudience}, Keys: keys})
+	mw, err := JWT(JWTConfig{Issuer: testIssuer, Audience: []string{testAudience}, Keys: keys, SubjectKey: testSubjectKey})
 	require.NoError(t, err)
 	w, _ := serve(t, mw, "Bearer "+token(t, jwt.SigningMethodES256, ecKey, "", goodClaims()))
 	assert.Equal(t, 204, w.Code, w.Body.String())
@@ -292,7 +308,7 @@ func TestRemoteKeysCacheAndRotation(t *testing.T) {
 	srv := newJWKSServer(t, jwksDoc(t, rsaJWK("r1", &rsaKey.PublicKey)))
 	rk := &RemoteKeys{URL: srv.URL}
 	require.NoError(t, rk.Load(t.Context()))
-	mw, err := JWT(JWTConfig{Issuer: testIssuer, Audience: []string{testAudience}, Keys: rk})
+	mw, err := JWT(JWTConfig{Issuer: testIssuer, Audience: []string{testAudience}, Keys: rk, SubjectKey: testSubjectKey})
 	require.NoError(t, err)
 
 	for range 5 {
@@ -328,7 +344,7 @@ func TestRemoteKeysKeepServingWhenTheProviderFails(t *testing.T) {
 	rk.tried = time.Now().Add(-2 * refetchGap)
 	rk.mu.Unlock()
 	time.Sleep(2 * time.Millisecond) // past Refresh
-	mw, err := JWT(JWTConfig{Issuer: testIssuer, Audience: []string{testAudience}, Keys: rk})
+	mw, err := JWT(JWTConfig{Issuer: testIssuer, Audience: []string{testAudience}, Keys: rk, SubjectKey: testSubjectKey})
 	require.NoError(t, err)
 	w, _ := serve(t, mw, "Bearer "+token(t, jwt.SigningMethodRS256, rsaKey, "r1", goodClaims()))
 	assert.Equal(t, 204, w.Code, "the keys already fetched stay in use")
@@ -345,7 +361,7 @@ func TestJWTConfigFromEnv(t *testing.T) {
 	notFound := httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(notFound.Close)
 
-	base := map[string]string{"AUTH_JWT_ISSUER": testIssuer, "AUTH_JWT_AUDIENCE": testAudience}
+	base := map[string]string{"AUTH_JWT_ISSUER": testIssuer, "AUTH_JWT_AUDIENCE": testAudience, "AUTH_SUBJECT_SECRET": string(testSubjectKey)}
 	tests := []struct {
 		name string
 		env  map[string]string
@@ -365,6 +381,8 @@ func TestJWTConfigFromEnv(t *testing.T) {
 		{"JWKS URL over http off loopback", map[string]string{"AUTH_JWKS_URL": "http://idp.example.com/jwks"}, "AUTH_JWKS_URL"},
 		{"JWKS URL answering 404", map[string]string{"AUTH_JWKS_URL": notFound.URL}, "AUTH_JWKS_URL"},
 		{"leeway too long", map[string]string{"AUTH_JWT_LEEWAY": "1h", "AUTH_JWT_PUBLIC_KEY": pemOf(t, &rsaKey.PublicKey)}, "AUTH_JWT_LEEWAY"},
+		{"no subject secret", map[string]string{"AUTH_SUBJECT_SECRET": "", "AUTH_JWT_PUBLIC_KEY": pemOf(t, &rsaKey.PublicKey)}, "AUTH_SUBJECT_SECRET is required with AUTH_MODE=jwt"},
+		{"short subject secret", map[string]string{"AUTH_SUBJECT_SECRET": "short", "AUTH_JWT_PUBLIC_KEY": pemOf(t, &rsaKey.PublicKey)}, "AUTH_SUBJECT_SECRET is 5 characters"},
 		{"leeway not a duration", map[string]string{"AUTH_JWT_LEEWAY": "30", "AUTH_JWT_PUBLIC_KEY": pemOf(t, &rsaKey.PublicKey)}, "AUTH_JWT_LEEWAY"},
 	}
 	for _, tt := range tests {
