@@ -2,14 +2,14 @@ package auth
 
 import (
 	"crypto/ecdsa"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"crypto/elliptic"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"math/big"
