@@ -348,7 +348,107 @@ func TestRemoteKeysKeepServingWhenTheProviderFails(t *testing.T) {
 	require.NoError(t, err)
 	w, _ := serve(t, mw, "Bearer "+token(t, jwt.SigningMethodRS256, rsaKey, "r1", goodClaims()))
 	assert.Equal(t, 204, w.Code, "the keys already fetched stay in use")
+	waitForFetch(rk)
 	assert.EqualValues(t, 2, srv.fetches.Load(), "a stale cache was refetched")
+	w, _ = serve(t, mw, "Bearer "+token(t, jwt.SigningMethodRS256, rsaKey, "r1", goodClaims()))
+	assert.Equal(t, 204, w.Code, "the keys already fetched stay in use after the failed fetch")
+}
+
+// waitForFetch waits until no fetch of rk is in flight.
+func waitForFetch(rk *RemoteKeys) {
+	rk.mu.Lock()
+	f := rk.flight
+	rk.mu.Unlock()
+	if f != nil {
+		<-f.done
+	}
+}
+
+// slowJWKS is an identity provider that answers a fetch only when the test
+// says so: started receives one value per fetch as it arrives, and each
+// fetch waits for a value on release.
+type slowJWKS struct {
+	*httptest.Server
+	doc     atomic.Value
+	fetches atomic.Int64
+	slow    atomic.Bool
+	started chan struct{}
+	release chan struct{}
+}
+
+func newSlowJWKS(t *testing.T, doc []byte) *slowJWKS {
+	s := &slowJWKS{started: make(chan struct{}, 16), release: make(chan struct{})}
+	s.doc.Store(doc)
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.fetches.Add(1)
+		if s.slow.Load() {
+			s.started <- struct{}{}
+			select {
+			case <-s.release:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		_, _ = w.Write(s.doc.Load().([]byte))
+	}))
+	t.Cleanup(func() { close(s.release); s.Close() })
+	return s
+}
+
+func TestRemoteKeysFetchDoesNotDelayKnownKids(t *testing.T) {
+	srv := newSlowJWKS(t, jwksDoc(t, rsaJWK("r1", &rsaKey.PublicKey)))
+	rk := &RemoteKeys{URL: srv.URL}
+	require.NoError(t, rk.Load(t.Context()))
+	mw, err := JWT(JWTConfig{Issuer: testIssuer, Audience: []string{testAudience}, Keys: rk, SubjectKey: testSubjectKey})
+	require.NoError(t, err)
+
+	// The provider rotates and becomes slow; tokens with the new kid arrive.
+	srv.doc.Store(jwksDoc(t, rsaJWK("r1", &rsaKey.PublicKey), rsaJWK("r2", &otherRSAKey.PublicKey)))
+	srv.slow.Store(true)
+	rk.mu.Lock()
+	rk.tried = time.Now().Add(-2 * refetchGap)
+	rk.mu.Unlock()
+	const waiting = 6
+	unknown := make(chan int, waiting)
+	newKid := "Bearer " + token(t, jwt.SigningMethodRS256, otherRSAKey, "r2", goodClaims())
+	oldKid := "Bearer " + token(t, jwt.SigningMethodRS256, rsaKey, "r1", goodClaims())
+	for range waiting {
+		go func() {
+			w, _ := serve(t, mw, newKid)
+			unknown <- w.Code
+		}()
+	}
+	<-srv.started // the fetch is in flight, held by the provider
+
+	// Requests whose kid is cached are answered while it is.
+	known := make(chan int)
+	go func() {
+		for range 3 {
+			w, _ := serve(t, mw, oldKid)
+			known <- w.Code
+		}
+	}()
+	for range 3 {
+		select {
+		case code := <-known:
+			assert.Equal(t, 204, code)
+		case code := <-unknown:
+			t.Fatalf("a token with an unknown kid was answered (%d) before those with a known kid: the fetch delayed them", code)
+		case <-time.After(time.Minute): // a hang guard, not a measurement: the provider holds the fetch until released
+			t.Fatal("a request whose kid is cached waited for the JWKS fetch")
+		}
+	}
+	select {
+	case code := <-unknown:
+		t.Fatalf("a token with an unknown kid was answered (%d) before the fetch ended", code)
+	default:
+	}
+
+	srv.release <- struct{}{}
+	for range waiting {
+		assert.Equal(t, 204, <-unknown, "the new key verifies once fetched")
+	}
+	assert.EqualValues(t, 2, srv.fetches.Load(), "one fetch at start, one for all the tokens with the new kid")
 }
 
 func TestJWTConfigFromEnv(t *testing.T) {
