@@ -59,6 +59,7 @@ func startStack(t *testing.T) *stack {
 		port := testproc.FreePort(t)
 		env := append([]string{
 			"FC_CUSTOM_LISTEN_PORT=" + port,
+			"TRUST_CONTROL_PATH=true", // the tests play FC's part and send events
 			"AUTH_MODE=none",
 			"FUNCTION_TIMEOUT_S=5",
 			// A store of this run's own, not the machine-wide default.

@@ -180,7 +180,7 @@ func (s *Stack) start() error {
 // first), with its environment.
 func (s *Stack) processes(webhookSecret string) []procSpec {
 	emu := s.Addr(emulatorOffset)
-	common := []string{"LISTEN_HOST=127.0.0.1", "LOG_LEVEL=info"}
+	common := []string{"LISTEN_HOST=127.0.0.1", "LOG_LEVEL=info", "TRUST_CONTROL_PATH=true"}
 	front := []string{"AUTH_MODE=none"} // loopback only: see LISTEN_HOST
 	cloudauth := []string{
 		"CLOUDAUTH_ENDPOINT=http://" + emu,

@@ -64,6 +64,7 @@ func startFunction(t *testing.T, name string, e emu, env ...string) *testproc.Pr
 	port := testproc.FreePort(t)
 	all := append([]string{
 		"FC_CUSTOM_LISTEN_PORT=" + port,
+		"TRUST_CONTROL_PATH=true", // the tests play FC's part and send events; env may say false
 		"FUNCTION_TIMEOUT_S=5",
 		"CLOUDAUTH_ENDPOINT=" + e.url,
 		"ALIBABA_CLOUD_ACCESS_KEY_ID=" + emulator.DefaultAccessKeyID,

@@ -81,7 +81,7 @@ func TestClientHangUpIsLoggedAs499(t *testing.T) {
 				Event: func(ctx context.Context, _ Event) (any, error) { return nil, upstream(ctx) },
 			}
 			lines := make(lineWriter, 16)
-			o := Options{Logger: slog.New(slog.NewJSONHandler(lines, nil))}
+			o := Options{Logger: slog.New(slog.NewJSONHandler(lines, nil)), TrustControlPath: true}
 			srv := httptest.NewServer(Handler(f, o))
 			t.Cleanup(srv.Close)
 

@@ -76,8 +76,12 @@ func (h *handler) invocationContext(parent context.Context) (context.Context, co
 
 // kindOf reads the control path first. A plain GET /pre-stop counts as the
 // hook only without the header: with "/http-invoke" it came from a caller
-// through the HTTP trigger.
-func kindOf(r *http.Request) string {
+// through the HTTP trigger. When the control path is not trusted (off FC,
+// see Options.TrustControlPath) every request is an HTTP request.
+func kindOf(r *http.Request, trusted bool) string {
+	if !trusted {
+		return kindHTTP
+	}
 	switch r.Header.Get(headerControlPath) {
 	case "/invoke":
 		return kindInvoke
@@ -95,7 +99,7 @@ func kindOf(r *http.Request) string {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	kind := kindOf(r)
+	kind := kindOf(r, h.o.TrustControlPath)
 	id := r.Header.Get(headerRequestID)
 	if id == "" {
 		// A local run. On FC the id always comes in, and FC itself returns it
