@@ -381,3 +381,21 @@ func TestThrottlingWaitIsHonoured(t *testing.T) {
 		assert.GreaterOrEqual(t, at[1].Sub(at[0]), asked, "the second attempt came no sooner than the throttling answer asked")
 	})
 }
+
+// A caller that hangs up is not the upstream being slow: the error (which
+// only the log reads) says so.
+func TestCallerHangUpIsNotBlamedOnTheUpstream(t *testing.T) {
+	emu, c := newEmulator(t, Config{})
+	emu.InjectFault(emulator.Cloudauth, "Initialize", emulator.Fault{Kind: emulator.FaultSlow, Delay: time.Minute})
+	ctx, hangUp := context.WithCancel(akCtx)
+	go func() {
+		for emu.Stats().Requests["Initialize"] == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		hangUp()
+	}()
+	_, err := c.Initialize(ctx, initReq())
+	require.Error(t, err)
+	assert.Contains(t, apierr.As(err).Message, "caller went away")
+	assert.EqualValues(t, 1, emu.Stats().Requests["Initialize"], "billed: not repeated")
+}
