@@ -9,8 +9,10 @@ import (
 	"io"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -55,6 +57,7 @@ func startStack(t *testing.T) *stack {
 		port := testproc.FreePort(t)
 		env := append([]string{
 			"FC_CUSTOM_LISTEN_PORT=" + port,
+			"TRUST_CONTROL_PATH=true", // the tests play FC's part and send events
 			"AUTH_MODE=none",
 			"FUNCTION_TIMEOUT_S=5",
 			// A store of this run's own, not the machine-wide default.
@@ -295,6 +298,32 @@ func TestEndToEnd(t *testing.T) {
 		assert.Equal(t, "Throttling.Api", a.str("Code"))
 		assert.NotEmpty(t, a.str("RequestId"))
 		assert.NotEmpty(t, a.header.Get("Retry-After"))
+		require.NoError(t, s.emu.ClearFaults())
+	})
+
+	// The case: Throttling.Api asking to wait 12 s used to be
+	// followed by two more attempts within 2 s. The wait is past this
+	// function's deadline, so one attempt, and 503 with that Retry-After; a
+	// second request while the wait runs is not sent at all.
+	t.Run("a throttling wait past the deadline: one attempt, 503 with its Retry-After", func(t *testing.T) {
+		require.NoError(t, s.emu.Reset())
+		require.NoError(t, s.emu.InjectFault(emulator.Cloudauth, "BankMetaVerifyIntl", emulator.Fault{Kind: emulator.FaultThrottle, Delay: 12 * time.Second}))
+		for i := range 2 {
+			a := post(t, s.plain.URL()+"/", nil, body4(plainCard))
+			assert.Equal(t, http.StatusServiceUnavailable, a.status, "%v", a.body)
+			assert.Equal(t, "Throttling.Api", a.str("Code"))
+			secs, err := strconv.Atoi(a.header.Get("Retry-After"))
+			require.NoError(t, err, "Retry-After %q", a.header.Get("Retry-After"))
+			if i == 0 {
+				assert.GreaterOrEqual(t, secs, 12, "the wait the service asked for")
+			} else {
+				assert.Greater(t, secs, 0)
+				assert.LessOrEqual(t, secs, 12, "what is left of it")
+			}
+			st, err := s.emu.Stats()
+			require.NoError(t, err)
+			assert.EqualValues(t, 1, st.Requests["BankMetaVerifyIntl"], "exactly one attempt reached the service")
+		}
 		require.NoError(t, s.emu.ClearFaults())
 	})
 

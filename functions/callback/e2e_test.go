@@ -67,7 +67,7 @@ func startE2E(t *testing.T, storeURL string) *e2eStack {
 	}
 	cbPort := testproc.FreePort(t)
 	s.callback = testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/functions/callback"), cbPort,
-		append([]string{"FC_CUSTOM_LISTEN_PORT=" + cbPort, "RECONCILE_AFTER=1ms",
+		append([]string{"FC_CUSTOM_LISTEN_PORT=" + cbPort, "RECONCILE_AFTER=1ms", trustControlPath,
 			"RESULT_WEBHOOK_URL=" + s.hook.URL() + "/kyc/results", "RESULT_WEBHOOK_SECRET=" + e2eWebhookSecret}, common...)...)
 	initPort := testproc.FreePort(t)
 	s.init = testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/functions/ekyc-init"), initPort,
@@ -115,6 +115,11 @@ func (s *e2eStack) checkResults(t *testing.T) int64 {
 	require.NoError(t, err)
 	return st.Requests["CheckResult"]
 }
+
+// trustControlPath: these tests play FC's part and send the timer as an
+// event (x-fc-control-path), which a process off FC otherwise serves as an
+// HTTP request.
+const trustControlPath = "TRUST_CONTROL_PATH=true"
 
 // timer sends one timer event, as FC's time trigger does.
 func (s *e2eStack) timer(t *testing.T) (int, ReconcileReport) {

@@ -66,7 +66,7 @@ func startZhimaE2EOn(t *testing.T, storeURL string, callbackEnv ...string) *zhim
 		"ZHIMA_RETURN_URL=http://127.0.0.1:" + cbPort + "/zhima/return",
 	}
 	s.callback = testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/functions/callback"), cbPort,
-		append(append([]string{"FC_CUSTOM_LISTEN_PORT=" + cbPort, "RECONCILE_AFTER=1ms", "ZHIMA_SETTLE_AFTER=1ms",
+		append(append([]string{"FC_CUSTOM_LISTEN_PORT=" + cbPort, "RECONCILE_AFTER=1ms", "ZHIMA_SETTLE_AFTER=1ms", trustControlPath,
 			"CLOUDAUTH_ENDPOINT=" + emu.URL(),
 			"ALIBABA_CLOUD_ACCESS_KEY_ID=" + emulator.DefaultAccessKeyID,
 			"ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + emulator.DefaultAccessKeySecret,

@@ -42,6 +42,7 @@ func startStack(t *testing.T, extraEnv ...string) *stack {
 	fnPort := testproc.FreePort(t)
 	env := append([]string{
 		"FC_CUSTOM_LISTEN_PORT=" + fnPort,
+		"TRUST_CONTROL_PATH=true", // the tests play FC's part and send events
 		"AUTH_MODE=none",
 		"FUNCTION_TIMEOUT_S=5",
 		"CLOUDAUTH_QPS_EKYC=off", // 100 concurrent requests below; pkg/budget tests the QPS budget

@@ -161,7 +161,9 @@ func (h *Handler) record(ctx context.Context, bizID, userID, txID string) {
 		return
 	}
 	sum := sha256.Sum256([]byte(userID))
-	sctx, cancel := context.WithTimeout(ctx, storeWriteTimeout)
+	// Not ended by the caller hanging up: the call is billed and the
+	// transaction exists upstream whether or not anyone waits for the answer.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeWriteTimeout)
 	defer cancel()
 	err := h.Store.Create(sctx, store.Transaction{
 		TransactionID: txID,

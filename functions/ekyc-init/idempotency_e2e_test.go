@@ -46,7 +46,7 @@ func jwtEnv(t *testing.T) ([]string, func(sub string) string) {
 		require.NoError(t, err)
 		return s
 	}
-	return []string{"AUTH_MODE=jwt", "AUTH_JWT_ISSUER=" + e2eIssuer, "AUTH_JWT_AUDIENCE=" + e2eAudience, "AUTH_JWT_PUBLIC_KEY_FILE=" + f}, sign
+	return []string{"AUTH_MODE=jwt", "AUTH_JWT_ISSUER=" + e2eIssuer, "AUTH_JWT_AUDIENCE=" + e2eAudience, "AUTH_SUBJECT_SECRET=e2e-subject-secret-0123456789abcdef", "AUTH_JWT_PUBLIC_KEY_FILE=" + f}, sign
 }
 
 func TestEndToEndIdempotentStarts(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/idverify/fc-kyc/pkg/apierr"
 	"github.com/idverify/fc-kyc/pkg/auth"
+	"github.com/idverify/fc-kyc/pkg/cloudauth"
 	"github.com/idverify/fc-kyc/pkg/idempotency"
 	"github.com/idverify/fc-kyc/pkg/logging"
 	"github.com/idverify/fc-kyc/pkg/store"
@@ -100,4 +101,39 @@ func TestTheRecordNamesItsOwner(t *testing.T) {
 	got, err := st.Lookup(context.Background(), store.KindEKYC, res.MerchantBizId, guard.Owner(alice))
 	require.NoError(t, err)
 	assert.Equal(t, tx.TransactionID, got.TransactionID)
+}
+
+// hangingUpUpstream succeeds, and the caller hangs up as the answer comes.
+type hangingUpUpstream struct {
+	fakeUpstream
+	hangUp context.CancelFunc
+}
+
+func (u *hangingUpUpstream) Initialize(ctx context.Context, r cloudauth.InitializeRequest) (*cloudauth.InitializeResponse, error) {
+	res, err := u.fakeUpstream.Initialize(ctx, r)
+	u.hangUp()
+	return res, err
+}
+
+// ctxStore refuses a write whose context has ended, as Redis's client does.
+type ctxStore struct{ store.Store }
+
+func (s ctxStore) Create(ctx context.Context, t store.Transaction) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.Store.Create(ctx, t)
+}
+
+// A billed Initialize is recorded even when the caller hangs up as it
+// succeeds: the transaction exists upstream, and its result must not be
+// lost with the caller's connection (nor logged as an error).
+func TestInitializeRecordsWhenTheCallerHangsUp(t *testing.T) {
+	st := newFileStore(t)
+	ctx, hangUp := context.WithCancel(context.Background())
+	h := &Handler{Upstream: &hangingUpUpstream{hangUp: hangUp}, Store: ctxStore{st}, Now: time.Now}
+	_, _ = h.Initialize(ctx, decode(t, valid()))
+	require.Error(t, ctx.Err(), "the caller hung up")
+	_, err := st.Get(context.Background(), "hk0123")
+	assert.NoError(t, err, "the transaction is recorded")
 }

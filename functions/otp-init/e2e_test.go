@@ -44,6 +44,7 @@ func startEmulatorProc(t *testing.T) *e2e {
 func (s *e2e) env(port string, extra ...string) []string {
 	env := map[string]string{
 		"FC_CUSTOM_LISTEN_PORT": port,
+		"TRUST_CONTROL_PATH":    "true", // the tests play FC's part and send events
 		"AUTH_MODE":             "none",
 		"FUNCTION_TIMEOUT_S":    "8",
 		"ANTOM_GATEWAY":         s.emuURL,

@@ -48,7 +48,7 @@ func newFixture(t *testing.T, timeout time.Duration) *fixture {
 	require.NoError(t, err)
 	var log bytes.Buffer
 	fn := fcrt.Handler(function(&Handler{Upstream: client}),
-		fcrt.Options{Timeout: timeout, Logger: slog.New(slog.NewJSONHandler(&log, nil))})
+		fcrt.Options{Timeout: timeout, Logger: slog.New(slog.NewJSONHandler(&log, nil)), TrustControlPath: true})
 	return &fixture{emu: emu, fn: fn, log: &log}
 }
 

@@ -42,6 +42,7 @@ func startE2E(t *testing.T) *e2e {
 	fnPort := testproc.FreePort(t)
 	fn := testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/functions/zhima-init"), fnPort,
 		"FC_CUSTOM_LISTEN_PORT="+fnPort,
+		"TRUST_CONTROL_PATH=true", // the tests play FC's part and send events
 		"AUTH_MODE=none",
 		"FUNCTION_TIMEOUT_S=5",
 		"TZ=America/Los_Angeles",

@@ -48,7 +48,7 @@ func newStack(t testing.TB) *stack {
 	api, event := fcrt.Operation(h.Initialize, fcrt.WithMaxBody(maxBody))
 	var log bytes.Buffer
 	fh := fcrt.Handler(fcrt.Function{Name: "zhima-init", HTTP: api, Event: event, ErrorShape: errorBody},
-		fcrt.Options{Timeout: 5 * time.Second, Logger: slog.New(slog.NewJSONHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+		fcrt.Options{Timeout: 5 * time.Second, Logger: slog.New(slog.NewJSONHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug})), TrustControlPath: true})
 	return &stack{h: fh, emu: emu, gw: emu.Alipay(), log: &log}
 }
 

@@ -93,7 +93,9 @@ func (h *Handler) record(ctx context.Context, bizNo, transactionID, subject stri
 		sum := sha256.Sum256([]byte(subject))
 		tx.UserHash = hex.EncodeToString(sum[:])
 	}
-	sctx, cancel := context.WithTimeout(ctx, storeWriteTimeout)
+	// Not ended by the caller hanging up: the call is billed and the
+	// transaction exists upstream whether or not anyone waits for the answer.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeWriteTimeout)
 	defer cancel()
 	if err := h.Store.Create(sctx, tx); err != nil && !errors.Is(err, store.ErrExists) {
 		logging.From(ctx).Error("certification not recorded: re-create it, or rely on the user's return", "biz_no", bizNo,

@@ -203,11 +203,12 @@ func (s *Stack) start() error {
 // first), with its environment.
 func (s *Stack) processes(webhookSecret string) []procSpec {
 	emu := s.Addr(emulatorOffset)
-	common := []string{"LISTEN_HOST=127.0.0.1", "LOG_LEVEL=info"}
+	common := []string{"LISTEN_HOST=127.0.0.1", "LOG_LEVEL=info", "TRUST_CONTROL_PATH=true"}
 	// As production: callers need a JWT, here from the stack's identity
 	// provider, and browsers only the demo page's origin.
 	front := []string{"AUTH_MODE=jwt", "AUTH_JWKS_URL=" + s.URL("demo") + "/.well-known/jwks.json",
-		"AUTH_JWT_ISSUER=" + s.URL("demo"), "AUTH_JWT_AUDIENCE=" + Audience, "CORS_ALLOWED_ORIGINS=" + s.URL("demo")}
+		"AUTH_JWT_ISSUER=" + s.URL("demo"), "AUTH_JWT_AUDIENCE=" + Audience,
+		"AUTH_SUBJECT_SECRET=devstack-subject-secret-for-local-runs-only", "CORS_ALLOWED_ORIGINS=" + s.URL("demo")}
 	// Every function counts its limits (and the QPS budget) in this
 	// stack's own store.
 	own := []string{"STORE_URL=file://" + s.storeDir}

@@ -1,6 +1,7 @@
 package securitytest
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -32,10 +33,13 @@ var initFunctions = []struct {
 }
 
 // hashedSub is what the functions must send upstream for a token's sub,
-// computed here independently of package auth.
+// computed here independently of package auth, as a merchant's backend
+// does (docs/security.md): HMAC-SHA256 under AUTH_SUBJECT_SECRET of iss, a
+// zero byte and sub, in lowercase hex.
 func hashedSub(sub string) string {
-	s := sha256.Sum256([]byte(issuer + "\x00" + sub))
-	return hex.EncodeToString(s[:])
+	m := hmac.New(sha256.New, []byte(subjectSecret))
+	m.Write([]byte(issuer + "\x00" + sub))
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 func TestJWTMode(t *testing.T) {
@@ -108,7 +112,7 @@ func TestJWKSURLMode(t *testing.T) {
 		}}})
 	}))
 	t.Cleanup(jwks.Close)
-	proc := startFunction(t, "bank-verify", e, "AUTH_MODE=jwt", "AUTH_JWT_ISSUER="+issuer, "AUTH_JWT_AUDIENCE="+audience, "AUTH_JWKS_URL="+jwks.URL)
+	proc := startFunction(t, "bank-verify", e, "AUTH_MODE=jwt", "AUTH_JWT_ISSUER="+issuer, "AUTH_JWT_AUDIENCE="+audience, "AUTH_SUBJECT_SECRET="+subjectSecret, "AUTH_JWKS_URL="+jwks.URL)
 	require.EqualValues(t, 1, fetches.Load(), "the JWKS is fetched at start")
 
 	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{"iss": issuer, "aud": audience, "sub": "u-9", "exp": time.Now().Add(time.Minute).Unix()})

@@ -63,6 +63,7 @@ func startFunction(t *testing.T, name string, e emu, env ...string) *testproc.Pr
 	port := testproc.FreePort(t)
 	all := append([]string{
 		"FC_CUSTOM_LISTEN_PORT=" + port,
+		"TRUST_CONTROL_PATH=true", // the tests play FC's part and send events; env may say false
 		"FUNCTION_TIMEOUT_S=5",
 		"CLOUDAUTH_ENDPOINT=" + e.url,
 		"ALIBABA_CLOUD_ACCESS_KEY_ID=" + emulator.DefaultAccessKeyID,
@@ -121,8 +122,11 @@ func newIDP(t *testing.T) idp {
 
 // env is the configuration of AUTH_MODE=jwt trusting this provider.
 func (p idp) env() []string {
-	return []string{"AUTH_MODE=jwt", "AUTH_JWT_ISSUER=" + issuer, "AUTH_JWT_AUDIENCE=" + audience, "AUTH_JWT_PUBLIC_KEY_FILE=" + p.pemFile}
+	return []string{"AUTH_MODE=jwt", "AUTH_JWT_ISSUER=" + issuer, "AUTH_JWT_AUDIENCE=" + audience, "AUTH_SUBJECT_SECRET=" + subjectSecret, "AUTH_JWT_PUBLIC_KEY_FILE=" + p.pemFile}
 }
+
+// subjectSecret is AUTH_SUBJECT_SECRET under AUTH_MODE=jwt here.
+const subjectSecret = "securitytest-subject-secret-0123456789"
 
 // token is a valid token for sub; change edits its claims first.
 func (p idp) token(t *testing.T, sub string, change func(jwt.MapClaims)) string {

@@ -40,7 +40,7 @@ func TestStartRefusesMissingOrMalformedSecurityConfiguration(t *testing.T) {
 	skipShort(t)
 	keyFile := filepath.Join(t.TempDir(), "key.pem")
 	require.NoError(t, os.WriteFile(keyFile, []byte("-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n"), 0o600))
-	jwt := []string{"AUTH_MODE=jwt", "AUTH_JWT_ISSUER=" + issuer, "AUTH_JWT_AUDIENCE=" + audience}
+	jwt := []string{"AUTH_MODE=jwt", "AUTH_JWT_ISSUER=" + issuer, "AUTH_JWT_AUDIENCE=" + audience, "AUTH_SUBJECT_SECRET=" + subjectSecret}
 	tests := []struct {
 		name string
 		env  []string
@@ -53,6 +53,8 @@ func TestStartRefusesMissingOrMalformedSecurityConfiguration(t *testing.T) {
 		{"jwt without issuer", []string{"AUTH_MODE=jwt", "AUTH_JWT_AUDIENCE=a"}, "AUTH_JWT_ISSUER"},
 		{"jwt without audience", []string{"AUTH_MODE=jwt", "AUTH_JWT_ISSUER=" + issuer}, "AUTH_JWT_AUDIENCE"},
 		{"jwt without key", jwt, "AUTH_JWKS_URL"},
+		{"jwt without subject secret", []string{"AUTH_MODE=jwt", "AUTH_JWT_ISSUER=" + issuer, "AUTH_JWT_AUDIENCE=" + audience, "AUTH_JWT_PUBLIC_KEY_FILE=" + newIDP(t).pemFile}, "AUTH_SUBJECT_SECRET"},
+		{"jwt with a short subject secret", append([]string{"AUTH_MODE=jwt", "AUTH_JWT_ISSUER=" + issuer, "AUTH_JWT_AUDIENCE=" + audience, "AUTH_JWT_PUBLIC_KEY_FILE=" + newIDP(t).pemFile}, "AUTH_SUBJECT_SECRET=short"), "AUTH_SUBJECT_SECRET"},
 		{"jwt with a malformed PEM key", append(jwt, "AUTH_JWT_PUBLIC_KEY=-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----"), "AUTH_JWT_PUBLIC_KEY"},
 		{"jwt with a malformed key file", append(jwt, "AUTH_JWT_PUBLIC_KEY_FILE="+keyFile), "AUTH_JWT_PUBLIC_KEY"},
 		{"jwt with a missing key file", append(jwt, "AUTH_JWT_PUBLIC_KEY_FILE="+keyFile+".gone"), "AUTH_JWT_PUBLIC_KEY_FILE"},

@@ -8,7 +8,7 @@
 //
 // A request the apikey or jwt middleware lets through carries its Identity
 // in the context: Caller (which credential called, for the per-caller
-// limits) and, with jwt, Subject (the token's sub, hashed: the end user, for
+// limits) and, with jwt, Subject (the token's sub under a keyed hash: the end user, for
 // MerchantUserId and the per-subject limits). An event carries none, and
 // neither does a request under AUTH_MODE=none: there is no one to count by,
 // so the limits leave both alone.
@@ -61,7 +61,7 @@ func FromEnv() (Middleware, error) {
 		}
 		return JWT(c)
 	case "":
-		return nil, errors.New("AUTH_MODE is required: jwt (with AUTH_JWT_ISSUER, AUTH_JWT_AUDIENCE and a key), apikey (with API_KEY_HASHES), or none to let every caller through (local runs, or behind the FC trigger's jwt authType)")
+		return nil, errors.New("AUTH_MODE is required: jwt (with AUTH_JWT_ISSUER, AUTH_JWT_AUDIENCE, AUTH_SUBJECT_SECRET and a key), apikey (with API_KEY_HASHES), or none to let every caller through (local runs, or behind the FC trigger's jwt authType)")
 	default:
 		return nil, fmt.Errorf("AUTH_MODE=%q is not one of apikey, jwt, none", mode)
 	}
@@ -73,8 +73,8 @@ type Identity struct {
 	// key's configured hash) or "jwt:<16 hex>" (a hash of the token's issuer
 	// and client). It never holds a secret.
 	Caller string
-	// Subject is the hex SHA-256 of the JWT's issuer and sub; empty in the
-	// other modes.
+	// Subject is the JWT's subject id (SubjectID: a keyed hash of its
+	// issuer and sub); empty in the other modes.
 	Subject string
 }
 
@@ -94,7 +94,7 @@ func Caller(ctx context.Context) (caller string, ok bool) {
 	return id.Caller, ok
 }
 
-// Subject returns the hashed sub of the request's JWT, or "" when the
+// Subject returns the subject id (SubjectID) of the request's JWT, or "" when the
 // request carried none (other modes, events). Handlers use it in place of
 // any user id the body names: the token is signed, the body is not.
 func Subject(ctx context.Context) string {

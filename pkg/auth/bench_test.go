@@ -14,7 +14,7 @@ func BenchmarkMiddleware(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	jwtMW, err := JWT(JWTConfig{Issuer: testIssuer, Audience: []string{testAudience}, Keys: keys})
+	jwtMW, err := JWT(JWTConfig{Issuer: testIssuer, Audience: []string{testAudience}, Keys: keys, SubjectKey: testSubjectKey})
 	if err != nil {
 		b.Fatal(err)
 	}

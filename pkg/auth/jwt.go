@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -37,6 +38,29 @@ type JWTConfig struct {
 	Leeway time.Duration
 	// Keys verify the signature.
 	Keys KeySource
+	// SubjectKey keys the hash of the token's sub (see SubjectID): at least
+	// MinSubjectKeyLen bytes.
+	SubjectKey []byte
+}
+
+// MinSubjectKeyLen is the shortest AUTH_SUBJECT_SECRET accepted: 32
+// characters of a random key, as for the other secrets.
+const MinSubjectKeyLen = 32
+
+// SubjectID is the subject id of a token: the lowercase hex HMAC-SHA256,
+// under key (AUTH_SUBJECT_SECRET), of the issuer, one zero byte and the
+// token's sub. It is what ekyc-init sends upstream as MerchantUserId and
+// what the per-subject limits and order-id owners count by. Keyed, so that
+// nobody without the key can tell from it whose it is, not even by hashing
+// guessed e-mail addresses; the issuer is part of it so that two identity
+// providers' equal subs never meet. A merchant holding the key computes the
+// same value for its user.
+func SubjectID(key []byte, issuer, sub string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(issuer))
+	m.Write([]byte{0})
+	m.Write([]byte(sub))
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 // JWTConfigFromEnv reads:
@@ -51,6 +75,8 @@ type JWTConfig struct {
 //   - AUTH_JWT_LEEWAY (30s, at most 5m): allowed clock skew.
 //   - AUTH_JWKS_REFRESH (15m): how long fetched keys are used before they
 //     are fetched again.
+//   - AUTH_SUBJECT_SECRET (required, at least 32 characters): the key of
+//     the subject id (SubjectID).
 //
 // A URL source is fetched here, once: a key that cannot be read stops the
 // function at start, not at the first request.
@@ -75,6 +101,14 @@ func JWTConfigFromEnv() (JWTConfig, error) {
 	if c.Leeway > maxLeeway {
 		return c, fmt.Errorf("AUTH_JWT_LEEWAY=%v is more than %v: a long leeway stretches the life of a stolen token", c.Leeway, maxLeeway)
 	}
+	secret, err := config.String("AUTH_SUBJECT_SECRET", "")
+	if err != nil {
+		return c, err
+	}
+	if err := checkSubjectKey([]byte(secret)); err != nil {
+		return c, err
+	}
+	c.SubjectKey = []byte(secret)
 	c.Keys, err = keySourceFromEnv()
 	return c, err
 }
@@ -153,6 +187,9 @@ func JWT(c JWTConfig) (Middleware, error) {
 	case c.Keys == nil:
 		return nil, errors.New("auth: JWTConfig.Keys is nil")
 	}
+	if err := checkSubjectKey(c.SubjectKey); err != nil {
+		return nil, err
+	}
 	parser := jwt.NewParser(
 		jwt.WithValidMethods(jwtAlgorithms),
 		jwt.WithIssuer(c.Issuer),
@@ -189,7 +226,7 @@ func JWT(c JWTConfig) (Middleware, error) {
 			}
 			id := Identity{
 				Caller:  "jwt:" + digest(c.Issuer, client)[:16],
-				Subject: digest(c.Issuer, cl.Subject),
+				Subject: SubjectID(c.SubjectKey, c.Issuer, cl.Subject),
 			}
 			next.ServeHTTP(w, r.WithContext(WithIdentity(r.Context(), id)))
 		})
@@ -197,6 +234,16 @@ func JWT(c JWTConfig) (Middleware, error) {
 }
 
 var errNoSubject = errors.New("token has no sub")
+
+func checkSubjectKey(key []byte) error {
+	switch {
+	case len(key) == 0:
+		return fmt.Errorf("AUTH_SUBJECT_SECRET is required with AUTH_MODE=jwt: a random key of at least %d characters (for example 32 random bytes, hex-encoded) that keys the hash of each token's sub sent upstream as MerchantUserId; keep it, your backend needs it to match result events to users", MinSubjectKeyLen)
+	case len(key) < MinSubjectKeyLen:
+		return fmt.Errorf("AUTH_SUBJECT_SECRET is %d characters; it needs at least %d (for example 32 random bytes, hex-encoded)", len(key), MinSubjectKeyLen)
+	}
+	return nil
+}
 
 // rejection says why a token was refused, in words a developer can act on
 // and that reveal nothing about the keys.
@@ -220,8 +267,9 @@ func rejection(err error) string {
 	return "it is not valid"
 }
 
-// digest is the hex SHA-256 of the issuer and a value. The issuer is part of
-// it so that two identity providers' equal subs never meet.
+// digest is the hex SHA-256 of the issuer and a value, for the Caller of a
+// token: it names the client the token was issued to (azp or client_id), an
+// application, not a person, so it needs no key.
 func digest(issuer, v string) string {
 	s := sha256.Sum256([]byte(issuer + "\x00" + v))
 	return hex.EncodeToString(s[:])

@@ -3,10 +3,13 @@ package auth
 import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"math/big"
@@ -27,6 +30,18 @@ const (
 	testIssuer   = "https://idp.example.com/"
 	testAudience = "kyc-api"
 )
+
+// testSubjectKey is AUTH_SUBJECT_SECRET in these tests.
+var testSubjectKey = []byte("0123456789abcdef0123456789abcdef")
+
+// merchantSubjectID is how a merchant's backend computes the subject id of
+// its user, written out here apart from SubjectID: HMAC-SHA256 under
+// AUTH_SUBJECT_SECRET of iss, a zero byte, sub; lowercase hex.
+func merchantSubjectID(key []byte, iss, sub string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(iss + "\x00" + sub))
+	return hex.EncodeToString(m.Sum(nil))
+}
 
 // Keys are generated once per test binary: RSA generation is slow.
 var (
@@ -113,7 +128,7 @@ func serve(t *testing.T, mw Middleware, authz string) (*httptest.ResponseRecorde
 func TestJWT(t *testing.T) {
 	keys, err := ParseJWKS(jwksDoc(t, rsaJWK("r1", &rsaKey.PublicKey), ecJWK("e1", &ecKey.PublicKey)))
 	require.NoError(t, err)
-	mw, err := JWT(JWTConfig{Issuer: testIssuer, Audience: []string{"other", testAudience}, Leeway: 30 * time.Second, Keys: keys})
+	mw, err := JWT(JWTConfig{Issuer: testIssuer, Audience: []string{"other", testAudience}, Leeway: 30 * time.Second, Keys: keys, SubjectKey: testSubjectKey})
 	require.NoError(t, err)
 	now := time.Now()
 	good := goodClaims()
@@ -133,9 +148,10 @@ func TestJWT(t *testing.T) {
 		t.Run("accepts "+tt.name, func(t *testing.T) {
 			w, s := serve(t, mw, "Bearer "+tt.tok)
 			require.Equal(t, 204, w.Code, w.Body.String())
-			assert.Equal(t, digest(testIssuer, "user-77"), s.id.Subject)
+			assert.Equal(t, merchantSubjectID(testSubjectKey, testIssuer, "user-77"), s.id.Subject)
 			assert.Len(t, s.id.Subject, 64)
 			assert.NotContains(t, s.id.Subject, "user-77")
+			assert.NotEqual(t, digest(testIssuer, "user-77"), s.id.Subject, "an unkeyed hash could be found by hashing guessed subs")
 			assert.Equal(t, "jwt:"+digest(testIssuer, "web-app")[:16], s.id.Caller)
 		})
 	}
@@ -189,7 +205,7 @@ func TestJWTWithPEM(t *testing.T) {
 	keys, err := ParsePublicKeys(pemOf(t, &ecKey.PublicKey) + pemOf(t, &rsaKey.PublicKey))
 	require.NoError(t, err)
 	assert.Equal(t, 2, keys.Len())
-	mw, err := JWT(JWTConfig{Issuer: testIssuer, Audience: []string{testAudience}, Keys: keys})
+	mw, err := JWT(JWTConfig{Issuer: testIssuer, Audience: []string{testAudience}, Keys: keys, SubjectKey: testSubjectKey})
 	require.NoError(t, err)
 	w, _ := serve(t, mw, "Bearer "+token(t, jwt.SigningMethodES256, ecKey, "", goodClaims()))
 	assert.Equal(t, 204, w.Code, w.Body.String())
@@ -292,7 +308,7 @@ func TestRemoteKeysCacheAndRotation(t *testing.T) {
 	srv := newJWKSServer(t, jwksDoc(t, rsaJWK("r1", &rsaKey.PublicKey)))
 	rk := &RemoteKeys{URL: srv.URL}
 	require.NoError(t, rk.Load(t.Context()))
-	mw, err := JWT(JWTConfig{Issuer: testIssuer, Audience: []string{testAudience}, Keys: rk})
+	mw, err := JWT(JWTConfig{Issuer: testIssuer, Audience: []string{testAudience}, Keys: rk, SubjectKey: testSubjectKey})
 	require.NoError(t, err)
 
 	for range 5 {
@@ -328,11 +344,111 @@ func TestRemoteKeysKeepServingWhenTheProviderFails(t *testing.T) {
 	rk.tried = time.Now().Add(-2 * refetchGap)
 	rk.mu.Unlock()
 	time.Sleep(2 * time.Millisecond) // past Refresh
-	mw, err := JWT(JWTConfig{Issuer: testIssuer, Audience: []string{testAudience}, Keys: rk})
+	mw, err := JWT(JWTConfig{Issuer: testIssuer, Audience: []string{testAudience}, Keys: rk, SubjectKey: testSubjectKey})
 	require.NoError(t, err)
 	w, _ := serve(t, mw, "Bearer "+token(t, jwt.SigningMethodRS256, rsaKey, "r1", goodClaims()))
 	assert.Equal(t, 204, w.Code, "the keys already fetched stay in use")
+	waitForFetch(rk)
 	assert.EqualValues(t, 2, srv.fetches.Load(), "a stale cache was refetched")
+	w, _ = serve(t, mw, "Bearer "+token(t, jwt.SigningMethodRS256, rsaKey, "r1", goodClaims()))
+	assert.Equal(t, 204, w.Code, "the keys already fetched stay in use after the failed fetch")
+}
+
+// waitForFetch waits until no fetch of rk is in flight.
+func waitForFetch(rk *RemoteKeys) {
+	rk.mu.Lock()
+	f := rk.flight
+	rk.mu.Unlock()
+	if f != nil {
+		<-f.done
+	}
+}
+
+// slowJWKS is an identity provider that answers a fetch only when the test
+// says so: started receives one value per fetch as it arrives, and each
+// fetch waits for a value on release.
+type slowJWKS struct {
+	*httptest.Server
+	doc     atomic.Value
+	fetches atomic.Int64
+	slow    atomic.Bool
+	started chan struct{}
+	release chan struct{}
+}
+
+func newSlowJWKS(t *testing.T, doc []byte) *slowJWKS {
+	s := &slowJWKS{started: make(chan struct{}, 16), release: make(chan struct{})}
+	s.doc.Store(doc)
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.fetches.Add(1)
+		if s.slow.Load() {
+			s.started <- struct{}{}
+			select {
+			case <-s.release:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		_, _ = w.Write(s.doc.Load().([]byte))
+	}))
+	t.Cleanup(func() { close(s.release); s.Close() })
+	return s
+}
+
+func TestRemoteKeysFetchDoesNotDelayKnownKids(t *testing.T) {
+	srv := newSlowJWKS(t, jwksDoc(t, rsaJWK("r1", &rsaKey.PublicKey)))
+	rk := &RemoteKeys{URL: srv.URL}
+	require.NoError(t, rk.Load(t.Context()))
+	mw, err := JWT(JWTConfig{Issuer: testIssuer, Audience: []string{testAudience}, Keys: rk, SubjectKey: testSubjectKey})
+	require.NoError(t, err)
+
+	// The provider rotates and becomes slow; tokens with the new kid arrive.
+	srv.doc.Store(jwksDoc(t, rsaJWK("r1", &rsaKey.PublicKey), rsaJWK("r2", &otherRSAKey.PublicKey)))
+	srv.slow.Store(true)
+	rk.mu.Lock()
+	rk.tried = time.Now().Add(-2 * refetchGap)
+	rk.mu.Unlock()
+	const waiting = 6
+	unknown := make(chan int, waiting)
+	newKid := "Bearer " + token(t, jwt.SigningMethodRS256, otherRSAKey, "r2", goodClaims())
+	oldKid := "Bearer " + token(t, jwt.SigningMethodRS256, rsaKey, "r1", goodClaims())
+	for range waiting {
+		go func() {
+			w, _ := serve(t, mw, newKid)
+			unknown <- w.Code
+		}()
+	}
+	<-srv.started // the fetch is in flight, held by the provider
+
+	// Requests whose kid is cached are answered while it is.
+	known := make(chan int)
+	go func() {
+		for range 3 {
+			w, _ := serve(t, mw, oldKid)
+			known <- w.Code
+		}
+	}()
+	for range 3 {
+		select {
+		case code := <-known:
+			assert.Equal(t, 204, code)
+		case code := <-unknown:
+			t.Fatalf("a token with an unknown kid was answered (%d) before those with a known kid: the fetch delayed them", code)
+		case <-time.After(time.Minute): // a hang guard, not a measurement: the provider holds the fetch until released
+			t.Fatal("a request whose kid is cached waited for the JWKS fetch")
+		}
+	}
+	select {
+	case code := <-unknown:
+		t.Fatalf("a token with an unknown kid was answered (%d) before the fetch ended", code)
+	default:
+	}
+
+	srv.release <- struct{}{}
+	for range waiting {
+		assert.Equal(t, 204, <-unknown, "the new key verifies once fetched")
+	}
+	assert.EqualValues(t, 2, srv.fetches.Load(), "one fetch at start, one for all the tokens with the new kid")
 }
 
 func TestJWTConfigFromEnv(t *testing.T) {
@@ -345,7 +461,7 @@ func TestJWTConfigFromEnv(t *testing.T) {
 	notFound := httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(notFound.Close)
 
-	base := map[string]string{"AUTH_JWT_ISSUER": testIssuer, "AUTH_JWT_AUDIENCE": testAudience}
+	base := map[string]string{"AUTH_JWT_ISSUER": testIssuer, "AUTH_JWT_AUDIENCE": testAudience, "AUTH_SUBJECT_SECRET": string(testSubjectKey)}
 	tests := []struct {
 		name string
 		env  map[string]string
@@ -365,6 +481,8 @@ func TestJWTConfigFromEnv(t *testing.T) {
 		{"JWKS URL over http off loopback", map[string]string{"AUTH_JWKS_URL": "http://idp.example.com/jwks"}, "AUTH_JWKS_URL"},
 		{"JWKS URL answering 404", map[string]string{"AUTH_JWKS_URL": notFound.URL}, "AUTH_JWKS_URL"},
 		{"leeway too long", map[string]string{"AUTH_JWT_LEEWAY": "1h", "AUTH_JWT_PUBLIC_KEY": pemOf(t, &rsaKey.PublicKey)}, "AUTH_JWT_LEEWAY"},
+		{"no subject secret", map[string]string{"AUTH_SUBJECT_SECRET": "", "AUTH_JWT_PUBLIC_KEY": pemOf(t, &rsaKey.PublicKey)}, "AUTH_SUBJECT_SECRET is required with AUTH_MODE=jwt"},
+		{"short subject secret", map[string]string{"AUTH_SUBJECT_SECRET": "short", "AUTH_JWT_PUBLIC_KEY": pemOf(t, &rsaKey.PublicKey)}, "AUTH_SUBJECT_SECRET is 5 characters"},
 		{"leeway not a duration", map[string]string{"AUTH_JWT_LEEWAY": "30", "AUTH_JWT_PUBLIC_KEY": pemOf(t, &rsaKey.PublicKey)}, "AUTH_JWT_LEEWAY"},
 	}
 	for _, tt := range tests {

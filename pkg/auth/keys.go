@@ -266,6 +266,13 @@ func ecFromJWK(k jwk) (*ecdsa.PublicKey, error) {
 // unknown kid (the provider rotated its keys) makes it fetch again, at most
 // once a minute. When a fetch fails the keys it has stay in use, so a
 // provider's short outage does not lock every caller out.
+//
+// Fetches run one at a time and outside the lock: a request whose kid is
+// known is answered from the keys at hand at once, even while a fetch is
+// in flight (a stale set is refreshed behind it); only a request the keys at
+// hand cannot answer (an unknown kid, or no keys yet) waits, and all of
+// them wait for the same fetch. A slow identity provider then delays only
+// the tokens it alone can vouch for.
 type RemoteKeys struct {
 	URL     string
 	Refresh time.Duration // defaultRefresh when zero
@@ -275,14 +282,27 @@ type RemoteKeys struct {
 	mu      sync.Mutex
 	set     *KeySet
 	fetched time.Time // when set was fetched
-	tried   time.Time // when a fetch was last attempted
+	tried   time.Time // when a fetch was last started
+	flight  *flight   // the fetch in progress, or nil
 }
 
-// Load fetches the keys now.
+// flight is one fetch: done is closed when it has ended, with err.
+type flight struct {
+	done chan struct{}
+	err  error
+}
+
+// Load fetches the keys now and waits for them.
 func (r *RemoteKeys) Load(ctx context.Context) error {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.fetchLocked(ctx)
+	f := r.startLocked(ctx)
+	r.mu.Unlock()
+	select {
+	case <-f.done:
+		return f.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Keys implements KeySource.
@@ -293,21 +313,54 @@ func (r *RemoteKeys) Keys(ctx context.Context, alg, kid string) (any, error) {
 	if refresh <= 0 {
 		refresh = defaultRefresh
 	}
-	stale := r.set == nil || now.Sub(r.fetched) > refresh
-	unknown := r.set != nil && kid != "" && !r.set.has(kid)
-	if (stale || unknown) && now.Sub(r.tried) > refetchGap || r.set == nil {
-		// Not the caller's ctx alone: one caller hanging up must not spoil
-		// the refresh every other request is waiting on.
-		if err := r.fetchLocked(context.WithoutCancel(ctx)); err != nil {
-			slog.Default().Warn("JWKS fetch failed; keeping the keys already fetched", "error", err.Error())
-		}
-	}
 	set := r.set
+	known := set != nil && (kid == "" || set.has(kid))
+	stale := set == nil || now.Sub(r.fetched) > refresh
+	f := r.flight
+	if f == nil && (set == nil || (stale || !known) && now.Sub(r.tried) > refetchGap) {
+		f = r.startLocked(ctx)
+	}
 	r.mu.Unlock()
+	if !known && f != nil {
+		// Only what the keys at hand cannot answer waits for the fetch.
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		r.mu.Lock()
+		set = r.set
+		r.mu.Unlock()
+	}
 	if set == nil {
 		return nil, ErrNoKey
 	}
 	return set.Keys(ctx, alg, kid)
+}
+
+// startLocked starts a fetch, unless one is in flight, and returns it. The
+// fetch does not end with the ctx of the request that started it: one
+// caller hanging up must not spoil the keys every other request waits on.
+func (r *RemoteKeys) startLocked(ctx context.Context) *flight {
+	if r.flight != nil {
+		return r.flight
+	}
+	f := &flight{done: make(chan struct{})}
+	r.flight, r.tried = f, time.Now()
+	go func() {
+		set, err := r.fetch(context.WithoutCancel(ctx))
+		if err != nil {
+			slog.Default().Warn("JWKS fetch failed; keeping the keys already fetched", "error", err.Error())
+		}
+		r.mu.Lock()
+		if err == nil {
+			r.set, r.fetched = set, time.Now()
+		}
+		f.err, r.flight = err, nil
+		r.mu.Unlock()
+		close(f.done)
+	}()
+	return f
 }
 
 // secureRedirect follows at most 3 redirects, and only to https (or http
@@ -322,8 +375,8 @@ func secureRedirect(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
-func (r *RemoteKeys) fetchLocked(ctx context.Context) error {
-	r.tried = time.Now()
+// fetch reads the JWKS document. It holds no lock.
+func (r *RemoteKeys) fetch(ctx context.Context) (*KeySet, error) {
 	client := r.Client
 	if client == nil {
 		client = &http.Client{Timeout: fetchTimeout, CheckRedirect: secureRedirect}
@@ -332,28 +385,23 @@ func (r *RemoteKeys) fetchLocked(ctx context.Context) error {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.URL, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req.Header.Set("Accept", "application/json")
 	res, err := client.Do(req)
 	if err != nil {
-		return fmt.Errorf("fetching the JWKS: %w", err)
+		return nil, fmt.Errorf("fetching the JWKS: %w", err)
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("fetching the JWKS: HTTP %d", res.StatusCode)
+		return nil, fmt.Errorf("fetching the JWKS: HTTP %d", res.StatusCode)
 	}
 	body, err := io.ReadAll(io.LimitReader(res.Body, maxJWKSBytes+1))
 	if err != nil {
-		return fmt.Errorf("reading the JWKS: %w", err)
+		return nil, fmt.Errorf("reading the JWKS: %w", err)
 	}
 	if len(body) > maxJWKSBytes {
-		return errors.New("the JWKS is larger than 1 MiB")
+		return nil, errors.New("the JWKS is larger than 1 MiB")
 	}
-	set, err := ParseJWKS(body)
-	if err != nil {
-		return err
-	}
-	r.set, r.fetched = set, time.Now()
-	return nil
+	return ParseJWKS(body)
 }

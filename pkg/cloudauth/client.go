@@ -25,6 +25,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	openapiutil "github.com/alibabacloud-go/darabonba-openapi/v2/utils"
@@ -99,6 +100,36 @@ type Client struct {
 	// byte-equal to one the SDK sent.
 	now   func() time.Time
 	nonce func() string
+	// hold remembers, per action, until when a throttling answer asked
+	// for no call (its TimeLeft): no attempt of this instance, whichever
+	// request it serves, goes out sooner.
+	hold holdOff
+}
+
+// holdOff is the time, per action, before which the service asked not to
+// be called again.
+type holdOff struct {
+	mu    sync.Mutex
+	until map[string]time.Time
+}
+
+// extend holds action until at least t.
+func (h *holdOff) extend(action string, t time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.until == nil {
+		h.until = map[string]time.Time{}
+	}
+	if t.After(h.until[action]) {
+		h.until[action] = t
+	}
+}
+
+// left is how long action is still held, 0 when it is not.
+func (h *holdOff) left(action string) time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return max(time.Until(h.until[action]), 0)
 }
 
 // New checks cfg and builds the client. It makes no network call.
@@ -204,13 +235,35 @@ func (c *Client) call(ctx context.Context, op operation, query map[string]string
 			Message: "No Alibaba Cloud credentials: give the function a role (FC sends its STS credentials with each request) or set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET."}
 	}
 	q := newQuery(query)
+	var err error // the last attempt's
 	for attempt := 1; ; attempt++ {
+		// A throttling answer's TimeLeft is honoured by every call of this
+		// instance: none goes out sooner, and one whose deadline comes first
+		// is answered now, with that wait as its Retry-After.
+		if left := c.hold.left(op.action); left > 0 {
+			if !fits(ctx, left+c.cfg.ConnectTimeout) {
+				if err == nil {
+					return throttled(op, left)
+				}
+				return upstreamError(ctx, err)
+			}
+			if !sleep(ctx, left) {
+				if err == nil {
+					return throttled(op, left)
+				}
+				return upstreamError(ctx, err)
+			}
+		}
 		if c.cfg.BeforeAttempt != nil {
 			if err := c.cfg.BeforeAttempt(ctx, op.product); err != nil {
 				return err
 			}
 		}
-		body, err := c.send(ctx, op, q, creds)
+		var body []byte
+		body, err = c.send(ctx, op, q, creds)
+		if ra := retryAfter(err); ra > 0 {
+			c.hold.extend(op.action, time.Now().Add(ra))
+		}
 		if err == nil {
 			// A business failure is final; an unreadable answer is like a
 			// reset: retryable only when the operation is not billed.
@@ -221,32 +274,55 @@ func (c *Client) call(ctx context.Context, op operation, query map[string]string
 		if attempt >= c.maxAttempts || !retryable(ctx, err, op.billed) {
 			return upstreamError(ctx, err)
 		}
-		wait := c.backoff(attempt, err)
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait+c.cfg.ConnectTimeout {
+		// The wait a throttling answer asked for is kept by the hold at the
+		// top of the loop; the backoff comes on top of it.
+		wait := c.backoff(attempt)
+		if !fits(ctx, c.hold.left(op.action)+wait+c.cfg.ConnectTimeout) {
 			return upstreamError(ctx, err) // no time left for another useful attempt
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !sleep(ctx, wait) {
 			return upstreamError(ctx, err)
-		case <-t.C:
 		}
 	}
 }
 
-// backoff is full jitter over an exponentially growing bound, but at least
-// what a throttling answer asked for.
-func (c *Client) backoff(attempt int, err error) time.Duration {
+// fits reports whether d fits before ctx's deadline, if it has one.
+func fits(ctx context.Context, d time.Duration) bool {
+	dl, ok := ctx.Deadline()
+	return !ok || time.Until(dl) >= d
+}
+
+// sleep waits d, or until ctx ends (then it returns false).
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// throttled is the answer to a call not sent because the service asked,
+// in an earlier answer to this instance, for no call of op before left has
+// passed: the upstream's own code, and its wait as Retry-After.
+func throttled(op operation, left time.Duration) error {
+	return &apierr.Error{Code: "Throttling.Api", RetryAfter: max(left, time.Second),
+		Message: "ID Verification limits calls per Alibaba Cloud account and asked for no " + op.action +
+			" call before Retry-After has passed; try again then. (Not sent.)"}
+}
+
+// backoff is full jitter over an exponentially growing bound.
+func (c *Client) backoff(attempt int) time.Duration {
 	bound := c.cfg.BaseBackoff << (attempt - 1)
 	if bound > c.cfg.MaxBackoff || bound <= 0 {
 		bound = c.cfg.MaxBackoff
 	}
-	d := time.Duration(rand.Int64N(int64(bound) + 1))
-	if ra := retryAfter(err); ra > d {
-		d = min(ra, c.cfg.MaxBackoff)
-	}
-	return d
+	return time.Duration(rand.Int64N(int64(bound) + 1))
 }
 
 // errUnreadable marks an answer that could not be read at all.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -321,4 +322,80 @@ func TestXMLErrorAnswer(t *testing.T) {
 	assert.Equal(t, "MissingParameter", e.Code)
 	assert.Equal(t, "R9", e.RequestID)
 	assert.Equal(t, "ProductCode is mandatory.", e.Message)
+}
+
+// The issue: after Throttling.Api asked to wait 12 s, three attempts went
+// out within 2 s. Now no attempt goes out before the wait has passed; a call
+// whose deadline comes first is answered at once with that Retry-After, and
+// so is a later call of the instance while the wait runs.
+func TestThrottlingWaitIsHonoured(t *testing.T) {
+	card := BankMetaVerifyRequest{ProductType: "BANK_CARD_2_META", ParamType: "normal", BankCard: "6222020101987654", UserName: "欧阳明月"}
+	t.Run("past the deadline: one attempt, 503 with its Retry-After", func(t *testing.T) {
+		var attempts atomic.Int32
+		emu, c := newEmulator(t, Config{BeforeAttempt: func(context.Context, string) error { attempts.Add(1); return nil }})
+		emu.InjectFault(emulator.Cloudauth, "BankMetaVerifyIntl", emulator.Fault{Kind: emulator.FaultThrottle, Delay: 12 * time.Second})
+		ctx, cancel := context.WithTimeout(akCtx, 9500*time.Millisecond) // a 10 s function's deadline
+		defer cancel()
+		_, err := c.BankMetaVerifyIntl(ctx, card)
+		require.Error(t, err)
+		assert.EqualValues(t, 1, emu.Stats().Requests["BankMetaVerifyIntl"], "exactly one attempt")
+		assert.Equal(t, "Throttling.Api", apierr.As(err).Code)
+		assert.Equal(t, http.StatusServiceUnavailable, apierr.Status(err))
+		assert.GreaterOrEqual(t, apierr.As(err).RetryAfter, 12*time.Second)
+		w := httptest.NewRecorder()
+		apierr.Write(w, httptest.NewRequest("POST", "/", nil), err)
+		assert.Equal(t, "12", w.Header().Get("Retry-After"))
+
+		// Another call while the wait runs is not sent at all, nor does it
+		// spend a QPS slot.
+		emu.ClearFaults()
+		_, err = c.BankMetaVerifyIntl(ctx, card)
+		require.Error(t, err)
+		assert.EqualValues(t, 1, emu.Stats().Requests["BankMetaVerifyIntl"], "nothing sent before the wait has passed")
+		assert.EqualValues(t, 1, attempts.Load(), "no QPS slot taken for a call not sent")
+		assert.Equal(t, "Throttling.Api", apierr.As(err).Code)
+		assert.Equal(t, http.StatusServiceUnavailable, apierr.Status(err))
+		assert.Greater(t, apierr.As(err).RetryAfter, 10*time.Second, "what is left of the 12 s")
+
+		// Other actions are not held.
+		_, err = c.Initialize(akCtx, initReq())
+		assert.NoError(t, err)
+	})
+	t.Run("within the deadline: the retry waits as asked", func(t *testing.T) {
+		const asked = 400 * time.Millisecond
+		var mu sync.Mutex
+		var at []time.Time
+		emu, c := newEmulator(t, Config{BeforeAttempt: func(context.Context, string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			at = append(at, time.Now())
+			return nil
+		}})
+		emu.InjectFault(emulator.Cloudauth, "BankMetaVerifyIntl", emulator.Fault{Kind: emulator.FaultThrottle, Delay: asked, Times: 1})
+		ctx, cancel := context.WithTimeout(akCtx, 9500*time.Millisecond)
+		defer cancel()
+		_, err := c.BankMetaVerifyIntl(ctx, card)
+		require.NoError(t, err)
+		assert.EqualValues(t, 2, emu.Stats().Requests["BankMetaVerifyIntl"])
+		require.Len(t, at, 2)
+		assert.GreaterOrEqual(t, at[1].Sub(at[0]), asked, "the second attempt came no sooner than the throttling answer asked")
+	})
+}
+
+// A caller that hangs up is not the upstream being slow: the error (which
+// only the log reads) says so.
+func TestCallerHangUpIsNotBlamedOnTheUpstream(t *testing.T) {
+	emu, c := newEmulator(t, Config{})
+	emu.InjectFault(emulator.Cloudauth, "Initialize", emulator.Fault{Kind: emulator.FaultSlow, Delay: time.Minute})
+	ctx, hangUp := context.WithCancel(akCtx)
+	go func() {
+		for emu.Stats().Requests["Initialize"] == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		hangUp()
+	}()
+	_, err := c.Initialize(ctx, initReq())
+	require.Error(t, err)
+	assert.Contains(t, apierr.As(err).Message, "caller went away")
+	assert.EqualValues(t, 1, emu.Stats().Requests["Initialize"], "billed: not repeated")
 }

@@ -123,6 +123,12 @@ func classify(ctx context.Context, err error) *apierr.Error {
 		}
 		return e
 	}
+	if errors.Is(ctx.Err(), context.Canceled) {
+		// The caller hung up (its request's context, not the deadline):
+		// no one will read this, but the log line must not blame the upstream.
+		return &apierr.Error{Code: apierr.UpstreamTimeout,
+			Message: "The caller went away before ID Verification answered; the call may have reached the service."}
+	}
 	if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil || isTimeout(err) {
 		return &apierr.Error{Code: apierr.UpstreamTimeout,
 			Message: "ID Verification did not answer within the function's deadline; try again later."}

@@ -7,7 +7,10 @@
 // hooks as POST /initialize and GET /pre-stop, and HTTP triggers pass through
 // with their own method and path. The x-fc-control-path header tells them
 // apart. It is read before the path, so that an API route that happens to be
-// called /invoke is never taken for an event.
+// called /invoke is never taken for an event, and only where FC is the one
+// that can send it (Options.TrustControlPath: on FC, or when a local stack
+// says it plays FC's part): elsewhere any client could, and reach the event
+// path past the function's caller authentication.
 //
 // Each invocation gets in its context a logger tagged with the request id,
 // the function role's STS credentials from the x-fc-* headers, and a

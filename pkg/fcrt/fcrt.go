@@ -58,6 +58,16 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxEventBytes limits an /invoke body (1 MiB by default).
 	MaxEventBytes int64
+	// TrustControlPath makes the handler read x-fc-control-path (and a
+	// plain GET /pre-stop) as FC's: an event, or a lifecycle hook, which no
+	// caller authentication applies to. Only Function Compute can be
+	// trusted to send it, since FC refuses x-fc-* headers from callers; off
+	// FC any client could, and reach /invoke past AUTH_MODE. False (the
+	// zero value) serves every request as an HTTP request. OptionsFromEnv
+	// sets it on FC (FC_FUNCTION_NAME is set) or with
+	// TRUST_CONTROL_PATH=true; LambdaHandler, whose events it builds
+	// itself, always.
+	TrustControlPath bool
 }
 
 const (
@@ -88,11 +98,16 @@ func budget(timeout time.Duration) time.Duration {
 }
 
 // OptionsFromEnv reads FUNCTION_TIMEOUT_S (whole seconds, 1 to 86400,
-// default 10) and LOG_LEVEL, and logs to stdout. A bad value is an error that
-// names its variable, so the function stops at start, not at the first
-// request.
+// default 10), LOG_LEVEL and TRUST_CONTROL_PATH, and logs to stdout. A bad
+// value is an error that names its variable, so the function stops at
+// start, not at the first request.
 func OptionsFromEnv() (Options, error) {
 	o := Options{Timeout: defaultTimeout, MaxEventBytes: defaultMaxBytes}
+	trust, err := trustControlPath()
+	if err != nil {
+		return Options{}, err
+	}
+	o.TrustControlPath = trust
 	if s := os.Getenv("FUNCTION_TIMEOUT_S"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > maxTimeoutS {
@@ -106,6 +121,30 @@ func OptionsFromEnv() (Options, error) {
 	}
 	o.Logger = l
 	return o, nil
+}
+
+// onFCVar is a system variable Function Compute sets in every function's
+// environment, and that no one may set on FC (the FC_ prefix is reserved):
+// its presence says the process runs on FC (Function Compute 3.0
+// documentation, "Environment variables").
+const onFCVar = "FC_FUNCTION_NAME"
+
+// trustControlPath says whether x-fc-control-path is FC's: on FC, or when
+// TRUST_CONTROL_PATH=true says so (local stacks and tests, which play FC's
+// part themselves).
+func trustControlPath() (bool, error) {
+	if os.Getenv(onFCVar) != "" {
+		return true, nil
+	}
+	v := os.Getenv("TRUST_CONTROL_PATH")
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("TRUST_CONTROL_PATH=%q is not true or false: set true only where the server is reached through something that plays FC's part (a local stack), never behind a front door clients can send headers through", v)
+	}
+	return b, nil
 }
 
 // ListenAddr is the address FC expects the server on: all interfaces (FC

@@ -76,8 +76,12 @@ func (h *handler) invocationContext(parent context.Context) (context.Context, co
 
 // kindOf reads the control path first. A plain GET /pre-stop counts as the
 // hook only without the header: with "/http-invoke" it came from a caller
-// through the HTTP trigger.
-func kindOf(r *http.Request) string {
+// through the HTTP trigger. When the control path is not trusted (off FC,
+// see Options.TrustControlPath) every request is an HTTP request.
+func kindOf(r *http.Request, trusted bool) string {
+	if !trusted {
+		return kindHTTP
+	}
 	switch r.Header.Get(headerControlPath) {
 	case "/invoke":
 		return kindInvoke
@@ -95,7 +99,7 @@ func kindOf(r *http.Request) string {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	kind := kindOf(r)
+	kind := kindOf(r, h.o.TrustControlPath)
 	id := r.Header.Get(headerRequestID)
 	if id == "" {
 		// A local run. On FC the id always comes in, and FC itself returns it
@@ -105,7 +109,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	log := h.o.Logger.With("request_id", id, "function", h.f.Name)
 
-	ctx, cancel := h.invocationContext(r.Context())
+	caller := r.Context() // net/http cancels it when the client hangs up
+	ctx, cancel := h.invocationContext(caller)
 	defer cancel()
 	ctx = logging.NewContext(ctx, log)
 	if c, ok := credentials.FromHeader(r.Header); ok {
@@ -136,13 +141,32 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err == nil {
 			err = noted
 		}
-		logInvocation(log, kind, r.Method, r.URL.Path, rec.status, time.Since(start), err)
+		status := rec.status
+		if clientGone(caller, status) {
+			status = StatusClientClosedRequest
+		}
+		logInvocation(log, kind, r.Method, r.URL.Path, status, time.Since(start), err)
 	}()
 	err = h.dispatch(ctx, kind, rec, r)
 }
 
+// StatusClientClosedRequest is the status logged for an invocation whose
+// client hung up before it was answered (nginx's 499). No client ever
+// receives it: there is no one left to receive anything.
+const StatusClientClosedRequest = 499
+
+// clientGone tells whether the client hung up before it was answered: its
+// request context was canceled (not timed out: a platform deadline is the
+// function's own failure), and what was written, if anything, is the
+// failure that cancellation caused (503, 504). That is no fault of the
+// function, and must not page anyone as a 5xx.
+func clientGone(caller context.Context, status int) bool {
+	return errors.Is(caller.Err(), context.Canceled) && (status == 0 || status >= http.StatusInternalServerError)
+}
+
 // logInvocation writes the one line every invocation ends with. The path
-// goes without its query, and no header or body is logged.
+// goes without its query, and no header or body is logged. A 5xx is an
+// error; anything else, a client that hung up (499) included, is info.
 func logInvocation(log *slog.Logger, kind, method, path string, status int, took time.Duration, err error) {
 	if status == 0 {
 		status = http.StatusOK // net/http's answer when nothing was written

@@ -42,7 +42,7 @@ func (s *syncBuffer) lines(t *testing.T) []map[string]any {
 
 func testOptions() (Options, *syncBuffer) {
 	buf := &syncBuffer{}
-	return Options{Logger: slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))}, buf
+	return Options{Logger: slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), TrustControlPath: true}, buf
 }
 
 type call struct {

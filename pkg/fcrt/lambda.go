@@ -115,6 +115,9 @@ func reportInitError(api string, err error) error {
 
 // LambdaHandler adapts f to aws-lambda-go (see the top of this file).
 func LambdaHandler(f Function, o Options) lambda.Handler {
+	// The adapter builds every request itself: events with the control
+	// path, HTTP events with "/http-invoke" and none of the caller's x-fc-*.
+	o.TrustControlPath = true
 	return &lambdaHandler{h: newHandler(f, o, true)}
 }
 

@@ -81,6 +81,9 @@ func invokeLambda(t *testing.T, s *seen, payload string) ([]byte, error) {
 func invokeLambdaLogged(t *testing.T, s *seen, payload string) ([]byte, string, error) {
 	t.Helper()
 	o, logged := testOptions()
+	// Off FC the environment trusts no control path; the adapter builds its
+	// events itself and must reach the event path regardless.
+	o.TrustControlPath = false
 	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "lambda-req-1"})
 	out, err := LambdaHandler(lambdaFunction(s), o).Invoke(ctx, []byte(payload))
 	return out, logged.String(), err

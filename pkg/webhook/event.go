@@ -21,9 +21,10 @@ type Event struct {
 	// never gives one user's result to another who used the same order id:
 	// the lowercase hex SHA-256 of the MerchantUserId ekyc-init sent
 	// upstream (the caller's MerchantUserId, or under AUTH_MODE=jwt the
-	// subject id it derives from the token); for a Zhima result, of the
-	// JWT subject id, and absent without one. Compute the same hash of your
-	// user id to match it. It is a hash, never the id itself; as the
+	// subject id it derives from the token: hex HMAC-SHA256 under
+	// AUTH_SUBJECT_SECRET of iss, a zero byte and sub, see auth.SubjectID);
+	// for a Zhima result, of the JWT subject id, and absent without one.
+	// Compute the same hash of your user id to match it. It is a hash, never the id itself; as the
 	// upstream recommends, send a MerchantUserId that is itself masked (not
 	// a bare phone number or e-mail address).
 	UserHash string `json:"userHash,omitempty"`
