@@ -68,6 +68,12 @@ func Run(t *testing.T, open Opener) {
 		{"Hit", testHit},
 		{"HitRace", testHitRace},
 		{"Expiry", testExpiry},
+		// The limits (admit.go).
+		{"Admit", testAdmit},
+		{"AdmitAllOrNothing", testAdmitAllOrNothing},
+		{"AdmitBooks", testAdmitBooks},
+		{"GiveBack", testGiveBack},
+		{"AdmitRace", testAdmitRace},
 		// Idempotent starts (starts.go).
 		{"ClaimOnce", testClaimOnce},
 		{"AnswerStart", testAnswerStart},
