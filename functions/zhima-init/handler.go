@@ -146,7 +146,7 @@ func (h *Handler) Initialize(ctx context.Context, req Request) (Response, error)
 	}
 	log := logging.From(ctx).With("transaction_id", biz.TransactionID, "biz_code", biz.BizCode, "product_code", biz.ProductCode)
 	start := func() (alipay.ZhimaInitialized, error) {
-		if err := h.Limits.Allow(ctx, auth.Subject(ctx)); err != nil {
+		if _, err := h.Limits.Allow(ctx, auth.Subject(ctx)); err != nil {
 			return alipay.ZhimaInitialized{}, err
 		}
 		res, err := h.Upstream.ZhimaInitialize(ctx, biz)
