@@ -4,7 +4,7 @@
 GO        ?= go
 BIN       := bin
 DIST      := dist
-FUNCTIONS := ekyc-init bank-verify callback zhima-init otp-init
+FUNCTIONS := ekyc-init bank-verify callback zhima-init otp-init result
 TOOLS     := emulator devstack
 ARCHES    := amd64 arm64
 # lambda.norpc drops aws-lambda-go's legacy net/rpc entry point (and with
@@ -35,7 +35,8 @@ FUZZ_TARGETS := ./pkg/fcrt:FuzzUnwrap ./pkg/fcrt:FuzzOperation ./pkg/validate:Fu
 	./pkg/webhook:FuzzVerify ./pkg/webhook:FuzzSignRoundTrip \
 	./pkg/alipay:FuzzParseAnswer ./pkg/alipay:FuzzRead ./pkg/antom:FuzzVerifyAnswer ./pkg/antom:FuzzVerifySignature \
 	./functions/ekyc-init:FuzzRequestCheck ./functions/bank-verify:FuzzRequestCheck \
-	./functions/zhima-init:FuzzRequestCheck ./functions/otp-init:FuzzRequestCheck ./functions/callback:FuzzParams
+	./functions/zhima-init:FuzzRequestCheck ./functions/otp-init:FuzzRequestCheck ./functions/callback:FuzzParams \
+	./functions/result:FuzzRequestCheck
 FUZZTIME       ?= 2m
 FUZZTIME_SHORT ?= 7s
 # Minimising is capped by executions: on a time budget it can stall a

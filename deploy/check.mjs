@@ -102,7 +102,13 @@ function render(file) {
     }
     return { rendered: JSON.parse(out.startsWith('{') ? out : out.slice(start + 1)), text };
   } finally {
-    fs.rmSync(home, { recursive: true, force: true });
+    // s may leave a child writing its logs under HOME for a moment after it
+    // exits: retry, and never fail the check over a leftover temporary dir.
+    try {
+      fs.rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    } catch (e) {
+      console.error(`check.mjs: could not remove ${home}: ${e.code || e.message}`);
+    }
   }
 }
 

@@ -42,7 +42,7 @@ describe('check.mjs', { concurrency: 4 }, () => {
   test('the real s.yaml and SAM template pass', async () => {
     const r = await check([]);
     assert.equal(r.status, 0, r.out);
-    assert.match(r.out, /5 resources rendered by s preview/);
+    assert.match(r.out, /6 resources rendered by s preview/);
   });
 
   const broken = [

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// The goals of the performance issue, in one place.
+// The performance goals (docs/performance.md), in one place.
 const (
 	goalColdStart       = 15 * time.Millisecond
 	goalCPUCloudauth    = 200 * time.Microsecond

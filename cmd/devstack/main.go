@@ -28,11 +28,11 @@ func main() {
 		base = n
 	}
 	cfg := devstack.Config{}
-	flag.IntVar(&cfg.Base, "base", base, "base port (env DEVSTACK_PORT_BASE): functions on base+1..base+5, results receiver base+8, emulator base+9")
+	flag.IntVar(&cfg.Base, "base", base, "base port (env DEVSTACK_PORT_BASE): functions on base+1..base+6, demo page base+7, results receiver base+8, emulator base+9")
 	flag.StringVar(&cfg.StoreDir, "store", "", "the file store's directory (default: a fresh temporary directory, removed on exit)")
 	flag.DurationVar(&cfg.Timer, "timer", 0, "how often the callback's timer runs (default 5s; negative: never)")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: devstack [flags]\n\nRuns the emulator and every function on 127.0.0.1, with a webhook receiver and the callback's timer.\n\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: devstack [flags]\n\nRuns the emulator and every function on 127.0.0.1, with a demo page, a webhook receiver and the callback's timer.\n\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()

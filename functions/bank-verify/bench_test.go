@@ -52,8 +52,7 @@ func serve(b *testing.B, h http.Handler, body []byte, want int) {
 // emulator running as its own process: allocs/op counts the function's work
 // only (ns/op includes the emulator's answer time).
 func BenchmarkRequestAgainstEmulator(b *testing.B) {
-	port := testproc.FreePort(b)
-	emu := testproc.Start(b, testproc.Build(b, "github.com/idverify/fc-kyc/cmd/emulator"), port, "EMULATOR_ADDR=127.0.0.1:"+port)
+	emu := testproc.StartEmulator(b)
 	client, err := cloudauth.New(cloudauth.Config{Endpoint: emu.URL()})
 	if err != nil {
 		b.Fatal(err)

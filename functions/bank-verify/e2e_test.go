@@ -49,9 +49,7 @@ func startStack(t *testing.T) *stack {
 	if testing.Short() {
 		t.Skip("end-to-end: builds and runs binaries")
 	}
-	emuPort := testproc.FreePort(t)
-	emu := testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/cmd/emulator"), emuPort,
-		"EMULATOR_ADDR=127.0.0.1:"+emuPort)
+	emu := testproc.StartEmulator(t)
 	bin := testproc.Build(t, "github.com/idverify/fc-kyc/functions/bank-verify")
 	start := func(extra ...string) *testproc.Proc {
 		port := testproc.FreePort(t)

@@ -183,15 +183,7 @@ func params(q url.Values) (bizID, token, txID string, err error) {
 func idChars(v string) error { return idCharsOf(paramTransactionID, v) }
 
 // idCharsOf is idChars for the parameter name.
-func idCharsOf(name, v string) error {
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if !(c >= '0' && c <= '9' || c|0x20 >= 'a' && c|0x20 <= 'z' || c == '-' || c == '_') {
-			return apierr.Invalid(name, "must contain only letters, digits, - and _")
-		}
-	}
-	return nil
-}
+func idCharsOf(name, v string) error { return validate.IDChars(name, v) }
 
 // short keeps a hint printable and small before it is logged.
 func short(v string) string {

@@ -53,7 +53,7 @@ func Body(tx store.Transaction) ([]byte, error) {
 	}
 	return json.Marshal(webhook.Event{
 		ID:            tx.Result.EventID,
-		Type:          eventType(tx.Kind), // zhima.go
+		Type:          kindOf(tx).eventType,
 		TransactionID: tx.TransactionID,
 		MerchantBizID: tx.MerchantBizID,
 		UserHash:      tx.UserHash,

@@ -55,8 +55,7 @@ func startE2E(t *testing.T, storeURL string) *e2eStack {
 		storeURL = "file://" + t.TempDir()
 	}
 	s := &e2eStack{storeURL: storeURL, hook: webhooktest.NewReceiver(t, []byte(e2eWebhookSecret))}
-	emuPort := testproc.FreePort(t)
-	emu := testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/cmd/emulator"), emuPort, "EMULATOR_ADDR=127.0.0.1:"+emuPort)
+	emu := testproc.StartEmulator(t)
 	s.emu = &emulator.Remote{BaseURL: emu.URL()}
 	common := []string{
 		"FUNCTION_TIMEOUT_S=10",

@@ -11,6 +11,7 @@ import (
 	"github.com/idverify/fc-kyc/pkg/cloudauth"
 	"github.com/idverify/fc-kyc/pkg/logging"
 	"github.com/idverify/fc-kyc/pkg/store"
+	"github.com/idverify/fc-kyc/pkg/webhook"
 )
 
 // Checker is the upstream call; *cloudauth.Client implements it.
@@ -51,15 +52,40 @@ func eventID(transactionID string) string {
 	return "evt_" + hex.EncodeToString(h[:16])
 }
 
-// check asks CheckResult for tx's result: Passed for Y, Failed for N,
+// kind is what the callback does differently for each kind of transaction
+// (store.Transaction.Kind): ask the upstream that has the result, and post
+// it under its event type. The rest (record once, deliver, reconcile) is
+// the same for all.
+type kind struct {
+	check     func(s *Service, ctx context.Context, tx store.Transaction) (status store.Status, passed, subCode string, err error)
+	eventType string
+}
+
+var kinds = map[string]kind{
+	store.KindEKYC:  {check: (*Service).checkEKYC, eventType: webhook.EventType},
+	store.KindZhima: {check: (*Service).checkZhima, eventType: ZhimaEventType}, // zhima.go
+}
+
+// kindOf is tx's kind; records without one (written before the field
+// existed) are eKYC.
+func kindOf(tx store.Transaction) kind {
+	if k, ok := kinds[tx.Kind]; ok {
+		return k
+	}
+	return kinds[store.KindEKYC]
+}
+
+// check asks the upstream for tx's result.
+func (s *Service) check(ctx context.Context, tx store.Transaction) (status store.Status, passed, subCode string, err error) {
+	return kindOf(tx).check(s, ctx, tx)
+}
+
+// checkEKYC asks CheckResult for tx's result: Passed for Y, Failed for N,
 // Pending for P (the user has not finished; the timer asks again). The
 // result in the callback's query is never used: CheckResult is the only
 // authority. Only Passed and SubCode are read: the rest of the answer
 // (document and face data) is personal data and is never kept or logged.
-func (s *Service) check(ctx context.Context, tx store.Transaction) (status store.Status, passed, subCode string, err error) {
-	if tx.Kind == store.KindZhima {
-		return s.checkZhima(ctx, tx)
-	}
+func (s *Service) checkEKYC(ctx context.Context, tx store.Transaction) (status store.Status, passed, subCode string, err error) {
 	res, err := s.Upstream.CheckResult(ctx, cloudauth.CheckResultRequest{
 		MerchantBizId: tx.MerchantBizID, TransactionId: tx.TransactionID,
 	})

@@ -28,7 +28,6 @@ import (
 	"github.com/idverify/fc-kyc/pkg/logging"
 	"github.com/idverify/fc-kyc/pkg/store"
 	"github.com/idverify/fc-kyc/pkg/validate"
-	"github.com/idverify/fc-kyc/pkg/webhook"
 )
 
 // ZhimaEventType is the type of the events of Zhima results; eKYC results
@@ -124,14 +123,6 @@ func zhimaFromEnv() (*Zhima, error) {
 // isZhimaReturn reports whether r is for the Zhima return path.
 func (s *Service) isZhimaReturn(r *http.Request) bool {
 	return s.Zhima != nil && s.Zhima.ReturnPath != "" && r.URL.Path == s.Zhima.ReturnPath
-}
-
-// eventType is the webhook event type of a transaction's kind.
-func eventType(kind string) string {
-	if kind == store.KindZhima {
-		return ZhimaEventType
-	}
-	return webhook.EventType
 }
 
 // checkZhima asks zhima.customer.certification.query for tx's result

@@ -50,8 +50,7 @@ func startZhimaE2EOn(t *testing.T, storeURL string, callbackEnv ...string) *zhim
 		t.Skip("end-to-end: builds and runs binaries")
 	}
 	s := &zhimaE2E{e2eStack: &e2eStack{storeURL: storeURL, hook: webhooktest.NewReceiver(t, []byte(e2eWebhookSecret))}}
-	emuPort := testproc.FreePort(t)
-	emu := testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/cmd/emulator"), emuPort, "EMULATOR_ADDR=127.0.0.1:"+emuPort)
+	emu := testproc.StartEmulator(t)
 	s.emu = &emulator.Remote{BaseURL: emu.URL()}
 	keyFile := filepath.Join(t.TempDir(), "app_private_key.pem")
 	require.NoError(t, os.WriteFile(keyFile, []byte(emulator.AlipayTestAppPrivateKey), 0o600))
@@ -269,9 +268,9 @@ func TestEndToEndZhimaTokenRefusedAtEKYCCallback(t *testing.T) {
 		bizID, txID string
 		want        int
 	}{
-		"zhima:<bizNo>:<transactionId>, the issue's attack": {"zhima:" + bizNo + ":" + txID, txID, http.StatusBadRequest},
-		"<bizNo>:<transactionId>, the token's own subject":  {callbacktoken.ZhimaSubject(bizNo, txID), bizNo, http.StatusBadRequest},
-		"the transaction_id, a valid MerchantBizId":         {txID, bizNo, http.StatusForbidden},
+		"zhima:<bizNo>:<transactionId>, a replayed Zhima token": {"zhima:" + bizNo + ":" + txID, txID, http.StatusBadRequest},
+		"<bizNo>:<transactionId>, the token's own subject":      {callbacktoken.ZhimaSubject(bizNo, txID), bizNo, http.StatusBadRequest},
+		"the transaction_id, a valid MerchantBizId":             {txID, bizNo, http.StatusForbidden},
 		"the biz_no": {bizNo, txID, http.StatusForbidden},
 	} {
 		q := url.Values{"merchantBizId": {c.bizID}, "callbackToken": {token}, "transactionId": {c.txID}, "passed": {"Y"}, "subCode": {"200"}}

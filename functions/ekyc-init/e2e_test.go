@@ -38,9 +38,7 @@ func startStack(t *testing.T, extraEnv ...string) *stack {
 	if testing.Short() {
 		t.Skip("end-to-end: builds and runs binaries")
 	}
-	emuPort := testproc.FreePort(t)
-	emu := testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/cmd/emulator"), emuPort,
-		"EMULATOR_ADDR=127.0.0.1:"+emuPort)
+	emu := testproc.StartEmulator(t)
 	fnPort := testproc.FreePort(t)
 	env := append([]string{
 		"FC_CUSTOM_LISTEN_PORT=" + fnPort,

@@ -174,6 +174,7 @@ func (h *Handler) record(ctx context.Context, bizID, userID, txID string) {
 		UserHash:      hex.EncodeToString(sum[:]),
 		Status:        store.Pending,
 		CreatedAt:     h.Now().UTC(),
+		Owner:         h.Starts.Owner(ctx), // the result function shows it to this caller only
 	})
 	if err != nil && !errors.Is(err, store.ErrExists) {
 		logging.From(ctx).Error("transaction not recorded: re-create it, or rely on its callback", "merchant_biz_id", bizID,

@@ -2,7 +2,7 @@ package main
 
 // End to end, idempotent starts: the built ekyc-init under AUTH_MODE=jwt
 // and the built emulator, two users (JWT subjects alice and bob) choosing
-// the same MerchantBizId, as the front-ends of issue 16 did.
+// the same MerchantBizId, as retrying front-ends and careless callers do.
 
 import (
 	"crypto/ecdsa"

@@ -13,6 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/idverify/fc-kyc/pkg/apierr"
+	"github.com/idverify/fc-kyc/pkg/auth"
+	"github.com/idverify/fc-kyc/pkg/idempotency"
 	"github.com/idverify/fc-kyc/pkg/logging"
 	"github.com/idverify/fc-kyc/pkg/store"
 )
@@ -75,4 +77,27 @@ func TestAStoreFailureStillAnswersWithTheTransaction(t *testing.T) {
 	assert.Contains(t, logs.String(), `"transaction_id":"hk0123"`)
 	assert.Contains(t, logs.String(), `"merchant_biz_id":"e0c34a77f5ac40a5aa5e6ed20c35abcd"`)
 	assert.NotContains(t, logs.String(), "u-123456789", "no MerchantUserId in the log")
+}
+
+// The record names its owner as the idempotency guard does (a keyed hash,
+// never the subject), so that the result function shows it to that caller
+// only.
+func TestTheRecordNamesItsOwner(t *testing.T) {
+	st := newFileStore(t)
+	guard := &idempotency.Guard{Store: st, Keys: [][]byte{[]byte("owner-test-key-0123456789abcdef0123")}, Window: time.Minute, Wait: time.Second}
+	h := &Handler{Upstream: &fakeUpstream{}, Store: st, Starts: guard, Now: time.Now}
+	alice := auth.WithIdentity(context.Background(), auth.Identity{Caller: "jwt:0011223344556677", Subject: "alice-subject-hash"})
+	res, err := h.Initialize(alice, decode(t, valid()))
+	require.NoError(t, err)
+
+	tx, err := st.Get(context.Background(), res.Result.TransactionId)
+	require.NoError(t, err)
+	require.NotEmpty(t, tx.Owner)
+	assert.Equal(t, guard.Owner(alice), tx.Owner)
+	bob := auth.WithIdentity(context.Background(), auth.Identity{Caller: "jwt:0011223344556677", Subject: "bob-subject-hash"})
+	assert.NotEqual(t, guard.Owner(bob), tx.Owner)
+	assert.NotContains(t, tx.Owner, "alice")
+	got, err := st.Lookup(context.Background(), store.KindEKYC, res.MerchantBizId, guard.Owner(alice))
+	require.NoError(t, err)
+	assert.Equal(t, tx.TransactionID, got.TransactionID)
 }

@@ -42,8 +42,7 @@ func benchFunction(b *testing.B, gateway string) http.Handler {
 // emulator's verification and signing, two more RSA operations). Each
 // iteration uses a new id and user, so every one is a real send.
 func BenchmarkInitAgainstEmulator(b *testing.B) {
-	port := testproc.FreePort(b)
-	emu := testproc.Start(b, testproc.Build(b, "github.com/idverify/fc-kyc/cmd/emulator"), port, "EMULATOR_ADDR=127.0.0.1:"+port)
+	emu := testproc.StartEmulator(b)
 	h := benchFunction(b, emu.URL())
 	n := 0
 	for b.Loop() {

@@ -34,8 +34,7 @@ func startEmulatorProc(t *testing.T) *e2e {
 	if testing.Short() {
 		t.Skip("end-to-end: builds and runs binaries")
 	}
-	port := testproc.FreePort(t)
-	p := testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/cmd/emulator"), port, "EMULATOR_ADDR=127.0.0.1:"+port)
+	p := testproc.StartEmulator(t)
 	return &e2e{emuURL: p.URL(), emu: &emulator.Remote{BaseURL: p.URL()},
 		bin: testproc.Build(t, "github.com/idverify/fc-kyc/functions/otp-init")}
 }

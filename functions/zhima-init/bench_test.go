@@ -61,8 +61,7 @@ func emulatorClient(b *testing.B, gateway string) *alipay.Client {
 // emulator in its own process, and the answer's verification. ns/op
 // includes the emulator's own verification and signing.
 func BenchmarkRequestAgainstEmulator(b *testing.B) {
-	port := testproc.FreePort(b)
-	emu := testproc.Start(b, testproc.Build(b, "github.com/idverify/fc-kyc/cmd/emulator"), port, "EMULATOR_ADDR=127.0.0.1:"+port)
+	emu := testproc.StartEmulator(b)
 	serve(b, benchHandler(emulatorClient(b, emu.URL()+"/gateway.do")), validBody(), http.StatusOK)
 }
 

@@ -33,9 +33,7 @@ func startE2E(t *testing.T) *e2e {
 	if testing.Short() {
 		t.Skip("end-to-end: builds and runs binaries")
 	}
-	emuPort := testproc.FreePort(t)
-	emu := testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/cmd/emulator"), emuPort,
-		"EMULATOR_ADDR=127.0.0.1:"+emuPort)
+	emu := testproc.StartEmulator(t)
 	// The app key as a PKCS#1 PEM file (ALIPAY_PRIVATE_KEY_FILE), Alipay's
 	// key inline; the machine's zone is far from Beijing on purpose: the
 	// emulator refuses a timestamp more than 15 minutes off Beijing time.

@@ -87,6 +87,7 @@ func (h *Handler) record(ctx context.Context, bizNo, transactionID, subject stri
 		Kind:          store.KindZhima,
 		Status:        store.Pending,
 		CreatedAt:     h.Now().UTC(),
+		Owner:         h.Starts.Owner(ctx), // the result function shows it to this caller only
 	}
 	if subject != "" {
 		sum := sha256.Sum256([]byte(subject))

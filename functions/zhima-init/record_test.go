@@ -15,8 +15,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/idverify/fc-kyc/pkg/alipay"
+	"github.com/idverify/fc-kyc/pkg/auth"
 	"github.com/idverify/fc-kyc/pkg/callbacktoken"
 	"github.com/idverify/fc-kyc/pkg/emulator"
+	"github.com/idverify/fc-kyc/pkg/idempotency"
 	"github.com/idverify/fc-kyc/pkg/logging"
 	"github.com/idverify/fc-kyc/pkg/store"
 )
@@ -105,4 +107,24 @@ func TestInitializeAnswersWhenTheStoreIsDown(t *testing.T) {
 	assert.NotEmpty(t, res.CertifyURL)
 	assert.Contains(t, log.String(), "certification not recorded")
 	assert.Contains(t, log.String(), res.BizNo)
+}
+
+// The certification names its owner as the idempotency guard does, so
+// that the result function shows it to that caller only, by its
+// transaction_id or its biz_no.
+func TestTheRecordNamesItsOwner(t *testing.T) {
+	st, err := store.NewFile(t.TempDir(), store.Options{})
+	require.NoError(t, err)
+	h, _ := recordHandler(t, st)
+	h.Starts = &idempotency.Guard{Store: st, Keys: [][]byte{[]byte("owner-test-key-0123456789abcdef0123")}, Window: time.Minute, Wait: time.Second}
+	alice := auth.WithIdentity(context.Background(), auth.Identity{Caller: "key:0011223344556677"})
+	res, err := h.Initialize(alice, request(t, with("transaction_id", "ZM_owner_1")))
+	require.NoError(t, err)
+
+	tx, err := st.Lookup(context.Background(), store.KindZhima, "ZM_owner_1", h.Starts.Owner(alice))
+	require.NoError(t, err)
+	assert.Equal(t, res.BizNo, tx.TransactionID)
+	bob := auth.WithIdentity(context.Background(), auth.Identity{Caller: "key:8899aabbccddeeff"})
+	_, err = st.Lookup(context.Background(), store.KindZhima, "ZM_owner_1", h.Starts.Owner(bob))
+	assert.ErrorIs(t, err, store.ErrNotFound, "another API key is another owner")
 }

@@ -36,9 +36,10 @@ import (
 )
 
 // Ports of the stack, as offsets from its base port: the functions take
-// theirs from the registry (1 to 5).
+// theirs from the registry (1 to 6).
 const (
 	DefaultBase           = 9000
+	demoOffset            = 7 // the demo page's origin, with the identity provider
 	resultsOffset         = 8 // the webhook receiver and results lookup
 	emulatorOffset        = 9
 	defaultTimer          = 5 * time.Second
@@ -50,7 +51,8 @@ const (
 // Config is how a stack runs.
 type Config struct {
 	// Base is the base port (DefaultBase when 0): function ports are
-	// Base+1..Base+5, the results receiver Base+8, the emulator Base+9.
+	// Base+1..Base+6, the demo page Base+7, the results receiver Base+8,
+	// the emulator Base+9.
 	Base int
 	// BinDir holds the binaries `make build` makes.
 	BinDir string
@@ -75,6 +77,8 @@ type Stack struct {
 	procs    []*proc
 	results  *Results
 	srv      *http.Server
+	idp      *idp
+	demoSrv  *http.Server
 	storeDir string
 	tempDir  bool
 	exited   chan error
@@ -89,13 +93,16 @@ func (s *Stack) Addr(offset int) string {
 }
 
 // URL is the base URL of the function called name, the emulator
-// ("emulator") or the results receiver ("results").
+// ("emulator"), the results receiver ("results") or the demo page and its
+// identity provider ("demo").
 func (s *Stack) URL(name string) string {
 	switch name {
 	case "emulator":
 		return "http://" + s.Addr(emulatorOffset)
 	case "results":
 		return "http://" + s.Addr(resultsOffset)
+	case "demo":
+		return "http://" + s.Addr(demoOffset)
 	}
 	f, ok := registry.Lookup(name)
 	if !ok {
@@ -162,6 +169,22 @@ func (s *Stack) start() error {
 	s.srv = &http.Server{Handler: s.results.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = s.srv.Serve(l) }()
 
+	// The demo origin next: it serves the JWKS the functions fetch at start.
+	if s.idp, err = newIDP(s.URL("demo")); err != nil {
+		return err
+	}
+	addr = s.Addr(demoOffset)
+	dl, err := net.Listen("tcp", addr)
+	if err != nil {
+		return portError("the demo page", addr, err)
+	}
+	endpoints := map[string]string{}
+	for name, fn := range map[string]string{"ekycInit": "ekyc-init", "zhimaInit": "zhima-init", "otpInit": "otp-init", "bankVerify": "bank-verify", "result": "result"} {
+		endpoints[name] = s.URL(fn) + "/"
+	}
+	s.demoSrv = &http.Server{Handler: newDemo(s.idp, s.URL("emulator"), endpoints).Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = s.demoSrv.Serve(dl) }()
+
 	for _, p := range s.processes(webhookSecret) {
 		if err := s.run(p); err != nil {
 			return err
@@ -181,30 +204,40 @@ func (s *Stack) start() error {
 func (s *Stack) processes(webhookSecret string) []procSpec {
 	emu := s.Addr(emulatorOffset)
 	common := []string{"LISTEN_HOST=127.0.0.1", "LOG_LEVEL=info"}
-	front := []string{"AUTH_MODE=none"} // loopback only: see LISTEN_HOST
+	// As production: callers need a JWT, here from the stack's identity
+	// provider, and browsers only the demo page's origin.
+	front := []string{"AUTH_MODE=jwt", "AUTH_JWKS_URL=" + s.URL("demo") + "/.well-known/jwks.json",
+		"AUTH_JWT_ISSUER=" + s.URL("demo"), "AUTH_JWT_AUDIENCE=" + Audience, "CORS_ALLOWED_ORIGINS=" + s.URL("demo")}
+	// Every function counts its limits (and the QPS budget) in this
+	// stack's own store.
+	own := []string{"STORE_URL=file://" + s.storeDir}
 	cloudauth := []string{
 		"CLOUDAUTH_ENDPOINT=http://" + emu,
 		"ALIBABA_CLOUD_ACCESS_KEY_ID=" + emulator.DefaultAccessKeyID,
 		"ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + emulator.DefaultAccessKeySecret,
 	}
-	// ekyc-init, zhima-init and the callback share the callback key and
-	// this stack's own file store.
-	results := []string{"CALLBACK_SECRET=devstack-callback-secret-for-local-runs-only", "STORE_URL=file://" + s.storeDir}
+	// ekyc-init, zhima-init, the callback and result share the callback
+	// key (result: the owner keys derived from it) and the store.
+	results := []string{"CALLBACK_SECRET=devstack-callback-secret-for-local-runs-only"}
 	zhima := []string{
 		"ALIPAY_GATEWAY=http://" + emu + "/gateway.do", "ALIPAY_APP_ID=" + emulator.AlipayTestAppID,
 		"ALIPAY_PRIVATE_KEY=" + emulator.AlipayTestAppPrivateKey, "ALIPAY_PUBLIC_KEY=" + emulator.AlipayTestPublicKey,
 		"ZHIMA_RETURN_URL=" + s.URL("callback") + "/zhima/return",
 	}
 	env := map[string][]string{
-		"ekyc-init":   join(front, results, cloudauth, []string{"EKYC_CALLBACK_URL=" + s.URL("callback") + "/ekyc/callback"}),
-		"bank-verify": join(front, cloudauth, []string{"BANK_VERIFY_PARAM_TYPE=md5"}),
-		"zhima-init":  join(front, zhima, results),
-		"otp-init": join(front, []string{"ANTOM_GATEWAY=http://" + emu, "ANTOM_CLIENT_ID=" + emulator.AntomClientID,
+		"ekyc-init":   join(front, own, results, cloudauth, []string{"EKYC_CALLBACK_URL=" + s.URL("callback") + "/ekyc/callback"}),
+		"bank-verify": join(front, own, cloudauth, []string{"BANK_VERIFY_PARAM_TYPE=md5",
+			"BANK_CARD_LIMIT_SECRET=devstack-card-limit-key-for-local-runs-only"}), // the per-card limit's key (required under jwt)
+		"zhima-init":  join(front, own, zhima, results),
+		"otp-init": join(front, own, []string{"ANTOM_GATEWAY=http://" + emu, "ANTOM_CLIENT_ID=" + emulator.AntomClientID,
 			"ANTOM_PRIVATE_KEY=" + emulator.AntomMerchantPrivateKey, "ANTOM_PUBLIC_KEY=" + emulator.AntomGatewayPublicKey}),
-		"callback": join(zhima, results, cloudauth, []string{
+		"callback": join(own, zhima, results, cloudauth, []string{
 			"RECONCILE_AFTER=" + s.cfg.ReconcileAfter.String(),
 			"RESULT_WEBHOOK_URL=" + s.URL("results") + "/webhook", "RESULT_WEBHOOK_SECRET=" + webhookSecret,
+			// The user's browser goes back to the demo page after a Zhima return.
+			"ZHIMA_DONE_URL=" + s.URL("demo") + "/?flow=zhima",
 		}),
+		"result": join(front, own, results, []string{"FUNCTION_TIMEOUT_S=30"}),
 	}
 	specs := []procSpec{{name: "emulator", addr: emu, env: []string{
 		"EMULATOR_ADDR=" + emu, "EMULATOR_RESULTS_URL=" + s.URL("results") + "/results/"}}}
@@ -346,6 +379,9 @@ func (s *Stack) Stop() {
 		}
 		if s.srv != nil {
 			_ = s.srv.Close()
+		}
+		if s.demoSrv != nil {
+			_ = s.demoSrv.Close()
 		}
 		if s.tempDir {
 			_ = os.RemoveAll(s.storeDir)

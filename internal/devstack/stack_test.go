@@ -72,7 +72,11 @@ func startStack(t *testing.T, dir string) (*devstack.Stack, *testproc.Buffer) {
 func initEKYC(t *testing.T, s *devstack.Stack) (string, string) {
 	t.Helper()
 	body := `{"MetaInfo":{"zimVer":"3.0.0","appName":"com.example.app","deviceType":"h5"},"MerchantUserId":"user-1","DocType":"01560000"}`
-	resp, err := http.Post(s.URL("ekyc-init")+"/", "application/json", strings.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, s.URL("ekyc-init")+"/", strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token(t, s, "alice"))
+	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	var out struct {
@@ -83,6 +87,19 @@ func initEKYC(t *testing.T, s *devstack.Stack) (string, string) {
 	require.NoError(t, json.Unmarshal(raw, &out))
 	require.NotEmpty(t, out.Result.TransactionId)
 	return out.Result.TransactionId, out.Result.TransactionUrl
+}
+
+// token is a token of the stack's identity provider for user, fetched as
+// the guide's curl does.
+func token(t *testing.T, s *devstack.Stack, user string) string {
+	t.Helper()
+	resp, err := http.Get(s.URL("demo") + "/token?format=text&user=" + user)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+	return strings.TrimSpace(string(b))
 }
 
 func waitResult(t *testing.T, s *devstack.Stack, id string, within time.Duration) map[string]any {
@@ -143,6 +160,20 @@ func TestTwoStacksDoNotShareAStore(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "the second stack saw the first one's result")
+
+	// AUTH_MODE=jwt: no token, or a token of the other stack's identity
+	// provider (its own key), is refused.
+	for name, auth := range map[string]string{"no token": "", "the other stack's token": "Bearer " + token(t, a, "alice")} {
+		req, err := http.NewRequest(http.MethodPost, b.URL("result")+"/", strings.NewReader(`{"MerchantBizId":"x1"}`))
+		require.NoError(t, err)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, name)
+	}
 }
 
 func TestAPortInUseStopsTheStartNamingIt(t *testing.T) {

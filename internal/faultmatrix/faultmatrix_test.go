@@ -247,9 +247,7 @@ func startStack(t *testing.T) *stack {
 	t.Cleanup(tr.CloseIdleConnections)
 	s := &stack{client: &http.Client{Transport: contract.Transport(tr), Timeout: 60 * time.Second}, fns: map[string]*function{}}
 
-	emuPort := testproc.FreePort(t)
-	emu := testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/cmd/emulator"), emuPort,
-		"EMULATOR_ADDR=127.0.0.1:"+emuPort)
+	emu := testproc.StartEmulator(t)
 	s.emu = &emulator.Remote{BaseURL: emu.URL(), Client: s.client}
 	s.proxy = newFaultProxy(t, emu.URL())
 

@@ -1,4 +1,4 @@
-// Package loadtest holds the load test (issue 10, item 3): tens of
+// Package loadtest holds the load test: tens of
 // thousands of requests at concurrency 200 to one instance of each function,
 // the built binary, against the in-process emulator, with a slice of the
 // requests invalid and a slice hitting injected upstream faults. It asserts

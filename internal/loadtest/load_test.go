@@ -269,16 +269,16 @@ func runLoad(t *testing.T, tg target, requests, concurrency int) {
 	if tg.setup != nil {
 		extra = append(extra, tg.setup(t, emu, srv.URL)...) // later entries win
 	}
-	start := func() *proc {
+	start := func() *testproc.Proc {
 		port := testproc.FreePort(t)
 		env := append([]string{"FC_CUSTOM_LISTEN_PORT=" + port, "AUTH_MODE=none", "FUNCTION_TIMEOUT_S=10",
 			"STORE_URL=file://" + t.TempDir(), "RATE_LIMIT_PER_CALLER=off", "RATE_LIMIT_PER_SUBJECT=off"}, extra...)
-		return startProc(t, bin, port, env...)
+		return testproc.Start(t, bin, port, env...)
 	}
 	invalidStatus := cmp.Or(tg.invalidStatus, http.StatusBadRequest)
 	client := &http.Client{Timeout: 30 * time.Second,
 		Transport: &http.Transport{MaxIdleConns: concurrency, MaxIdleConnsPerHost: concurrency}}
-	send := func(p *proc, i int) (int, []byte, error) {
+	send := func(p *testproc.Proc, i int) (int, []byte, error) {
 		k := valid
 		if i%invalidEvery == invalidEvery-1 {
 			k = invalid
@@ -286,10 +286,10 @@ func runLoad(t *testing.T, tg target, requests, concurrency int) {
 		var res *http.Response
 		var err error
 		if tg.query != nil {
-			res, err = client.Get(p.url() + "/?" + tg.query(i, k).Encode())
+			res, err = client.Get(p.URL() + "/?" + tg.query(i, k).Encode())
 		} else {
 			raw, _ := json.Marshal(tg.body(i, k))
-			res, err = client.Post(p.url()+"/", "application/json", bytes.NewReader(raw))
+			res, err = client.Post(p.URL()+"/", "application/json", bytes.NewReader(raw))
 		}
 		if err != nil {
 			return 0, nil, err
@@ -313,7 +313,7 @@ func runLoad(t *testing.T, tg target, requests, concurrency int) {
 		require.NoError(t, err)
 	}
 	quiesce()
-	baseline := base.goroutines(t)
+	baseline := goroutines(t, base)
 
 	fn := start()
 	faults := requests / 20 // a twentieth of the upstream calls fail
@@ -371,9 +371,9 @@ func runLoad(t *testing.T, tg target, requests, concurrency int) {
 	}
 	wg.Wait()
 	took := time.Since(began)
-	peak := fn.peakRSS(t)
+	peak := peakRSS(t, fn)
 	quiesce()
-	after := fn.goroutines(t)
+	after := goroutines(t, fn)
 
 	t.Logf("%s: %d requests at concurrency %d in %v (%.0f/s): answers %v, faults answered %d of %d injected; peak RSS %d MiB; goroutines %d after the load, %d after one request",
 		tg.fn, requests, concurrency, took.Round(time.Millisecond), float64(requests)/took.Seconds(), byStatus, faulted, faults,

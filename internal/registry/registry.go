@@ -12,6 +12,7 @@ const (
 	Cloudauth Upstream = "cloudauth" // Alibaba Cloud ID Verification (cloudauth-intl), ACS3 signatures
 	Alipay    Upstream = "alipay"    // Alipay open platform gateway (Zhima), RSA2
 	Antom     Upstream = "antom"     // Antom (AMS) user authentication, RSA256 header signatures
+	None      Upstream = ""          // the result function reads the store only
 )
 
 // Function is one deployable function.
@@ -43,6 +44,7 @@ var Functions = []Function{
 	{Name: "zhima-init", Upstream: Alipay, PortOffset: 3, FrontDoor: true},
 	{Name: "otp-init", Upstream: Antom, PortOffset: 4, FrontDoor: true},
 	{Name: "callback", Upstream: Cloudauth, PortOffset: 5, FrontDoor: false},
+	{Name: "result", Upstream: None, PortOffset: 6, FrontDoor: true},
 }
 
 // Lookup returns the function called name.

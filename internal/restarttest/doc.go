@@ -1,4 +1,4 @@
-// Package restarttest holds the restart test (issue 10, item 4): a function
+// Package restarttest holds the restart test: a function
 // killed (SIGKILL, as an instance is reclaimed) in the middle of a request
 // and started again loses nothing it had acknowledged: pending transactions
 // (ekyc-init), recorded callback results and undelivered webhooks

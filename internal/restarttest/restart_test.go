@@ -61,14 +61,11 @@ func restart(t *testing.T, storeURL string) {
 		"ALIBABA_CLOUD_ACCESS_KEY_ID=" + emulator.DefaultAccessKeyID,
 		"ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + emulator.DefaultAccessKeySecret,
 		"RATE_LIMIT_PER_CALLER=off", "RATE_LIMIT_PER_SUBJECT=off"}
-	cb := newProc(t, "callback", testproc.Build(t, "github.com/idverify/fc-kyc/functions/callback"), testproc.FreePort(t),
-		append([]string{"RECONCILE_AFTER=1ms", "RESULT_WEBHOOK_URL=" + hook.URL() + "/kyc/results",
-			"RESULT_WEBHOOK_SECRET=" + webhookSecret}, common...)...)
-	ini := newProc(t, "ekyc-init", testproc.Build(t, "github.com/idverify/fc-kyc/functions/ekyc-init"), testproc.FreePort(t),
-		append([]string{"EKYC_CALLBACK_URL=" + cb.url() + "/ekyc/callback"}, common...)...)
+	cbPort, iniPort := testproc.FreePort(t), testproc.FreePort(t)
 
 	// 1. ekyc-init.
-	ini.start()
+	ini := testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/functions/ekyc-init"), iniPort,
+		append([]string{"FC_CUSTOM_LISTEN_PORT=" + iniPort, "EKYC_CALLBACK_URL=http://127.0.0.1:" + cbPort + "/ekyc/callback"}, common...)...)
 	var txs []string
 	for range 4 {
 		id, status := initialize(t, ini)
@@ -76,9 +73,9 @@ func restart(t *testing.T, storeURL string) {
 		txs = append(txs, id)
 	}
 	emu.InjectFault(emulator.Cloudauth, "Initialize", emulator.Fault{Kind: emulator.FaultSlow, Times: 1, Delay: 8 * time.Second})
-	acked := inFlightDuring(t, emu, "Initialize", func() bool { _, s := initialize(t, ini); return s == http.StatusOK }, ini.kill)
+	acked := inFlightDuring(t, emu, "Initialize", func() bool { _, s := initialize(t, ini); return s == http.StatusOK }, ini.Kill)
 	assert.False(t, acked, "the killed request was never acknowledged")
-	ini.start()
+	ini.Restart(t)
 	for _, id := range txs {
 		tx, err := st.Get(ctx, id)
 		require.NoError(t, err, "acknowledged transaction %s survives the restart", id)
@@ -89,15 +86,17 @@ func restart(t *testing.T, storeURL string) {
 	txs = append(txs, id)
 
 	// 2. callback: the receiver is down for the first two results.
-	cb.start()
+	cb := testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/functions/callback"), cbPort,
+		append([]string{"FC_CUSTOM_LISTEN_PORT=" + cbPort, "RECONCILE_AFTER=1ms", "RESULT_WEBHOOK_URL=" + hook.URL() + "/kyc/results",
+			"RESULT_WEBHOOK_SECRET=" + webhookSecret}, common...)...)
 	hook.FailNext(2)
 	for _, id := range txs[:2] {
 		require.NoError(t, emu.Complete(ctx, id, "Y", "200", true), "notification acknowledged")
 	}
 	emu.InjectFault(emulator.Cloudauth, "CheckResult", emulator.Fault{Kind: emulator.FaultSlow, Times: 1, Delay: 8 * time.Second})
-	acked = inFlightDuring(t, emu, "CheckResult", func() bool { return emu.Complete(ctx, txs[2], "N", "205", true) == nil }, cb.kill)
+	acked = inFlightDuring(t, emu, "CheckResult", func() bool { return emu.Complete(ctx, txs[2], "N", "205", true) == nil }, cb.Kill)
 	assert.False(t, acked, "the killed notification was never acknowledged")
-	cb.start()
+	cb.Restart(t)
 	for _, id := range txs[:2] {
 		tx, err := st.Get(ctx, id)
 		require.NoError(t, err)
@@ -146,9 +145,9 @@ func restart(t *testing.T, storeURL string) {
 }
 
 // initialize starts a transaction through ekyc-init; id is empty unless 200.
-func initialize(t *testing.T, p *proc) (id string, status int) {
+func initialize(t *testing.T, p *testproc.Proc) (id string, status int) {
 	body := `{"MetaInfo":{"zimVer":"3.0.0","appName":"com.example.app","deviceType":"h5"},"MerchantUserId":"restart-user","DocType":"01560000"}`
-	res, err := http.Post(p.url()+"/", "application/json", strings.NewReader(body))
+	res, err := http.Post(p.URL()+"/", "application/json", strings.NewReader(body))
 	if err != nil {
 		return "", 0
 	}
@@ -193,10 +192,10 @@ type reconcileReport struct {
 	Recorded, Delivered, NotDelivered, StillPending, Errors int
 }
 
-func timer(t *testing.T, p *proc) reconcileReport {
+func timer(t *testing.T, p *testproc.Proc) reconcileReport {
 	t.Helper()
 	ev := `{"triggerTime":"` + time.Now().UTC().Format(time.RFC3339) + `","triggerName":"reconcile","payload":""}`
-	req, err := http.NewRequest(http.MethodPost, p.url()+"/invoke", strings.NewReader(ev))
+	req, err := http.NewRequest(http.MethodPost, p.URL()+"/invoke", strings.NewReader(ev))
 	require.NoError(t, err)
 	req.Header.Set("x-fc-control-path", "/invoke")
 	res, err := http.DefaultClient.Do(req)

@@ -44,8 +44,7 @@ type emu struct {
 
 func startEmulator(t *testing.T) emu {
 	t.Helper()
-	port := testproc.FreePort(t)
-	p := testproc.Start(t, testproc.Build(t, modulePath+"/cmd/emulator"), port, "EMULATOR_ADDR=127.0.0.1:"+port)
+	p := testproc.StartEmulator(t)
 	return emu{url: p.URL(), Remote: &emulator.Remote{BaseURL: p.URL()}}
 }
 

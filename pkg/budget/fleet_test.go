@@ -33,9 +33,7 @@ func TestFleetStaysWithinTheBudget(t *testing.T) {
 		t.Skip("end-to-end: builds and runs binaries and redis-server")
 	}
 	redis := testproc.Redis(t)
-	emuPort := testproc.FreePort(t)
-	emuProc := testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/cmd/emulator"), emuPort,
-		"EMULATOR_ADDR=127.0.0.1:"+emuPort)
+	emuProc := testproc.StartEmulator(t)
 	emu := &emulator.Remote{BaseURL: emuProc.URL()}
 
 	const (

@@ -113,8 +113,10 @@ func OptionsFromEnv() (Options, error) {
 // else FC_SERVER_PORT (the older name that local tooling still sets), else
 // 9000. LISTEN_HOST replaces the host for local runs (the local stack sets
 // 127.0.0.1, so nothing outside the machine reaches functions that run with
-// AUTH_MODE=none); on FC leave it unset. A bad value is an error that names
-// its variable.
+// AUTH_MODE=none); on FC leave it unset. Port 0 takes any free port, which
+// the "listening" log line names: tests start functions that way, so that no
+// two processes race for a port. A bad value is an error that names its
+// variable.
 func ListenAddr() (string, error) {
 	host := os.Getenv("LISTEN_HOST")
 	if host == "" {
@@ -129,8 +131,8 @@ func ListenAddr() (string, error) {
 			continue
 		}
 		n, err := strconv.ParseUint(s, 10, 16)
-		if err != nil || n == 0 {
-			return "", fmt.Errorf("%s=%q is not a port number from 1 to 65535", name, s)
+		if err != nil {
+			return "", fmt.Errorf("%s=%q is not a port number from 0 to 65535", name, s)
 		}
 		port = strconv.FormatUint(n, 10)
 		break

@@ -22,7 +22,7 @@ func TestListenAddr(t *testing.T) {
 		{name: "older name", server: "9200", want: "0.0.0.0:9200"},
 		{name: "custom port not a number", custom: "abc", server: "9200", errNames: "FC_CUSTOM_LISTEN_PORT"},
 		{name: "custom port out of range", custom: "70000", errNames: "FC_CUSTOM_LISTEN_PORT"},
-		{name: "port zero", custom: "0", errNames: "FC_CUSTOM_LISTEN_PORT"},
+		{name: "port zero: any free port", custom: "0", want: "0.0.0.0:0"},
 		{name: "signed port", custom: "+80", errNames: "FC_CUSTOM_LISTEN_PORT"},
 		{name: "older name negative", server: "-1", errNames: "FC_SERVER_PORT"},
 		{name: "loopback for local runs", host: "127.0.0.1", custom: "9100", want: "127.0.0.1:9100"},

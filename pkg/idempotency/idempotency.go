@@ -230,6 +230,29 @@ func first[T any](ctx context.Context, g *Guard, key string, mine store.Start, c
 // storeTimeout bounds storing the answer or releasing the claim.
 const storeTimeout = 2 * time.Second
 
+// Owner is the stored form of ctx's caller: the keyed hash that a start's
+// claim and a recorded transaction (store.Transaction.Owner) hold, under
+// the first key. "" for a nil Guard: without a key there is no owner.
+func (g *Guard) Owner(ctx context.Context) string {
+	if g == nil {
+		return ""
+	}
+	return g.mac(g.Keys[0], "owner", ownerOf(ctx))
+}
+
+// Owners are ctx's caller's stored forms under every key, the first
+// first: a record made before a key rotation holds one of the others.
+func (g *Guard) Owners(ctx context.Context) []string {
+	if g == nil {
+		return nil
+	}
+	out := make([]string, len(g.Keys))
+	for i, k := range g.Keys {
+		out[i] = g.mac(k, "owner", ownerOf(ctx))
+	}
+	return out
+}
+
 // ownerOf names the caller of ctx: its JWT subject, else its API key, else
 // the one anonymous caller.
 func ownerOf(ctx context.Context) string {

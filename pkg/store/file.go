@@ -28,6 +28,8 @@ import (
 //	due/retry/<hour>/<t>-<h>    empty marker: pending, checked before; t = NextCheck
 //	undelivered/<h>             empty marker: its result is recorded, not yet delivered
 //	hit/<sha256>.json           one counter per limit key and window length
+//	ref/<r>.json                the Lookup index: an owner's order id to its TransactionID;
+//	                            r = sha256 of kind, owner and order id
 //	locks/<00..ff>              256 lock files, striped by the hash
 //
 // In the due index, t is the time in microseconds since the epoch and hour
@@ -90,6 +92,7 @@ const (
 	dueRetryDir    = "due/retry"
 	undeliveredDir = "undelivered"
 	hitDir         = "hit"
+	refDir         = "ref"
 	lockDir        = "locks"
 	tmpPrefix      = ".tmp-"
 	tmpMaxAge      = time.Hour   // a temporary file older than this was left by a crash
@@ -103,7 +106,7 @@ func NewFile(dir string, o Options) (*File, error) {
 	if !filepath.IsAbs(dir) {
 		return nil, fmt.Errorf("store: the file store needs an absolute directory, not %q", dir)
 	}
-	for _, sub := range []string{txDir, dueNewDir, dueRetryDir, undeliveredDir, hitDir, lockDir} {
+	for _, sub := range []string{txDir, dueNewDir, dueRetryDir, undeliveredDir, hitDir, refDir, lockDir} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
 			return nil, fmt.Errorf("store: cannot create the file store in %s: %w", dir, err)
 		}
@@ -178,6 +181,7 @@ func (f *File) Dir() string { return f.dir }
 
 func (f *File) txPath(name string) string  { return filepath.Join(f.dir, txDir, name+".json") }
 func (f *File) hitPath(name string) string { return filepath.Join(f.dir, hitDir, name+".json") }
+func (f *File) refPath(name string) string { return filepath.Join(f.dir, refDir, name+".json") }
 
 // lock takes the exclusive lock of the stripe of name (a hashName). It polls
 // a non-blocking flock so that waiting ends with ctx.
@@ -384,7 +388,36 @@ func (f *File) Create(ctx context.Context, t Transaction) error {
 	} else if found {
 		return fmt.Errorf("%w: %s", ErrExists, t.TransactionID)
 	}
-	return f.write(name, nil, r)
+	if err := f.write(name, nil, r); err != nil {
+		return err
+	}
+	if t.Owner == "" {
+		return nil
+	}
+	// The newest transaction of an order id wins its entry; entries of one
+	// id race only between two starts of one owner, and Lookup checks the
+	// record it reads.
+	return writeJSON(f.refPath(refName(t.Kind, t.MerchantBizID, t.Owner)), ref{TransactionID: t.TransactionID, ExpiresAt: r.ExpiresAt}, true)
+}
+
+// Lookup implements Store.
+func (f *File) Lookup(ctx context.Context, kind, merchantBizID, owner string) (Transaction, error) {
+	if owner == "" {
+		return Transaction{}, fmt.Errorf("%w: %s", ErrNotFound, merchantBizID)
+	}
+	var e ref
+	found, err := readJSON(f.refPath(refName(kind, merchantBizID, owner)), &e)
+	if err != nil {
+		return Transaction{}, err
+	}
+	if !found || !f.opt.now().Before(e.ExpiresAt) {
+		return Transaction{}, fmt.Errorf("%w: %s", ErrNotFound, merchantBizID)
+	}
+	t, err := f.Get(ctx, e.TransactionID)
+	if err != nil || !owns(t, kind, merchantBizID, owner) {
+		return Transaction{}, fmt.Errorf("%w: %s", ErrNotFound, merchantBizID)
+	}
+	return t, nil
 }
 
 // Get implements Store.
@@ -672,6 +705,11 @@ func (f *File) sweepTx(ctx context.Context, now time.Time) error {
 		}
 		if rel := dueMarker(r.Tx, name); rel != "" {
 			if err := f.dropDueMarker(ctx, rel, name, now); err != nil {
+				return err
+			}
+		}
+		if r.Tx.Owner != "" { // its Lookup entry, if that has expired too
+			if err := f.sweep(ctx, refName(r.Tx.Kind, r.Tx.MerchantBizID, r.Tx.Owner), f.refPath, now); err != nil {
 				return err
 			}
 		}

@@ -140,3 +140,59 @@ func bytesPerTransaction(t *testing.T, rawURL string, addrs []string) {
 	t.Logf("1,000,000 a day kept 30 days: %.1f GiB at the recorded size", final*30e6/(1<<30))
 	assert.Less(t, final, 1024.0, "a transaction should stay well under a KiB")
 }
+
+// What the owner costs (the result function's Lookup): the Owner field in
+// the record and the index entry, per transaction, over 2,000 created with
+// Create (as ekyc-init does) with and without an owner. Figures in docs
+// come from:
+//
+//	go test -count=1 -run TestRedisBytesOfAnOwner -v ./pkg/store/
+func TestRedisBytesOfAnOwner(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads 4,000 transactions into redis-server")
+	}
+	if raceEnabled {
+		t.Skip("a measurement: run it without -race")
+	}
+	ctx := context.Background()
+	srv := testproc.Redis(t)
+	s, err := store.OpenRedis(ctx, srv.URL, store.Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	node := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	defer node.Close()
+	used := func() int64 {
+		info, err := node.Info(ctx, "memory").Result()
+		require.NoError(t, err)
+		for _, line := range strings.Split(info, "\r\n") {
+			if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
+				n, err := strconv.ParseInt(v, 10, 64)
+				require.NoError(t, err)
+				return n
+			}
+		}
+		t.Fatal("no used_memory")
+		return 0
+	}
+	randHex := func(n int) string {
+		b := make([]byte, n/2)
+		_, _ = rand.Read(b)
+		return hex.EncodeToString(b)
+	}
+	const n = 2000
+	perTx := func(owner bool) float64 {
+		before := used()
+		for range n {
+			tx := store.Transaction{TransactionID: "hk" + randHex(30), MerchantBizID: randHex(32), UserHash: randHex(64), CreatedAt: time.Now()}
+			if owner {
+				tx.Owner = randHex(64) // an HMAC-SHA256, hex
+			}
+			require.NoError(t, s.Create(ctx, tx))
+		}
+		return float64(used()-before) / n
+	}
+	plain, owned := perTx(false), perTx(true)
+	t.Logf("used_memory per pending transaction: %.0f B without an owner, %.0f B with one (+%.0f B: the Owner field and the Lookup index entry)", plain, owned, owned-plain)
+	assert.Greater(t, owned, plain, "an owner costs something")
+	assert.Less(t, owned-plain, 600.0, "an owner costs more than its field and one small key should")
+}

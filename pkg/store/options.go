@@ -124,3 +124,35 @@ func score(t time.Time) int64 {
 	}
 	return t.UnixMicro()
 }
+
+// refName is the name of the Lookup index entry of an owner's order id: a
+// hash, so that the index shows neither the id nor the owner's hash. 128
+// bits of it are plenty (a collision would only hide one entry, since
+// Lookup checks the record it finds) and keep the Redis key short.
+func refName(kind, merchantBizID, owner string) string {
+	if kind == "" {
+		kind = KindEKYC
+	}
+	return hashName("ref\x00" + kind + "\x00" + owner + "\x00" + merchantBizID)[:32]
+}
+
+// ref is a Lookup index entry: the TransactionID it names, and when it
+// stops being visible (the record's own expiry).
+type ref struct {
+	TransactionID string    `json:"transactionId"`
+	ExpiresAt     time.Time `json:"expiresAt"`
+}
+
+// owns reports whether t is the transaction Lookup was asked for: the index
+// entry is a hint, the record is the truth (an entry may be stale, or name
+// a record another Create replaced).
+func owns(t Transaction, kind, merchantBizID, owner string) bool {
+	k := t.Kind
+	if k == "" {
+		k = KindEKYC
+	}
+	if kind == "" {
+		kind = KindEKYC
+	}
+	return owner != "" && t.Owner == owner && t.MerchantBizID == merchantBizID && k == kind
+}

@@ -38,6 +38,8 @@ import (
 //	<prefix>{<shard>}retry               sorted set: pending ids checked before, scored by NextCheck
 //	<prefix>{<shard>}undelivered         sorted set: undelivered final ids, scored by NextAttempt
 //	<prefix>hit:<key>:<ms>:<n>           a limit counter: window length, window number; TTL = end of the window
+//	<prefix>ref:<r>                      the Lookup index: an owner's order id to its TransactionID,
+//	                                     r = sha256 of kind, owner and order id; TTL = the record's
 //	<prefix>layout                       "2" once a standard instance is in this layout (see migrate)
 //
 // Every change of a record and of the sets that index it is one Lua script
@@ -385,7 +387,7 @@ func (r *Redis) Create(ctx context.Context, t Transaction) error {
 			return unavailable("redis create", err)
 		}
 		if ok {
-			return nil
+			return r.index(ctx, rec)
 		}
 		raw, _, live, err := r.read(ctx, t.TransactionID)
 		if err != nil {
@@ -401,8 +403,9 @@ func (r *Redis) Create(ctx context.Context, t Transaction) error {
 
 // CreateMany creates transactions in bulk, pipelined (a round trip per
 // thousand, four pipelines at a time), for loading a backlog (tests,
-// migrations): unlike Create it does not read back a clash, and reports
-// how many were created (an id already present is skipped, not replaced).
+// migrations): unlike Create it does not read back a clash nor write Lookup
+// entries, and reports how many were created (an id already present is
+// skipped, not replaced).
 func (r *Redis) CreateMany(ctx context.Context, ts []Transaction) (created int, err error) {
 	if err := createScript.Load(ctx, r.c).Err(); err != nil {
 		return 0, unavailable("redis script load", err)
@@ -463,6 +466,44 @@ func (r *Redis) createChunk(ctx context.Context, ts []Transaction) (created int,
 		}
 	}
 	return created, nil
+}
+
+// index writes the Lookup entry of a created record that has an Owner. It
+// is a key of its own (another slot on a cluster than the record), written
+// after the record: an entry never names a record that was not created.
+func (r *Redis) index(ctx context.Context, rec record) error {
+	t := rec.Tx
+	if t.Owner == "" {
+		return nil
+	}
+	ttl := max(rec.ExpiresAt.Sub(r.opt.now()), time.Millisecond)
+	if err := r.c.Set(ctx, r.refKey(t.Kind, t.MerchantBizID, t.Owner), t.TransactionID, ttl).Err(); err != nil {
+		return unavailable("redis SET ref", err)
+	}
+	return nil
+}
+
+func (r *Redis) refKey(kind, merchantBizID, owner string) string {
+	return r.prefix + "ref:" + refName(kind, merchantBizID, owner)
+}
+
+// Lookup implements Store.
+func (r *Redis) Lookup(ctx context.Context, kind, merchantBizID, owner string) (Transaction, error) {
+	if owner == "" {
+		return Transaction{}, fmt.Errorf("%w: %s", ErrNotFound, merchantBizID)
+	}
+	id, err := r.c.Get(ctx, r.refKey(kind, merchantBizID, owner)).Result()
+	if errors.Is(err, redis.Nil) {
+		return Transaction{}, fmt.Errorf("%w: %s", ErrNotFound, merchantBizID)
+	}
+	if err != nil {
+		return Transaction{}, unavailable("redis GET ref", err)
+	}
+	t, err := r.Get(ctx, id)
+	if errors.Is(err, ErrNotFound) || (err == nil && !owns(t, kind, merchantBizID, owner)) {
+		return Transaction{}, fmt.Errorf("%w: %s", ErrNotFound, merchantBizID)
+	}
+	return t, err
 }
 
 // Get implements Store.

@@ -68,6 +68,11 @@ type Transaction struct {
 	// RECONCILE_AFTER after CreatedAt (see Due).
 	Checks    int       `json:"checks,omitzero"`
 	NextCheck time.Time `json:"nextCheck,omitzero"`
+	// Owner is a keyed hash of the caller who started it (the owner of
+	// package idempotency: JWT subject, API key or the anonymous caller),
+	// never the caller itself; empty when the starting function had no key.
+	// Only a transaction with an Owner can be found with Lookup.
+	Owner string `json:"owner,omitempty"`
 }
 
 // Result is the authoritative outcome, from CheckResult.
@@ -110,6 +115,13 @@ type Store interface {
 	Create(ctx context.Context, t Transaction) error
 	// Get returns a transaction; ErrNotFound when absent.
 	Get(ctx context.Context, transactionID string) (Transaction, error)
+	// Lookup returns the transaction of the kind (KindEKYC, KindZhima)
+	// that owner started under the caller's order id merchantBizID (the
+	// newest, if owner reused the id), read through an index that Create
+	// writes for every transaction with an Owner. ErrNotFound when there
+	// is none, when owner is empty, and when the id is another owner's:
+	// the answer never tells those apart.
+	Lookup(ctx context.Context, kind, merchantBizID, owner string) (Transaction, error)
 	// Finish records a final result once: if the transaction is pending it
 	// becomes status with result r and recorded is true; if it is already
 	// final nothing changes and recorded is false. ErrNotFound when absent.

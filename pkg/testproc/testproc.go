@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -72,15 +73,26 @@ func FreePort(t testing.TB) string {
 
 // Proc is a running binary.
 type Proc struct {
-	Addr string // 127.0.0.1:port it serves on
-	cmd  *exec.Cmd
-	out  *Buffer
-	done chan error
+	Addr    string // 127.0.0.1:port it serves on
+	anyPort bool   // started on port 0: Addr comes from its output
+	bin     string
+	args    []string
+	env     []string
+	cmd     *exec.Cmd
+	out     *Buffer
+	done    chan error
 }
 
 // Start runs bin with env (added to a minimal environment) and waits until
 // port accepts connections. The process is stopped with SIGTERM when the
 // test ends.
+//
+// Port "0" means the process binds any free port itself (env must say so:
+// FC_CUSTOM_LISTEN_PORT=0 with LISTEN_HOST=127.0.0.1 for a function,
+// EMULATOR_ADDR=127.0.0.1:0 for the emulator) and Start learns it from the
+// line the process prints when it listens: no other process can take the
+// port between a check and the bind, as with FreePort. Restart then gets a
+// new port (Addr changes).
 func Start(t testing.TB, bin string, port string, env ...string) *Proc {
 	t.Helper()
 	return StartArgs(t, bin, nil, port, env...)
@@ -89,41 +101,124 @@ func Start(t testing.TB, bin string, port string, env ...string) *Proc {
 // StartArgs is Start for a binary that takes command-line arguments.
 func StartArgs(t testing.TB, bin string, args []string, port string, env ...string) *Proc {
 	t.Helper()
-	p := &Proc{Addr: "127.0.0.1:" + port, out: &Buffer{}, done: make(chan error, 1)}
-	p.cmd = exec.Command(bin, args...)
-	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
+	p := &Proc{Addr: "127.0.0.1:" + port, bin: bin, args: args, out: &Buffer{},
+		env: append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "GOTRACEBACK=all"}, env...)}
+	t.Cleanup(func() { p.Stop() })
+	p.run(t)
+	return p
+}
+
+// run starts the process and waits until it accepts connections.
+func (p *Proc) run(t testing.TB) {
+	t.Helper()
+	p.cmd = exec.Command(p.bin, p.args...)
+	p.cmd.Env = p.env
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if strings.HasSuffix(p.Addr, ":0") || p.anyPort {
+		p.anyPort = true
+		p.Addr = ""
+	}
+	printed := len(p.out.String()) // the listening line to read is the new process's
+	p.done = make(chan error, 1)
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { p.done <- p.cmd.Wait() }()
-	t.Cleanup(func() { p.Stop() })
+	cmd, done := p.cmd, p.done
+	go func() { done <- cmd.Wait() }()
 
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", p.Addr, 100*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return p
+		if p.Addr == "" {
+			if out := p.out.String(); len(out) >= printed {
+				if m := listening.FindStringSubmatch(out[printed:]); m != nil {
+					p.Addr = m[1]
+				}
+			}
+		}
+		if p.Addr != "" {
+			if c, err := net.DialTimeout("tcp", p.Addr, 100*time.Millisecond); err == nil {
+				c.Close()
+				return
+			}
 		}
 		select {
 		case err := <-p.done:
 			p.done <- err
-			t.Fatalf("%s exited before serving: %v\n%s", filepath.Base(bin), err, p.Output())
+			t.Fatalf("%s exited before serving: %v\n%s", filepath.Base(p.bin), err, p.Output())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s did not listen on %s within 10s\n%s", filepath.Base(bin), p.Addr, p.Output())
+			t.Fatalf("%s did not listen on %s within 20s\n%s", filepath.Base(p.bin), p.Addr, p.Output())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 }
 
+// listening finds the address in the line a process prints when it
+// listens: a function's JSON "listening" line, the emulator's "emulator
+// listening on http://...".
+var listening = regexp.MustCompile(`listening.*?(127\.0\.0\.1:[1-9][0-9]*)`)
+
+// StartEmulator runs the upstream emulator (cmd/emulator) on a port of its
+// own choosing, with extra env (EMULATOR_RESULTS_URL, ...).
+func StartEmulator(t testing.TB, env ...string) *Proc {
+	t.Helper()
+	return Start(t, Build(t, "github.com/idverify/fc-kyc/cmd/emulator"), "0", append([]string{"EMULATOR_ADDR=127.0.0.1:0"}, env...)...)
+}
+
 // URL is the base URL of the process.
 func (p *Proc) URL() string { return "http://" + p.Addr }
 
-// Output is everything the process printed so far.
+// Output is what the process printed (its last few MiB).
 func (p *Proc) Output() string { return p.out.String() }
+
+// Pid is the running process's id (to read /proc/<pid>/status, say).
+func (p *Proc) Pid() int { return p.cmd.Process.Pid }
+
+// Signal sends sig to the process.
+func (p *Proc) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
+
+// Wait waits up to d for the process to end, and says whether it did.
+func (p *Proc) Wait(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case err := <-p.done:
+		p.done <- err
+		return true
+	case <-t.C:
+	}
+	// A select picks at random among ready cases: look once more.
+	select {
+	case err := <-p.done:
+		p.done <- err
+		return true
+	default:
+		return false
+	}
+}
+
+// Kill ends the process at once (SIGKILL), as a reclaimed instance ends:
+// no pre-stop, no graceful shutdown. It returns when the process is gone.
+func (p *Proc) Kill() {
+	if p.cmd.ProcessState != nil {
+		return
+	}
+	_ = p.cmd.Process.Kill()
+	err := <-p.done
+	p.done <- err
+}
+
+// Restart runs the binary again, with the same arguments and environment
+// on the same port, once the previous process has ended (Kill or Stop it
+// first), and waits until it serves.
+func (p *Proc) Restart(t testing.TB) {
+	t.Helper()
+	if !p.Wait(0) {
+		t.Fatalf("%s: Restart while the process still runs; Kill or Stop it first", filepath.Base(p.bin))
+	}
+	p.run(t)
+}
 
 // Stop sends SIGTERM and waits up to 10 s, then kills. It returns the exit error.
 func (p *Proc) Stop() error {
@@ -163,7 +258,8 @@ func RunOnce(bin string, env ...string) (string, error) {
 }
 
 // Buffer is a bytes.Buffer safe for concurrent writers: a process's
-// output, or log lines written by concurrent requests.
+// output, or log lines written by concurrent requests. It keeps the last
+// 4 to 8 MiB: a function under load logs a line per request.
 type Buffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
@@ -172,6 +268,11 @@ type Buffer struct {
 func (s *Buffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.b.Len() > 8<<20 {
+		rest := append([]byte(nil), s.b.Bytes()[s.b.Len()-(4<<20):]...)
+		s.b.Reset()
+		s.b.Write(rest)
+	}
 	return s.b.Write(p)
 }
 

@@ -53,6 +53,18 @@ func Alnum(name, v string) error {
 	return nil
 }
 
+// IDChars fails when v has anything but ASCII letters, digits, - and _:
+// the characters of the ids the functions pass on or look up (eKYC
+// TransactionId, Zhima biz_no and transaction_id).
+func IDChars(name, v string) error {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; !isDigit(c) && !(c|0x20 >= 'a' && c|0x20 <= 'z') && c != '-' && c != '_' {
+			return apierr.Invalid(name, "must contain only letters, digits, - and _")
+		}
+	}
+	return nil
+}
+
 // Digits fails unless v is exactly n ASCII digits.
 func Digits(name, v string, n int) error {
 	ok := len(v) == n

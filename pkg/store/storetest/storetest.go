@@ -68,6 +68,7 @@ func Run(t *testing.T, open Opener) {
 		{"Hit", testHit},
 		{"HitRace", testHitRace},
 		{"Expiry", testExpiry},
+		{"Lookup", testLookup},
 		// The limits (admit.go).
 		{"Admit", testAdmit},
 		{"AdmitAllOrNothing", testAdmitAllOrNothing},

@@ -1,0 +1,51 @@
+// Command result answers how a transaction ended, from the transaction
+// store, to the caller who started it: a front-end asks by the eKYC
+// MerchantBizId or the Zhima transaction_id / biz_no it got from ekyc-init
+// or zhima-init, and may wait (long polling) for the result to be recorded.
+// It makes no upstream call: the callback function and its reconciler
+// record results. See handler.go for the operation and
+// docs/configuration.md for its configuration.
+package main
+
+import (
+	"errors"
+	"time"
+
+	"github.com/idverify/fc-kyc/pkg/fcrt"
+	"github.com/idverify/fc-kyc/pkg/frontdoor"
+	"github.com/idverify/fc-kyc/pkg/idempotency"
+	"github.com/idverify/fc-kyc/pkg/ratelimit"
+	"github.com/idverify/fc-kyc/pkg/store"
+)
+
+func main() { fcrt.Main(build) }
+
+// build reads the configuration once, at start: a bad value stops the
+// function with a message naming it.
+func build() (fcrt.Function, error) {
+	guard, err := frontdoor.FromEnv()
+	if err != nil {
+		return fcrt.Function{}, err
+	}
+	st, storeReady, err := store.FromEnv()
+	if err != nil {
+		return fcrt.Function{}, err
+	}
+	h := &Handler{Store: st}
+	if h.Limits, err = ratelimit.FromEnv("result", st,
+		ratelimit.Rule{Limit: 6000, Window: time.Minute}, // per caller: a front-end's users polling
+		ratelimit.Rule{Limit: 600, Window: time.Hour},    // per subject: one user polling every 6 s for an hour
+	); err != nil {
+		return fcrt.Function{}, err
+	}
+	// The owner keys are the init functions': the same IDEMPOTENCY_SECRET
+	// (or CALLBACK_SECRET) makes the same owner hash.
+	if h.Owners, err = idempotency.FromEnv(st); err != nil {
+		return fcrt.Function{}, err
+	}
+	if h.Owners == nil {
+		return fcrt.Function{}, errors.New("IDEMPOTENCY_SECRET or CALLBACK_SECRET is required, with the value ekyc-init and zhima-init have: results are shown only to the caller who started the transaction, whom the init functions record as a hash under that key")
+	}
+	httpAPI, event := fcrt.Operation(h.Result, fcrt.WithMaxBody(maxBody))
+	return fcrt.Function{Name: "result", HTTP: guard(httpAPI), Event: event, Ready: storeReady}, nil
+}
