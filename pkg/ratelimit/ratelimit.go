@@ -68,7 +68,7 @@ func (r Rule) String() string {
 // cell is r as the store's generic cell rate: Limit at once, one more every
 // Window/Limit.
 func (r Rule) cell(key string) store.Cell {
-	return store.Cell{Key: key, Every: r.Window / time.Duration(r.Limit), Burst: r.Limit}
+	return store.Cell{Key: key, Every: max(r.Window/time.Duration(r.Limit), time.Microsecond), Burst: r.Limit}
 }
 
 // ParseRule reads "<count>/<window>", such as 5/1h or 600/1m, or "off".

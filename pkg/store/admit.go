@@ -19,6 +19,9 @@ type Cell struct {
 	// Key names the limit inside its group (Admit's group).
 	Key string
 	// Every is the emission interval: the limit's period over its count.
+	// Drivers keep TATs to the microsecond: Every is truncated to whole
+	// microseconds, and one shorter than a microsecond counts as one (a
+	// million events a second, beyond any limit here).
 	Every time.Duration
 	// Burst is how many events may pass at once (at least 1).
 	Burst int64
@@ -58,20 +61,24 @@ type Admitter interface {
 	GiveBack(ctx context.Context, group string, cells []Cell) error
 }
 
-// checkCells rejects a group or cells no driver can store.
-func checkCells(group string, cells []Cell) error {
+// checkCells rejects a group or cells no driver can store, and returns the
+// cells with Every at the drivers' precision (see Cell.Every).
+func checkCells(group string, cells []Cell) ([]Cell, error) {
 	if group == "" || strings.ContainsAny(group, "{}") {
-		return fmt.Errorf("store: limit group %q must be non-empty, without { or }", group)
+		return nil, fmt.Errorf("store: limit group %q must be non-empty, without { or }", group)
 	}
 	if len(cells) == 0 {
-		return errors.New("store: Admit needs at least one cell")
+		return nil, errors.New("store: Admit needs at least one cell")
 	}
-	for _, c := range cells {
+	out := make([]Cell, len(cells))
+	for i, c := range cells {
 		if c.Key == "" || c.Every <= 0 || c.Burst < 1 || c.MaxWait < 0 {
-			return fmt.Errorf("store: limit cell %q needs a key, a positive Every, a Burst of at least 1 and no negative MaxWait", c.Key)
+			return nil, fmt.Errorf("store: limit cell %q needs a key, a positive Every, a Burst of at least 1 and no negative MaxWait", c.Key)
 		}
+		c.Every = max(c.Every.Truncate(time.Microsecond), time.Microsecond)
+		out[i] = c
 	}
-	return nil
+	return out, nil
 }
 
 // gcra is one cell's decision at now given its stored TAT (zero: none):
@@ -81,6 +88,10 @@ func gcra(tat, now time.Time, c Cell) (wait time.Duration, next time.Time) {
 	if tat.Before(now) {
 		tat = now
 	}
-	wait = max(0, tat.Add(-time.Duration(c.Burst-1)*c.Every).Sub(now))
+	// wait = TAT - (Burst-1)×Every - now, without overflowing the product
+	// for a huge Burst.
+	if ahead := tat.Sub(now); c.Burst-1 < int64(ahead/c.Every)+1 {
+		wait = max(0, ahead-time.Duration(c.Burst-1)*c.Every)
+	}
 	return wait, tat.Add(c.Every)
 }

@@ -26,7 +26,8 @@ func groupStripe(group string) string { return hashName("gcra:" + group) }
 // Admit implements Admitter: one lock cycle on the group's stripe, the
 // cells' files read and (when admitted) replaced under it.
 func (f *File) Admit(ctx context.Context, group string, cells []Cell) (Admission, error) {
-	if err := checkCells(group, cells); err != nil {
+	cells, err := checkCells(group, cells)
+	if err != nil {
 		return Admission{}, err
 	}
 	unlock, err := f.lock(ctx, groupStripe(group))
@@ -68,7 +69,8 @@ func (f *File) admit(group string, cells []Cell, now time.Time) (Admission, erro
 
 // GiveBack implements Admitter.
 func (f *File) GiveBack(ctx context.Context, group string, cells []Cell) error {
-	if err := checkCells(group, cells); err != nil {
+	cells, err := checkCells(group, cells)
+	if err != nil {
 		return err
 	}
 	unlock, err := f.lock(ctx, groupStripe(group))

@@ -78,7 +78,8 @@ func micros(d time.Duration) string { return strconv.FormatInt(d.Microseconds(),
 
 // Admit implements Admitter: one script, one round trip.
 func (r *Redis) Admit(ctx context.Context, group string, cells []Cell) (Admission, error) {
-	if err := checkCells(group, cells); err != nil {
+	cells, err := checkCells(group, cells)
+	if err != nil {
 		return Admission{}, err
 	}
 	keys := make([]string, len(cells))
@@ -97,7 +98,8 @@ func (r *Redis) Admit(ctx context.Context, group string, cells []Cell) (Admissio
 
 // GiveBack implements Admitter.
 func (r *Redis) GiveBack(ctx context.Context, group string, cells []Cell) error {
-	if err := checkCells(group, cells); err != nil {
+	cells, err := checkCells(group, cells)
+	if err != nil {
 		return err
 	}
 	keys := make([]string, len(cells))

@@ -59,6 +59,17 @@ func testAdmit(t *testing.T, s store.Store, c *Clock) {
 		assert.True(t, a.OK, "an hour idle: a full burst again (%d)", i+1)
 	}
 
+	// Limits set out of reach (a benchmark's): a burst near the int64 range
+	// and an interval under the drivers' microsecond neither overflow nor
+	// refuse.
+	huge := store.Cell{Key: "huge", Every: time.Nanosecond, Burst: 1 << 62}
+	for range 3 {
+		a, err := s.Admit(ctx, "bank", []store.Cell{huge})
+		require.NoError(t, err)
+		assert.True(t, a.OK)
+		assert.Zero(t, a.Wait)
+	}
+
 	_, err = s.Admit(ctx, "a{b}", []store.Cell{perHour})
 	assert.Error(t, err, "a group with a brace")
 	_, err = s.Admit(ctx, "bank", []store.Cell{{Key: "k", Every: 0, Burst: 1}})
