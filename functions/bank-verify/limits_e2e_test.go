@@ -54,8 +54,7 @@ func TestUnbilledFailuresGiveTheirSlotBack(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: builds and runs binaries and redis-server")
 	}
-	emuPort := testproc.FreePort(t)
-	emuProc := testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/cmd/emulator"), emuPort, "EMULATOR_ADDR=127.0.0.1:"+emuPort)
+	emuProc := testproc.StartEmulator(t)
 	emu := &emulator.Remote{BaseURL: emuProc.URL()}
 	srv := testproc.Redis(t)
 	p := startCounted(t, emu.BaseURL, srv.URL, "RATE_LIMIT_PER_CALLER=3/1h", "RATE_LIMIT_PER_CARD=off")
@@ -91,8 +90,7 @@ func TestOneCardIsCountedWhoeverSendsIt(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: builds and runs binaries and redis-server")
 	}
-	emuPort := testproc.FreePort(t)
-	emuProc := testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/cmd/emulator"), emuPort, "EMULATOR_ADDR=127.0.0.1:"+emuPort)
+	emuProc := testproc.StartEmulator(t)
 	srv := testproc.Redis(t)
 	env := []string{"RATE_LIMIT_PER_CALLER=100/1m", "RATE_LIMIT_PER_CARD=2/24h"}
 	a := startCounted(t, emuProc.URL(), srv.URL, env...)

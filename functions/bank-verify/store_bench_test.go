@@ -1,17 +1,26 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/idverify/fc-kyc/pkg/auth"
 	"github.com/idverify/fc-kyc/pkg/budget"
 	"github.com/idverify/fc-kyc/pkg/cloudauth"
+	"github.com/idverify/fc-kyc/pkg/emulator"
 	"github.com/idverify/fc-kyc/pkg/fcrt"
 	"github.com/idverify/fc-kyc/pkg/ratelimit"
 	"github.com/idverify/fc-kyc/pkg/store"
@@ -30,25 +39,23 @@ func (c *tripCounter) Admit(ctx context.Context, g string, cells []store.Cell) (
 	return c.Store.Admit(ctx, g, cells)
 }
 
-// BenchmarkRequestWithRedisStore is the request as deployed with Redis: an
-// authenticated caller and user, their limits and the card's, and the
-// BANK_CARD_N_META QPS budget, all in a real redis-server, and the
-// verification against the emulator in its own process. store-trips/op
-// counts the round trips to Redis per request.
-func BenchmarkRequestWithRedisStore(b *testing.B) {
-	srv := testproc.Redis(b)
+// redisStack is the function's HTTP handler as deployed with Redis: an
+// authenticated caller and user (their limits), the QPS budget and the
+// store in a real redis-server, the emulator in its own process. trips
+// counts the round trips the store is asked for; addr is Redis's.
+func redisStack(tb testing.TB) (handler http.Handler, trips *tripCounter, addr string) {
+	srv := testproc.Redis(tb)
 	st, err := store.Open(context.Background(), srv.URL)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	b.Cleanup(func() { st.Close() })
-	trips := &tripCounter{Store: st}
-	port := testproc.FreePort(b)
-	emu := testproc.Start(b, testproc.Build(b, "github.com/idverify/fc-kyc/cmd/emulator"), port, "EMULATOR_ADDR=127.0.0.1:"+port)
+	tb.Cleanup(func() { st.Close() })
+	trips = &tripCounter{Store: st}
+	emu := testproc.StartEmulator(tb)
 	qps := &budget.Budget{Store: trips, Limits: map[string]int64{budget.BankCardNMeta: 1 << 30}} // never waits: the store's cost alone
 	client, err := cloudauth.New(cloudauth.Config{Endpoint: emu.URL(), BeforeAttempt: qps.Wait})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	many := ratelimit.Rule{Limit: 1 << 20, Window: time.Hour}
 	h := &Handler{Upstream: client, HashPlaintext: true, PerCard: many, CardKey: []byte("bench-card-limit-key-0123456789abcdef"),
@@ -57,9 +64,64 @@ func BenchmarkRequestWithRedisStore(b *testing.B) {
 	caller := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		api.ServeHTTP(w, r.WithContext(auth.WithIdentity(r.Context(), auth.Identity{Caller: "key:0123456789abcdef", Subject: "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8"})))
 	})
-	handler := fcrt.Handler(fcrt.Function{Name: "bank-verify", HTTP: caller, Event: event},
+	handler = fcrt.Handler(fcrt.Function{Name: "bank-verify", HTTP: caller, Event: event},
 		fcrt.Options{Timeout: 10 * time.Second, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
-	trips.trips.Store(0)
+	return handler, trips, srv.Addr
+}
+
+// BenchmarkRequestWithRedisStore is the request as deployed with Redis: an
+// authenticated caller and user, their limits and the card's, and the
+// BANK_CARD_N_META QPS budget, all in a real redis-server, and the
+// verification against the emulator in its own process. store-trips/op
+// counts the round trips to Redis per request.
+func BenchmarkRequestWithRedisStore(b *testing.B) {
+	handler, trips, _ := redisStack(b)
 	serve(b, handler, benchBody(b, valid4()), http.StatusOK)
 	b.ReportMetric(float64(trips.trips.Load())/float64(b.N), "store-trips/op")
+}
+
+// TestStoreRoundTripsPerRequest counts the request's store work as Redis
+// sees it (MONITOR: every command a client sends, and apart, marked "lua",
+// the commands its scripts run): the limits (caller, subject, card) and the budget in one script before the call, nothing after it.
+func TestStoreRoundTripsPerRequest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs redis-server and the emulator")
+	}
+	handler, _, addr := redisStack(t)
+	raw, err := json.Marshal(valid4())
+	require.NoError(t, err)
+	send := func() {
+		r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(raw))
+		r.Header.Set("x-fc-access-key-id", emulator.DefaultAccessKeyID)
+		r.Header.Set("x-fc-access-key-secret", emulator.DefaultAccessKeySecret)
+		w := httptest.NewRecorder()
+		handler.ServeHTTP(w, r)
+		require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	}
+	send() // the first loads the scripts (NOSCRIPT, then EVAL)
+
+	rc := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2}) // MONITOR needs RESP2 in go-redis
+	defer rc.Close()
+	lines := make(chan string, 1000)
+	mon := rc.Monitor(context.Background(), lines)
+	mon.Start()
+	time.Sleep(100 * time.Millisecond) // MONITOR is on
+	const requests = 10
+	for range requests {
+		send()
+	}
+	time.Sleep(100 * time.Millisecond) // the last lines are in
+	mon.Stop()
+	var sent, scripted []string
+	for len(lines) > 0 {
+		l := <-lines
+		switch {
+		case strings.Contains(l, " lua] "):
+			scripted = append(scripted, l)
+		case strings.Contains(l, "] \""):
+			sent = append(sent, l)
+		}
+	}
+	assert.Len(t, sent, 1*requests, "commands sent to Redis for %d requests:\n%s", requests, strings.Join(sent, "\n"))
+	assert.NotEmpty(t, scripted, "MONITOR shows the scripts' own commands too")
 }
