@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -47,9 +46,9 @@ func (c *tripCounter) Create(ctx context.Context, t store.Transaction) error {
 // redisStack is the function's HTTP handler as deployed with Redis: an
 // authenticated caller and user (their limits), the QPS budget and the
 // store in a real redis-server, the emulator in its own process. trips
-// counts the round trips the store is asked for; addr is Redis's.
-func redisStack(tb testing.TB) (handler http.Handler, trips *tripCounter, addr string) {
-	srv := testproc.Redis(tb)
+// counts the round trips the store is asked for; srv is the Redis.
+func redisStack(tb testing.TB) (handler http.Handler, trips *tripCounter, srv *testproc.RedisServer) {
+	srv = testproc.Redis(tb)
 	st, err := store.Open(context.Background(), srv.URL)
 	if err != nil {
 		tb.Fatal(err)
@@ -71,7 +70,7 @@ func redisStack(tb testing.TB) (handler http.Handler, trips *tripCounter, addr s
 	})
 	handler = fcrt.Handler(fcrt.Function{Name: "ekyc-init", HTTP: caller, Event: event},
 		fcrt.Options{Timeout: 10 * time.Second, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
-	return handler, trips, srv.Addr
+	return handler, trips, srv
 }
 
 // BenchmarkRequestWithRedisStore is the request as deployed with Redis: an
@@ -87,13 +86,13 @@ func BenchmarkRequestWithRedisStore(b *testing.B) {
 }
 
 // TestStoreRoundTripsPerRequest counts the request's store work as Redis
-// sees it (MONITOR: every command a client sends, and apart, marked "lua",
+// sees it (MONITOR, testproc.RedisServer.Monitor: every command a client sends and, marked "lua",
 // the commands its scripts run): the limits and the budget in one script before the call, the pending record in one after it.
 func TestStoreRoundTripsPerRequest(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs redis-server and the emulator")
 	}
-	handler, _, addr := redisStack(t)
+	handler, _, srv := redisStack(t)
 	raw, err := json.Marshal(validBody())
 	require.NoError(t, err)
 	send := func() {
@@ -106,21 +105,13 @@ func TestStoreRoundTripsPerRequest(t *testing.T) {
 	}
 	send() // the first loads the scripts (NOSCRIPT, then EVAL)
 
-	rc := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2}) // MONITOR needs RESP2 in go-redis
-	defer rc.Close()
-	lines := make(chan string, 1000)
-	mon := rc.Monitor(context.Background(), lines)
-	mon.Start()
-	time.Sleep(100 * time.Millisecond) // MONITOR is on
+	stop := srv.Monitor()
 	const requests = 10
 	for range requests {
 		send()
 	}
-	time.Sleep(100 * time.Millisecond) // the last lines are in
-	mon.Stop()
 	var sent, scripted []string
-	for len(lines) > 0 {
-		l := <-lines
+	for _, l := range stop() {
 		switch {
 		case strings.Contains(l, " lua] "):
 			scripted = append(scripted, l)
