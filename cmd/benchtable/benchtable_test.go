@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -95,15 +96,31 @@ func TestLoadStopsOnAWrongStatus(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	_, err := load(loadClient(), srv.URL, []byte(`{}`), 200, 1, 10, 0)
+	_, err := load(loadClient(), srv.URL, request{body: []byte(`{}`)}, 200, 1, 10, 0)
 	require.ErrorContains(t, err, "HTTP 502, want 200: boom")
 	assert.Equal(t, int64(3), n.Load(), "the run stops at the first wrong answer")
 
 	n.Store(-1000)
-	r, err := load(loadClient(), srv.URL, []byte(`{}`), 200, 4, 40, 10*time.Millisecond)
+	r, err := load(loadClient(), srv.URL, request{body: []byte(`{}`)}, 200, 4, 40, 10*time.Millisecond)
 	require.NoError(t, err)
 	assert.Len(t, r.Latencies, 40)
 	assert.LessOrEqual(t, r.Latencies[0], r.Latencies[39], "sorted")
+}
+
+// A spec's request may be a GET to a path with a query (the callback's
+// notification); the default is a JSON POST to /.
+func TestRequestMethodAndPath(t *testing.T) {
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got = append(got, r.Method+" "+r.URL.RequestURI()+" "+r.Header.Get("Content-Type")+" "+string(b))
+	}))
+	defer srv.Close()
+	_, _, err := request{method: http.MethodGet, path: "/?merchantBizId=b&callbackToken=t"}.send(loadClient(), srv.URL+"/")
+	require.NoError(t, err)
+	_, _, err = request{body: []byte(`{"a":1}`)}.send(loadClient(), srv.URL+"/")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"GET /?merchantBizId=b&callbackToken=t  ", `POST / application/json {"a":1}`}, got)
 }
 
 // The goal checks: within the goal is "yes", a miss says by how much, and a

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -100,7 +101,7 @@ func (p *proc) stop(graceful bool) {
 // answer with status want. The probe opens a new connection per try and
 // retries every 200 µs while the port refuses, so the figure is at most
 // that much late. Each process is killed once it has answered.
-func coldStarts(t target, body []byte, want, n int) ([]time.Duration, error) {
+func coldStarts(t target, rq request, want, n int) ([]time.Duration, error) {
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
 	var out []time.Duration
 	for range n {
@@ -114,7 +115,7 @@ func coldStarts(t target, body []byte, want, n int) ([]time.Duration, error) {
 			return nil, err
 		}
 		for {
-			status, answer, err := post(client, p.url, body)
+			status, answer, err := rq.send(client, p.url)
 			if err == nil {
 				if status != want {
 					p.stop(false)
@@ -146,7 +147,7 @@ type loadResult struct {
 // started together would stay in lockstep and send their requests in waves
 // of conc, a burst no real traffic looks like. Any status but want stops
 // the run with an error: figures of failing requests would mean nothing.
-func load(client *http.Client, url string, body []byte, want, conc, n int, stagger time.Duration) (loadResult, error) {
+func load(client *http.Client, url string, rq request, want, conc, n int, stagger time.Duration) (loadResult, error) {
 	lat := make([]time.Duration, n)
 	var next atomic.Int64
 	var firstErr error
@@ -162,7 +163,7 @@ func load(client *http.Client, url string, body []byte, want, conc, n int, stagg
 					return
 				}
 				t0 := time.Now()
-				status, answer, err := post(client, url, body)
+				status, answer, err := rq.send(client, url)
 				lat[i] = time.Since(t0)
 				if err == nil && status != want {
 					err = fmt.Errorf("HTTP %d, want %d: %.300s", status, want, answer)
@@ -183,13 +184,28 @@ func load(client *http.Client, url string, body []byte, want, conc, n int, stagg
 	return loadResult{Latencies: lat, Elapsed: time.Since(start)}, nil
 }
 
-// post sends body as JSON and reads the whole answer.
-func post(client *http.Client, url string, body []byte) (int, []byte, error) {
-	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+// request is what every measured call sends: method ("" is POST), the
+// path and query under the target's URL, and a JSON body (POST only).
+type request struct {
+	method string
+	path   string
+	body   []byte
+}
+
+// send makes the request to base (the target's URL, ending in /) and reads
+// the whole answer.
+func (rq request) send(client *http.Client, base string) (int, []byte, error) {
+	method, body := cmp.Or(rq.method, http.MethodPost), io.Reader(http.NoBody)
+	if method == http.MethodPost {
+		body = bytes.NewReader(rq.body)
+	}
+	req, err := http.NewRequest(method, strings.TrimSuffix(base, "/")+cmp.Or(rq.path, "/"), body)
 	if err != nil {
 		return 0, nil, err
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if method == http.MethodPost {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		return 0, nil, err
@@ -252,13 +268,19 @@ type plan struct {
 // requests are in flight at once.
 func measure(t target, s spec, emu *emulator.Remote, pl plan) (measurement, error) {
 	var m measurement
-	body := []byte(s.Body)
+	rq := request{method: s.Method, path: "/", body: []byte(s.Body)}
 	if s.Prepare != nil {
 		if err := s.Prepare(emu); err != nil {
 			return m, fmt.Errorf("preparing the emulator: %w", err)
 		}
 	}
-	cold, err := coldStarts(t, body, s.Want, pl.Starts)
+	if s.Path != nil {
+		var err error
+		if rq.path, err = s.Path(emu); err != nil {
+			return m, err
+		}
+	}
+	cold, err := coldStarts(t, rq, s.Want, pl.Starts)
 	if err != nil {
 		return m, fmt.Errorf("cold start: %w", err)
 	}
@@ -283,7 +305,7 @@ func measure(t target, s spec, emu *emulator.Remote, pl plan) (measurement, erro
 	if err != nil {
 		return m, err
 	}
-	if _, err := load(client, p.url, body, s.Want, 1, pl.Sequential, 0); err != nil {
+	if _, err := load(client, p.url, rq, s.Want, 1, pl.Sequential, 0); err != nil {
 		return m, fmt.Errorf("sequential run: %w", err)
 	}
 	after, err := emu.Stats()
@@ -297,7 +319,7 @@ func measure(t target, s spec, emu *emulator.Remote, pl plan) (measurement, erro
 		if err := emu.ResetHandlingTimes(); err != nil {
 			return loadResult{}, emulator.HandlingTimes{}, err
 		}
-		r, err := load(client, p.url, body, s.Want, conc, n, delay)
+		r, err := load(client, p.url, rq, s.Want, conc, n, delay)
 		if err != nil {
 			return r, emulator.HandlingTimes{}, fmt.Errorf("concurrency %d: %w", conc, err)
 		}

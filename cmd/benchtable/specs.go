@@ -1,8 +1,14 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"net/url"
 	"time"
 
+	"github.com/idverify/fc-kyc/pkg/callbacktoken"
+	"github.com/idverify/fc-kyc/pkg/cloudauth"
+	"github.com/idverify/fc-kyc/pkg/credentials"
 	"github.com/idverify/fc-kyc/pkg/emulator"
 )
 
@@ -18,6 +24,11 @@ type spec struct {
 	// Body is the request every measured call sends; Want is its status.
 	Body string
 	Want int
+	// Method is the request's method; "" is POST (with Body).
+	Method string
+	// Path, when set, is run once per target after Prepare and gives the
+	// path and query every request goes to; "/" when nil.
+	Path func(emu *emulator.Remote) (string, error)
 	// RSA marks functions that sign with RSA-2048: their table adds the cost
 	// of one sign and CPU per request divided by it. Signs is how many signs
 	// one request needs (the floor of that ratio); 0 means 1.
@@ -117,4 +128,46 @@ var specs = []spec{
 		UpstreamDelay: 300 * time.Millisecond,
 		Prepare:       func(emu *emulator.Remote) error { return emu.SetAntomSendLimit(1 << 30) },
 	},
+	{
+		// The eKYC notification of a transaction still pending (the user has
+		// not finished): the token check, a store read and one signed
+		// CheckResult per request, nothing written. A transaction that is
+		// already recorded would be answered from the store alone.
+		Name:     "callback",
+		Env:      func(emu string) []string { return append(cloudauthEnv(emu), "CALLBACK_SECRET="+benchCallbackSecret) },
+		Method:   "GET",
+		Path:     pendingCallback,
+		Want:     200,
+		Upstream: emulator.Cloudauth,
+	},
+}
+
+// benchCallbackSecret is the callback's CALLBACK_SECRET in the runs: the
+// harness signs the notification's token with it, as ekyc-init would.
+const benchCallbackSecret = "benchtable-callback-secret-0123456789abcdef"
+
+// pendingCallback starts a transaction in the emulator (an Initialize
+// signed as ekyc-init signs it) and returns the callback URL the service
+// would call for it, with a token made as ekyc-init makes it.
+func pendingCallback(emu *emulator.Remote) (string, error) {
+	client, err := cloudauth.New(cloudauth.Config{Endpoint: emu.BaseURL})
+	if err != nil {
+		return "", err
+	}
+	ctx := credentials.NewContext(context.Background(),
+		credentials.Credentials{AccessKeyID: emulator.DefaultAccessKeyID, AccessKeySecret: emulator.DefaultAccessKeySecret})
+	bizID := fmt.Sprintf("bench%027d", time.Now().UnixNano())
+	res, err := client.Initialize(ctx, cloudauth.InitializeRequest{ProductCode: "KYC_GLOBAL", MerchantBizId: bizID,
+		MetaInfo: `{"zimVer":"3.0.0","appName":"com.example.app","deviceType":"h5"}`, MerchantUserId: "user-1",
+		DocType: "01560000", ProductFlow: "DOC_FACE"})
+	if err != nil {
+		return "", fmt.Errorf("starting the transaction to notify: %w", err)
+	}
+	tokens, err := callbacktoken.New([]string{benchCallbackSecret}, 24*time.Hour)
+	if err != nil {
+		return "", err
+	}
+	q := url.Values{"merchantBizId": {bizID}, "transactionId": {res.Result.TransactionId},
+		"callbackToken": {tokens.Token(callbacktoken.EKYCCallback, bizID, time.Now())}}
+	return "/?" + q.Encode(), nil
 }

@@ -358,6 +358,9 @@ func TestStartRefusesBadConfiguration(t *testing.T) {
 		{"unknown param type", []string{"AUTH_MODE=none", "BANK_VERIFY_PARAM_TYPE=sha1"}, "BANK_VERIFY_PARAM_TYPE"},
 		{"upper-case param type", []string{"AUTH_MODE=none", "BANK_VERIFY_PARAM_TYPE=MD5"}, "BANK_VERIFY_PARAM_TYPE"},
 		{"http endpoint off loopback", []string{"AUTH_MODE=none", "CLOUDAUTH_ENDPOINT=http://10.0.0.1:8600"}, "CLOUDAUTH_ENDPOINT"},
+		{"callers counted without the card key", []string{"AUTH_MODE=apikey", "API_KEY_HASHES=" + keyHash("k")}, "BANK_CARD_LIMIT_SECRET"},
+		{"a short card key", []string{"AUTH_MODE=apikey", "API_KEY_HASHES=" + keyHash("k"), "BANK_CARD_LIMIT_SECRET=short"}, "at least 32 characters"},
+		{"a bad per-card rule", []string{"AUTH_MODE=none", "RATE_LIMIT_PER_CARD=10"}, "RATE_LIMIT_PER_CARD"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/md5"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"regexp"
@@ -70,8 +72,16 @@ type Handler struct {
 	HashPlaintext bool
 	// Limits caps billed calls per caller and per JWT subject; nil is no
 	// limit. A low per-subject limit keeps the function from being an
-	// oracle for which card belongs to whom.
+	// oracle for which card belongs to whom. They are decided by the
+	// Upstream's QPS budget with its first attempt
+	// (ratelimit.Limiter.Defer; cloudauth.FromEnv installs it).
 	Limits *ratelimit.Limiter
+	// PerCard caps billed calls per card, whoever sends it, so that one card
+	// cannot be tried against many names; counted (with Limits, by
+	// authenticated callers only) on an HMAC of the card under CardKey.
+	// Off, or a nil CardKey, counts nothing.
+	PerCard ratelimit.Rule
+	CardKey []byte
 }
 
 // factors is how many elements each ProductType verifies.
@@ -88,11 +98,14 @@ func (h *Handler) Verify(ctx context.Context, req Request) (Response, error) {
 		up = hashed(up)
 	}
 	log := logging.From(ctx).With("product_type", up.ProductType, "param_type", up.ParamType, "card", pii.Card(req.BankCard))
-	if err := h.Limits.Allow(ctx, auth.Subject(ctx)); err != nil {
-		return Response{}, err
-	}
+	// The limits are decided with the QPS budget, in one store round trip
+	// before the call, and given back if the call is not billed.
+	ctx, hold := h.Limits.Defer(ctx, auth.Subject(ctx), h.cardKey(up)...)
 	res, err := h.Upstream.BankMetaVerifyIntl(ctx, up)
 	if err != nil {
+		if cloudauth.Unbilled(err) {
+			hold.GiveBack(ctx)
+		}
 		e := apierr.As(err)
 		log.Warn("BankMetaVerifyIntl failed", "code", e.Code, "upstream_request_id", e.RequestID)
 		return Response{}, err
@@ -315,4 +328,21 @@ func meaning(table map[string]string, code string) string {
 		return m
 	}
 	return "not in the documented table"
+}
+
+// cardKey is the per-card limit's key for up: an HMAC of the card in its
+// md5 form (the same for a card sent plain or already in md5 form), so that
+// the store holds no card number and the count cannot be reversed without
+// the key.
+func (h *Handler) cardKey(up cloudauth.BankMetaVerifyRequest) []ratelimit.Key {
+	if h.CardKey == nil || h.PerCard.Off() {
+		return nil
+	}
+	card := up.BankCard
+	if up.ParamType == "normal" {
+		card = hashed(up).BankCard
+	}
+	m := hmac.New(sha256.New, h.CardKey)
+	m.Write([]byte(card))
+	return []ratelimit.Key{{Scope: "card", ID: hex.EncodeToString(m.Sum(nil)[:16]), Rule: h.PerCard, Who: "this card"}}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/idverify/fc-kyc/pkg/budget"
 	"github.com/idverify/fc-kyc/pkg/cloudauth"
 	"github.com/idverify/fc-kyc/pkg/config"
 	"github.com/idverify/fc-kyc/pkg/fcrt"
@@ -49,6 +50,54 @@ func build() (fcrt.Function, error) {
 	); err != nil {
 		return fcrt.Function{}, err
 	}
+	h.Limits.Group = budget.BankCardNMeta // beside the budget: one store round trip decides both
+	if h.PerCard, h.CardKey, err = cardLimit(); err != nil {
+		return fcrt.Function{}, err
+	}
 	httpAPI, event := fcrt.Operation(h.Verify, fcrt.WithMaxBody(maxBody))
 	return fcrt.Function{Name: "bank-verify", HTTP: guard(httpAPI), Event: event, Ready: storeReady}, nil
+}
+
+// defaultPerCard is RATE_LIMIT_PER_CARD's default: a card's owner checks it
+// a few times; someone trying names against it needs many more.
+var defaultPerCard = ratelimit.Rule{Limit: 10, Window: 24 * time.Hour}
+
+// minCardKey is BANK_CARD_LIMIT_SECRET's shortest length, as for the
+// project's other HMAC keys.
+const minCardKey = 32
+
+// cardLimit reads RATE_LIMIT_PER_CARD ("<count>/<window>" or off, default
+// 10/24h) and BANK_CARD_LIMIT_SECRET, the HMAC key of the hash it counts
+// cards by. The key is required when callers are counted (AUTH_MODE jwt or
+// apikey) and the limit is on: without it the store would have to hold
+// something from which card numbers (16 digits, a check digit) can be
+// recovered by trying them all. Every instance must share it.
+func cardLimit() (ratelimit.Rule, []byte, error) {
+	rule := defaultPerCard
+	s, err := config.String("RATE_LIMIT_PER_CARD", "")
+	if err != nil {
+		return rule, nil, err
+	}
+	if s != "" {
+		if rule, err = ratelimit.ParseRule("RATE_LIMIT_PER_CARD", s); err != nil {
+			return rule, nil, err
+		}
+	}
+	secret, err := config.String("BANK_CARD_LIMIT_SECRET", "")
+	if err != nil {
+		return rule, nil, err
+	}
+	mode, err := config.String("AUTH_MODE", "")
+	if err != nil {
+		return rule, nil, err
+	}
+	switch {
+	case rule.Off():
+		return rule, nil, nil
+	case secret == "" && mode == "none":
+		return rule, nil, nil // no caller is counted under AUTH_MODE=none
+	case len(secret) < minCardKey:
+		return rule, nil, fmt.Errorf("BANK_CARD_LIMIT_SECRET must be set, at least %d characters (for example the output of openssl rand -base64 32), the same in every instance: it keys the hash by which RATE_LIMIT_PER_CARD (%v) counts each card, so that no card number reaches the store; or set RATE_LIMIT_PER_CARD=off", minCardKey, rule)
+	}
+	return rule, []byte(secret), nil
 }

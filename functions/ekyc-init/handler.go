@@ -74,7 +74,8 @@ type Handler struct {
 	// callback function and its reconciler know it; nil records nothing.
 	Store store.Store
 	// Limits caps billed calls per caller and per JWT subject; nil is no
-	// limit.
+	// limit. They are decided by the Upstream's QPS budget with its first
+	// attempt (ratelimit.Limiter.Defer; cloudauth.FromEnv installs it).
 	Limits *ratelimit.Limiter
 	// Starts makes a caller-chosen MerchantBizId idempotent and gives it
 	// one owner; nil lets every start through.
@@ -112,10 +113,14 @@ func (h *Handler) Initialize(ctx context.Context, req Request) (Response, error)
 		up.ProductFlow = "DOC_FACE" // the documented default, sent since the SDK calls it required for KYC_GLOBAL
 	}
 	start := func() (Response, error) {
-		if err := h.Limits.Allow(ctx, subject); err != nil {
-			return Response{}, err
+		// The limits are decided with the QPS budget, in one store round
+		// trip before the call, and given back if the call is not billed.
+		ctx, hold := h.Limits.Defer(ctx, subject)
+		res, err := h.initialize(ctx, up)
+		if cloudauth.Unbilled(err) {
+			hold.GiveBack(ctx)
 		}
-		return h.initialize(ctx, up)
+		return res, err
 	}
 	if up.MerchantBizId == "" { // generated: new, nothing to repeat
 		up.MerchantBizId = newBizID()

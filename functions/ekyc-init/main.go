@@ -7,6 +7,7 @@ package main
 import (
 	"time"
 
+	"github.com/idverify/fc-kyc/pkg/budget"
 	"github.com/idverify/fc-kyc/pkg/cloudauth"
 	"github.com/idverify/fc-kyc/pkg/fcrt"
 	"github.com/idverify/fc-kyc/pkg/frontdoor"
@@ -42,6 +43,7 @@ func build() (fcrt.Function, error) {
 	); err != nil {
 		return fcrt.Function{}, err
 	}
+	h.Limits.Group = budget.EKYC // beside the eKYC budget: one store round trip decides both
 	if h.Starts, err = idempotency.FromEnv(st); err != nil {
 		return fcrt.Function{}, err
 	}

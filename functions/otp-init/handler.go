@@ -92,7 +92,7 @@ func (h *Handler) Init(ctx context.Context, req InitRequest) (antom.InitResponse
 	if err != nil {
 		return antom.InitResponse{}, err
 	}
-	if err := h.Limits.Allow(ctx, auth.Subject(ctx)); err != nil {
+	if _, err := h.Limits.Allow(ctx, auth.Subject(ctx)); err != nil {
 		return antom.InitResponse{}, withID(err, req.AuthenticationRequestId)
 	}
 	log := logging.From(ctx).With("authentication_request_id", req.AuthenticationRequestId, "channel", req.AuthenticationChannelType)

@@ -86,7 +86,7 @@ func (h *Handler) Result(ctx context.Context, req Request) (Response, error) {
 	if err != nil {
 		return Response{}, err
 	}
-	if err := h.Limits.Allow(ctx, auth.Subject(ctx)); err != nil {
+	if _, err := h.Limits.Allow(ctx, auth.Subject(ctx)); err != nil {
 		return Response{}, err
 	}
 	owners := h.Owners.Owners(ctx)

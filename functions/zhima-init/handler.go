@@ -146,11 +146,15 @@ func (h *Handler) Initialize(ctx context.Context, req Request) (Response, error)
 	}
 	log := logging.From(ctx).With("transaction_id", biz.TransactionID, "biz_code", biz.BizCode, "product_code", biz.ProductCode)
 	start := func() (alipay.ZhimaInitialized, error) {
-		if err := h.Limits.Allow(ctx, auth.Subject(ctx)); err != nil {
+		hold, err := h.Limits.Allow(ctx, auth.Subject(ctx))
+		if err != nil {
 			return alipay.ZhimaInitialized{}, err
 		}
 		res, err := h.Upstream.ZhimaInitialize(ctx, biz)
 		if err != nil {
+			if alipay.Unbilled(err) { // never sent, or refused for its rate: the slot comes back
+				hold.GiveBack(ctx)
+			}
 			e := apierr.As(err)
 			log.Warn("zhima initialize failed", "code", e.Code, "error", e.Message)
 			return res, err

@@ -225,9 +225,12 @@ func (s *Stack) processes(webhookSecret string) []procSpec {
 		"ALIPAY_PRIVATE_KEY=" + emulator.AlipayTestAppPrivateKey, "ALIPAY_PUBLIC_KEY=" + emulator.AlipayTestPublicKey,
 		"ZHIMA_RETURN_URL=" + s.URL("callback") + "/zhima/return",
 	}
+	// bank-verify counts each card by an HMAC under this key (required
+	// with AUTH_MODE=jwt).
+	cardKey := []string{"BANK_CARD_LIMIT_SECRET=devstack-card-limit-key-for-local-runs-only"}
 	env := map[string][]string{
 		"ekyc-init":   join(front, own, results, cloudauth, []string{"EKYC_CALLBACK_URL=" + s.URL("callback") + "/ekyc/callback"}),
-		"bank-verify": join(front, own, cloudauth, []string{"BANK_VERIFY_PARAM_TYPE=md5"}),
+		"bank-verify": join(front, own, cloudauth, cardKey, []string{"BANK_VERIFY_PARAM_TYPE=md5"}),
 		"zhima-init":  join(front, own, zhima, results),
 		"otp-init": join(front, own, []string{"ANTOM_GATEWAY=http://" + emu, "ANTOM_CLIENT_ID=" + emulator.AntomClientID,
 			"ANTOM_PRIVATE_KEY=" + emulator.AntomMerchantPrivateKey, "ANTOM_PUBLIC_KEY=" + emulator.AntomGatewayPublicKey}),

@@ -259,6 +259,7 @@ func common(t *testing.T, e emu, storeURL string) []string {
 		"ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + emulator.DefaultAccessKeySecret,
 		"STORE_URL=" + storeURL,
 		"CALLBACK_SECRET=" + callbackSecret,
+		"BANK_CARD_LIMIT_SECRET=lambdatest-card-limit-key-0123456789abc", // bank-verify's per-card limit
 	}
 }
 

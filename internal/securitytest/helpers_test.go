@@ -69,6 +69,7 @@ func startFunction(t *testing.T, name string, e emu, env ...string) *testproc.Pr
 		"ALIBABA_CLOUD_ACCESS_KEY_ID=" + emulator.DefaultAccessKeyID,
 		"ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + emulator.DefaultAccessKeySecret,
 		"STORE_URL=file://" + t.TempDir(),
+		"BANK_CARD_LIMIT_SECRET=securitytest-card-limit-key-0123456789", // bank-verify's per-card limit
 	}, env...)
 	p := testproc.Start(t, testproc.Build(t, modulePath+"/functions/"+name), port, all...)
 	contract.Register(t, name, p.URL())

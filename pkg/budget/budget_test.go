@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/idverify/fc-kyc/pkg/apierr"
+	"github.com/idverify/fc-kyc/pkg/auth"
+	"github.com/idverify/fc-kyc/pkg/ratelimit"
 	"github.com/idverify/fc-kyc/pkg/store"
 	"github.com/idverify/fc-kyc/pkg/testproc"
 )
@@ -37,85 +39,56 @@ func drivers(t *testing.T) map[string]func(t *testing.T) store.Store {
 	}
 }
 
-// hit is one Hit the budget made, as the store answered it.
-type hit struct {
-	window int64 // the second the store counted it in
-	count  int64
-	late   bool // counted in the guard zone's own counter
-	inTime bool // counted with more than the guard left in the second
-}
-
-// granted says whether the budget's rule lets h through, computed here from
-// the rule (early calls up to limit-2×late in the second's own counter, late
-// ones up to late in theirs) rather than by the code under test.
-func (h hit) granted(limit int64) bool {
-	late := int64(0)
-	if limit >= 3 {
-		late = max(1, limit/10)
+// slidingMax is the most of ts (sorted) inside any half-open interval of
+// length d: the count an upstream limiter over sliding windows sees.
+func slidingMax(ts []time.Time, d time.Duration) int {
+	most, j := 0, 0
+	for i := range ts {
+		for ts[i].Sub(ts[j]) >= d {
+			j++
+		}
+		most = max(most, i-j+1)
 	}
-	if h.late {
-		return h.count <= late
-	}
-	return h.inTime && h.count <= limit-2*late
+	return most
 }
 
-// recorder passes Hit to the store and remembers what it answered.
-type recorder struct {
-	Counter
-	guard time.Duration
-	mu    sync.Mutex
-	hits  []hit
-}
-
-func (r *recorder) Hit(ctx context.Context, key string, w time.Duration) (int64, time.Duration, error) {
-	n, resetIn, err := r.Counter.Hit(ctx, key, w)
-	if err == nil {
-		// The window ends resetIn from the store's now: rounding the end to
-		// the second names the window whatever the time taken since.
-		end := time.Now().Add(resetIn).Round(time.Second).Unix()
-		r.mu.Lock()
-		r.hits = append(r.hits, hit{window: end - 1, count: n, late: strings.HasSuffix(key, ":late"), inTime: resetIn > r.guard})
-		r.mu.Unlock()
-	}
-	return n, resetIn, err
-}
-
-// Callers beyond the budget wait for later seconds instead of all going
-// through: every Wait that returns nil was granted by one Hit, and no
-// upstream second can see more than the limit, even counting the late calls
-// of the second before as arriving in it.
-func TestWaitSpreadsCallersOverSeconds(t *testing.T) {
+// Callers beyond the budget book later slots instead of all going through:
+// the moments Wait lets them go are a slot apart, so no second, sliding,
+// holds more than the limit, and the budget is used at its pace.
+func TestWaitSpacesCallersEvenly(t *testing.T) {
 	for name, open := range drivers(t) {
 		t.Run(name, func(t *testing.T) {
-			const limit, callers = 4, 20
-			rec := &recorder{Counter: open(t), guard: defaultGuard}
-			b := &Budget{Counter: rec, Limits: map[string]int64{EKYC: limit}, MaxWait: 20 * time.Second}
-			var wg sync.WaitGroup
+			const limit, callers = 5, 16
+			b := &Budget{Store: open(t), Limits: map[string]int64{EKYC: limit}, MaxWait: 20 * time.Second}
+			var (
+				wg   sync.WaitGroup
+				mu   sync.Mutex
+				went []time.Time
+			)
 			errs := make(chan error, callers)
+			start := time.Now()
 			for range callers {
-				wg.Go(func() { errs <- b.Wait(context.Background(), EKYC) })
+				wg.Go(func() {
+					err := b.Wait(context.Background(), EKYC)
+					mu.Lock()
+					went = append(went, time.Now())
+					mu.Unlock()
+					errs <- err
+				})
 			}
 			wg.Wait()
 			close(errs)
 			for err := range errs {
 				require.NoError(t, err)
 			}
-			perSecond, latePerSecond := map[int64]int{}, map[int64]int{}
-			granted := 0
-			for _, h := range rec.hits {
-				if h.granted(limit) {
-					perSecond[h.window]++
-					if h.late {
-						latePerSecond[h.window]++
-					}
-					granted++
-				}
-			}
-			assert.Equal(t, callers, granted, "each caller went through on exactly one granted slot")
-			for sec, n := range perSecond {
-				assert.LessOrEqual(t, n+latePerSecond[sec-1], limit, "upstream second %d: its calls and the previous second's late ones", sec)
-			}
-			assert.GreaterOrEqual(t, len(perSecond), (callers+limit-1)/limit, "the callers were spread over seconds")
+			slices.SortFunc(went, func(a, b time.Time) int { return a.Compare(b) })
+			assert.LessOrEqual(t, slidingMax(went, time.Second), limit, "calls in any one second, sliding")
+			// 16 slots 220 ms apart: the last goes 15 slots after the first.
+			every := b.Every(limit)
+			assert.Equal(t, 220*time.Millisecond, every)
+			took := went[callers-1].Sub(start)
+			assert.GreaterOrEqual(t, took, (callers-1)*every-20*time.Millisecond, "no slot granted early")
+			assert.Less(t, took, (callers-1)*every+time.Second, "the budget used at its pace")
 		})
 	}
 }
@@ -124,24 +97,21 @@ func TestWaitRefusesWith429WhenNoSlotComesInTime(t *testing.T) {
 	for name, open := range drivers(t) {
 		t.Run(name, func(t *testing.T) {
 			st := open(t)
-			b := &Budget{Counter: st, Limits: map[string]int64{BankCardNMeta: 1}, MaxWait: time.Millisecond, Guard: time.Nanosecond}
-			require.NoError(t, b.Wait(context.Background(), BankCardNMeta), "the first call of the second has its slot")
+			b := &Budget{Store: st, Limits: map[string]int64{BankCardNMeta: 1}, MaxWait: time.Millisecond}
+			require.NoError(t, b.Wait(context.Background(), BankCardNMeta), "the first call has its slot")
 			err := b.Wait(context.Background(), BankCardNMeta)
 			e := apierr.As(err)
 			assert.Equal(t, "Throttling", e.Code)
 			assert.Equal(t, http.StatusTooManyRequests, apierr.Status(err))
 			assert.GreaterOrEqual(t, e.RetryAfter, time.Second, "Retry-After is at least a second")
 			assert.Contains(t, e.Message, "BANK_CARD_N_META")
+			assert.ErrorIs(t, err, ErrNotSent, "a refusal is not billed")
 
 			// A deadline too close refuses as well, however long MaxWait is.
 			b.MaxWait = time.Minute
 			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 			defer cancel()
-			for range 2 { // the second call of the same second at the latest waits
-				if err = b.Wait(ctx, BankCardNMeta); err != nil {
-					break
-				}
-			}
+			err = b.Wait(ctx, BankCardNMeta) // the next slot is 1.1 s away
 			assert.Equal(t, http.StatusTooManyRequests, apierr.Status(err), "waiting would leave less than Reserve before the deadline")
 			assert.NoError(t, ctx.Err(), "refused at once, without waiting for the deadline")
 		})
@@ -151,21 +121,22 @@ func TestWaitRefusesWith429WhenNoSlotComesInTime(t *testing.T) {
 func TestProductsWithoutBudgetAreNotCounted(t *testing.T) {
 	var nilBudget *Budget
 	assert.NoError(t, nilBudget.Wait(context.Background(), EKYC))
-	b := &Budget{Counter: failing{}, Limits: map[string]int64{EKYC: 10}}
+	b := &Budget{Store: failing{}, Limits: map[string]int64{EKYC: 10}}
 	assert.NoError(t, b.Wait(context.Background(), BankCardNMeta), "no limit for the product: the store is not asked")
 }
 
-type failing struct{}
+type failing struct{ store.Admitter }
 
-func (failing) Hit(context.Context, string, time.Duration) (int64, time.Duration, error) {
-	return 0, 0, store.ErrUnavailable
+func (failing) Admit(context.Context, string, []store.Cell) (store.Admission, error) {
+	return store.Admission{}, store.ErrUnavailable
 }
 
 func TestStoreDownIs503(t *testing.T) {
-	b := &Budget{Counter: failing{}, Limits: map[string]int64{EKYC: 10}, Guard: time.Nanosecond}
+	b := &Budget{Store: failing{}, Limits: map[string]int64{EKYC: 10}}
 	err := b.Wait(context.Background(), EKYC)
 	assert.Equal(t, http.StatusServiceUnavailable, apierr.Status(err))
 	assert.True(t, errors.Is(err, store.ErrUnavailable))
+	assert.ErrorIs(t, err, ErrNotSent)
 }
 
 func TestFromEnv(t *testing.T) {
@@ -197,21 +168,58 @@ func TestFromEnv(t *testing.T) {
 	assert.ErrorContains(t, err, "STORE_URL", "a budget needs a store")
 }
 
-// endOfSecond answers every Hit as the first of its window with 100 ms of
-// the second left: inside the guard zone.
-type endOfSecond struct{}
-
-func (endOfSecond) Hit(context.Context, string, time.Duration) (int64, time.Duration, error) {
-	return 1, 100 * time.Millisecond, nil
+// counting counts the Admits and the cells in each.
+type counting struct {
+	store.Store
+	mu    sync.Mutex
+	cells []int
 }
 
-// A call at the end of a second does not wait when the second's late share
-// has room: only a budget too small to split (under 3) makes it wait for
-// the next second. MaxWait of 1 ns turns any wait into a 429.
-func TestLateCallsWaitOnlyWhenTheBudgetIsTooSmallToSplit(t *testing.T) {
-	b := &Budget{Counter: endOfSecond{}, Limits: map[string]int64{EKYC: 10, BankCardNMeta: 2}, MaxWait: time.Nanosecond,
-		Now: func() time.Time { return time.Unix(1_800_000_000, 900_000_000) }} // 100 ms before the second ends
-	assert.NoError(t, b.Wait(context.Background(), EKYC), "limit 10: one late slot, granted at once")
-	assert.Equal(t, http.StatusTooManyRequests, apierr.Status(b.Wait(context.Background(), BankCardNMeta)),
-		"limit 2: no late share, the call would wait for the next second")
+func (c *counting) Admit(ctx context.Context, group string, cells []store.Cell) (store.Admission, error) {
+	c.mu.Lock()
+	c.cells = append(c.cells, len(cells))
+	c.mu.Unlock()
+	return c.Store.Admit(ctx, group, cells)
+}
+
+// The limits a handler deferred are decided with the first attempt's slot,
+// in one Admit; a retry asks for its slot alone; a limit's refusal costs
+// no budget slot and answers Throttling.User.
+func TestDeferredLimitsRideOnTheFirstSlot(t *testing.T) {
+	for name, open := range drivers(t) {
+		t.Run(name, func(t *testing.T) {
+			st := &counting{Store: open(t)}
+			b := &Budget{Store: st, Limits: map[string]int64{EKYC: 10}, MaxWait: 5 * time.Second}
+			l := &ratelimit.Limiter{Store: st, Function: "ekyc-init", Group: EKYC, PerCaller: ratelimit.Rule{Limit: 100, Window: time.Minute},
+				PerSubject: ratelimit.Rule{Limit: 1, Window: time.Hour}}
+			caller := auth.WithIdentity(context.Background(), auth.Identity{Caller: "key:" + name})
+
+			ctx, hold := l.Defer(caller, "alice")
+			require.NoError(t, b.Wait(ctx, EKYC), "first attempt")
+			require.NoError(t, b.Wait(ctx, EKYC), "a retry")
+			assert.Equal(t, []int{3, 1}, st.cells, "caller, subject and slot in one round trip; the retry's slot alone")
+			_, _, pending := hold.Pending()
+			assert.False(t, pending)
+
+			ctx, _ = l.Defer(caller, "alice")
+			err := b.Wait(ctx, EKYC)
+			assert.Equal(t, "Throttling.User", apierr.As(err).Code, "alice's second call this hour")
+			assert.ErrorIs(t, err, ErrNotSent)
+			assert.Len(t, st.cells, 3, "still one round trip")
+
+			// The refused call booked no slot: the next is the third since
+			// the start, two Every after the first.
+			ctx, _ = l.Defer(caller, "bob")
+			start := time.Now()
+			require.NoError(t, b.Wait(ctx, EKYC))
+			assert.Less(t, time.Since(start), 2*b.Every(10)+50*time.Millisecond)
+
+			// Without a budget for the product the limits are still decided.
+			ctx, _ = l.Defer(caller, "alice")
+			assert.Equal(t, "Throttling.User", apierr.As(b.Wait(ctx, BankCardNMeta)).Code)
+			var none *Budget
+			ctx, _ = l.Defer(caller, "alice")
+			assert.Equal(t, "Throttling.User", apierr.As(none.Wait(ctx, EKYC)).Code)
+		})
+	}
 }

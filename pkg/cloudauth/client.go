@@ -34,6 +34,7 @@ import (
 	"github.com/idverify/fc-kyc/pkg/budget"
 	"github.com/idverify/fc-kyc/pkg/config"
 	"github.com/idverify/fc-kyc/pkg/credentials"
+	"github.com/idverify/fc-kyc/pkg/store"
 )
 
 // Version is the API version every operation is called with.
@@ -72,14 +73,15 @@ func ConfigFromEnv() (Config, error) {
 
 // FromEnv builds the process's client from the environment
 // (CLOUDAUTH_ENDPOINT), holding every attempt to the account's QPS budget
-// (CLOUDAUTH_QPS_*, package budget) counted in counter, the store shared by
-// every instance.
-func FromEnv(counter budget.Counter) (*Client, error) {
+// (CLOUDAUTH_QPS_*, package budget) kept in st, the store shared by every
+// instance. The budget also decides the abuse limits a handler put on the
+// call's context (ratelimit.Limiter.Defer), with the first attempt.
+func FromEnv(st store.Admitter) (*Client, error) {
 	cfg, err := ConfigFromEnv()
 	if err != nil {
 		return nil, err
 	}
-	qps, err := budget.FromEnv(counter)
+	qps, err := budget.FromEnv(st)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -49,6 +50,7 @@ type qpsMeter struct {
 	seconds   map[string]map[int64]int64 // product → Unix second → requests
 	max       map[string]int64
 	throttled map[string]int64
+	arrivals  map[string][]int64 // product → arrival times (Unix µs), the last qpsKeep seconds
 }
 
 // QPSStats is what the emulator saw per product and second.
@@ -63,6 +65,25 @@ type QPSStats struct {
 	// Throttled counts the requests answered Throttling.Api for being over
 	// a limit, by product.
 	Throttled map[string]int64 `json:"throttled"`
+	// Arrivals are the arrival times of the requests, by product, in
+	// microseconds since the Unix epoch, oldest first, for the last ten
+	// minutes: what a limiter counting sliding windows would count (see
+	// SlidingMax).
+	Arrivals map[string][]int64 `json:"arrivals"`
+}
+
+// SlidingMax is the most of arrivals (sorted, Unix µs) that fall inside
+// any half-open interval of length window: the count a limiter over
+// sliding windows sees at its busiest.
+func SlidingMax(arrivals []int64, window time.Duration) int {
+	most, j := 0, 0
+	for i := range arrivals {
+		for arrivals[i]-arrivals[j] >= window.Microseconds() {
+			j++
+		}
+		most = max(most, i-j+1)
+	}
+	return most
 }
 
 func (e *Emulator) meter() *qpsMeter {
@@ -75,7 +96,7 @@ func (e *Emulator) meter() *qpsMeter {
 
 func newQPSMeter() *qpsMeter {
 	return &qpsMeter{limits: map[string]int64{}, seconds: map[string]map[int64]int64{},
-		max: map[string]int64{}, throttled: map[string]int64{}}
+		max: map[string]int64{}, throttled: map[string]int64{}, arrivals: map[string][]int64{}}
 }
 
 // SetQPSLimit makes requests to product beyond limit in one second fail
@@ -97,7 +118,10 @@ func (e *Emulator) QPS() QPSStats {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	st := QPSStats{Limits: maps.Clone(m.limits), Max: maps.Clone(m.max), Throttled: maps.Clone(m.throttled),
-		Seconds: make(map[string]map[int64]int64, len(m.seconds))}
+		Seconds: make(map[string]map[int64]int64, len(m.seconds)), Arrivals: make(map[string][]int64, len(m.arrivals))}
+	for p, a := range m.arrivals {
+		st.Arrivals[p] = slices.Clone(a)
+	}
 	for p, s := range m.seconds {
 		st.Seconds[p] = maps.Clone(s)
 	}
@@ -122,6 +146,12 @@ func (m *qpsMeter) admit(product string, now time.Time) bool {
 	}
 	s[sec]++
 	n := s[sec]
+	a := append(m.arrivals[product], now.UnixMicro())
+	cut := 0
+	for cut < len(a) && a[cut] <= now.Add(-qpsKeep*time.Second).UnixMicro() {
+		cut++
+	}
+	m.arrivals[product] = a[cut:]
 	m.max[product] = max(m.max[product], n)
 	if len(s) > qpsKeep {
 		for old := range s {

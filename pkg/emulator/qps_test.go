@@ -49,6 +49,8 @@ func TestQPSLimitThrottlesPerProductPerSecond(t *testing.T) {
 	assert.Equal(t, map[string]int64{"eKYC": 2}, st.Throttled)
 	assert.Equal(t, map[int64]int64{now.Unix() - 1: 4, now.Unix(): 1}, st.Seconds["eKYC"])
 	assert.Equal(t, int64(2), emu.Stats().Rejected["Throttling.Api"], "throttled answers count with the other rejections")
+	first := now.Add(-time.Second).UnixMicro()
+	assert.Equal(t, []int64{first, first, first, first, now.UnixMicro()}, st.Arrivals["eKYC"], "every arrival, throttled ones too")
 
 	emu.ResetQPS()
 	assert.Empty(t, emu.QPS().Max)
@@ -67,6 +69,7 @@ func TestQPSRemote(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), st.Max["eKYC"])
 	assert.Len(t, st.Seconds["eKYC"], 1)
+	assert.Len(t, st.Arrivals["eKYC"], 1)
 	require.NoError(t, r.SetQPSLimit("BANK_CARD_N_META", 0))
 	assert.Empty(t, emu.QPS().Limits)
 	require.NoError(t, r.ResetQPS())
@@ -74,4 +77,16 @@ func TestQPSRemote(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, st.Max)
 	assert.Error(t, r.SetQPSLimit("", 3), "a product is required")
+}
+
+// SlidingMax counts what a limiter over sliding windows counts: five calls
+// straddling a second boundary are within one second even though no Unix
+// second holds more than three.
+func TestSlidingMax(t *testing.T) {
+	s := int64(1_800_000_000_000_000) // a whole second, in µs
+	arrivals := []int64{s + 100_000, s + 800_000, s + 900_000, s + 1_000_000, s + 1_050_000, s + 1_900_000, s + 2_000_000}
+	assert.Equal(t, 5, SlidingMax(arrivals, time.Second), "0.1 s to 1.05 s")
+	assert.Equal(t, 1, SlidingMax(arrivals, 50*time.Millisecond), "50 ms apart is apart (half-open)")
+	assert.Equal(t, 7, SlidingMax(arrivals, 2*time.Second))
+	assert.Equal(t, 0, SlidingMax(nil, time.Second))
 }

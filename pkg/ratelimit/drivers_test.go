@@ -46,8 +46,8 @@ func TestNPlusOneIsRefusedWithBothDrivers(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			const n = 5
 			// Two instances of bank-verify sharing the store.
-			a := &Limiter{Counter: st[0], Function: "bank-verify", PerSubject: Rule{n, time.Hour}, PerCaller: Rule{1000, time.Minute}}
-			b := &Limiter{Counter: st[1], Function: "bank-verify", PerSubject: Rule{n, time.Hour}, PerCaller: Rule{1000, time.Minute}}
+			a := &Limiter{Store: st[0], Function: "bank-verify", PerSubject: Rule{n, time.Hour}, PerCaller: Rule{1000, time.Minute}}
+			b := &Limiter{Store: st[1], Function: "bank-verify", PerSubject: Rule{n, time.Hour}, PerCaller: Rule{1000, time.Minute}}
 			ctx := httpCtx("key:0123456789abcdef")
 			subject := "subject-" + name
 			for i := range n {
@@ -55,17 +55,17 @@ func TestNPlusOneIsRefusedWithBothDrivers(t *testing.T) {
 				if i%2 == 1 {
 					l = b
 				}
-				require.NoError(t, l.Allow(ctx, subject), "call %d of %d", i+1, n)
+				require.NoError(t, allow(l, ctx, subject), "call %d of %d", i+1, n)
 			}
 			for _, l := range []*Limiter{a, b} {
-				err := l.Allow(ctx, subject)
+				err := allow(l, ctx, subject)
 				require.Error(t, err, "call %d is over the limit on every instance", n+1)
 				e := apierr.As(err)
 				assert.Equal(t, http.StatusTooManyRequests, apierr.Status(e))
 				assert.Greater(t, e.RetryAfter, time.Duration(0))
 				assert.LessOrEqual(t, e.RetryAfter, time.Hour)
 			}
-			assert.NoError(t, a.Allow(ctx, "another-"+subject), "another subject has its own count")
+			assert.NoError(t, allow(a, ctx, "another-"+subject), "another subject has its own count")
 		})
 	}
 }
@@ -73,12 +73,12 @@ func TestNPlusOneIsRefusedWithBothDrivers(t *testing.T) {
 func TestPerCallerWithBothDrivers(t *testing.T) {
 	for name, st := range drivers(t) {
 		t.Run(name, func(t *testing.T) {
-			l := &Limiter{Counter: st[0], Function: "ekyc-init", PerCaller: Rule{3, time.Minute}}
+			l := &Limiter{Store: st[0], Function: "ekyc-init", PerCaller: Rule{3, time.Minute}}
 			ctx := httpCtx("jwt:" + name)
 			for i := range 3 {
-				require.NoError(t, l.Allow(ctx, ""), "call %d", i+1)
+				require.NoError(t, allow(l, ctx, ""), "call %d", i+1)
 			}
-			assert.Equal(t, http.StatusTooManyRequests, apierr.Status(l.Allow(ctx, "")))
+			assert.Equal(t, http.StatusTooManyRequests, apierr.Status(allow(l, ctx, "")))
 		})
 	}
 }

@@ -108,7 +108,8 @@ var (
 // Store is implemented by every driver. All methods are safe for concurrent
 // use, by goroutines and by several processes sharing the same backing store.
 type Store interface {
-	Starts // starts.go: the claims of idempotent starts
+	Starts   // starts.go: the claims of idempotent starts
+	Admitter // admit.go: the abuse limits and the upstream QPS budget
 	// Create records a new pending transaction; ErrExists if one with the
 	// same TransactionID is already there.
 	Create(ctx context.Context, t Transaction) error

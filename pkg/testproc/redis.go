@@ -172,3 +172,68 @@ func command(addr, cmd string) (string, error) {
 	line, err := bufio.NewReader(c).ReadString('\n')
 	return strings.TrimSpace(line), err
 }
+
+// Monitor starts Redis's MONITOR on a connection of its own and returns a
+// function that stops it and returns what it saw: one line per command,
+// such as `1733470000.123456 [0 127.0.0.1:40000] "evalsha" "..."`, the
+// commands that scripts run marked `[0 lua]`. It speaks the protocol
+// itself: a test counts with it how many commands a request sends.
+func (r *RedisServer) Monitor() (stop func() []string) {
+	r.t.Helper()
+	conn, err := net.DialTimeout("tcp", r.Addr, 5*time.Second)
+	if err != nil {
+		r.t.Fatalf("MONITOR: %v", err)
+	}
+	rd := bufio.NewReader(conn)
+	if _, err := conn.Write([]byte("MONITOR\r\n")); err != nil {
+		r.t.Fatalf("MONITOR: %v", err)
+	}
+	if ok, err := rd.ReadString('\n'); err != nil || ok != "+OK\r\n" {
+		r.t.Fatalf("MONITOR: %q %v", ok, err)
+	}
+	var (
+		mu    sync.Mutex
+		lines []string
+		done  = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		for {
+			l, err := rd.ReadString('\n')
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			lines = append(lines, strings.TrimSuffix(strings.TrimPrefix(l, "+"), "\r\n"))
+			mu.Unlock()
+		}
+	}()
+	return func() []string {
+		// A PING on another connection marks the end: once MONITOR shows
+		// it, every command sent before it has been shown.
+		if c, err := net.DialTimeout("tcp", r.Addr, 5*time.Second); err == nil {
+			_, _ = c.Write([]byte("PING\r\n"))
+			_, _ = bufio.NewReader(c).ReadString('\n')
+			c.Close()
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			mu.Lock()
+			n := len(lines)
+			seen := n > 0 && strings.HasSuffix(lines[n-1], `"PING"`) || n > 0 && strings.HasSuffix(lines[n-1], `"ping"`)
+			mu.Unlock()
+			if seen {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		conn.Close()
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		if n := len(lines); n > 0 && strings.Contains(strings.ToLower(lines[n-1]), `"ping"`) {
+			return lines[:n-1]
+		}
+		return lines
+	}
+}

@@ -69,6 +69,12 @@ func Run(t *testing.T, open Opener) {
 		{"HitRace", testHitRace},
 		{"Expiry", testExpiry},
 		{"Lookup", testLookup},
+		// The limits (admit.go).
+		{"Admit", testAdmit},
+		{"AdmitAllOrNothing", testAdmitAllOrNothing},
+		{"AdmitBooks", testAdmitBooks},
+		{"GiveBack", testGiveBack},
+		{"AdmitRace", testAdmitRace},
 		// Idempotent starts (starts.go).
 		{"ClaimOnce", testClaimOnce},
 		{"AnswerStart", testAnswerStart},

@@ -1,0 +1,24 @@
+package alipay
+
+import (
+	"errors"
+	"net"
+)
+
+// Unbilled reports whether a failed call provably cost nothing at the
+// gateway, so that the abuse limits give its slot back
+// (ratelimit.Hold.GiveBack): the connection was never made, or the gateway
+// refused the call for its rate (40005) before doing anything. Any other
+// failure may have created the certification and keeps the slot.
+func Unbilled(err error) bool {
+	if err == nil {
+		return false
+	}
+	var oe *net.OpError
+	var de *net.DNSError
+	if errors.As(err, &oe) && oe.Op == "dial" || errors.As(err, &de) {
+		return true
+	}
+	var g *GatewayError
+	return errors.As(err, &g) && g.Code == CodeRateLimited
+}
