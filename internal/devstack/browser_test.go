@@ -111,18 +111,21 @@ func (b *browser) save() {
 }
 
 // textContains waits until the text of the element with id holds want.
+// A query can fail while the page navigates (the redirects after a
+// certify page: "No node with given id found"); it is asked again until
+// the step's deadline, which then reports the last answer or error.
 func textContains(id, want string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		for {
 			text, err := chromedp.TextContent(chromedp.ID(id), chromedp.NodeReady)(ctx, t)
-			if err != nil {
-				return err
-			}
-			if strings.Contains(text, want) {
+			if err == nil && strings.Contains(text, want) {
 				return nil
 			}
 			select {
 			case <-ctx.Done():
+				if err != nil {
+					return fmt.Errorf("#%s never held %q: %v", id, want, err)
+				}
 				return fmt.Errorf("#%s never held %q; it holds %q", id, want, text)
 			case <-time.After(100 * time.Millisecond):
 			}
