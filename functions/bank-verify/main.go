@@ -14,7 +14,6 @@ import (
 	"github.com/idverify/fc-kyc/pkg/fcrt"
 	"github.com/idverify/fc-kyc/pkg/frontdoor"
 	"github.com/idverify/fc-kyc/pkg/ratelimit"
-	"github.com/idverify/fc-kyc/pkg/store"
 )
 
 func main() { fcrt.Main(build) }
@@ -22,15 +21,16 @@ func main() { fcrt.Main(build) }
 // build reads the configuration once, at start: a bad value stops the
 // function with a message naming it.
 func build() (fcrt.Function, error) {
-	guard, err := frontdoor.FromEnv()
+	// The default per subject is low: each call tells whether a card
+	// matches a person.
+	door, err := frontdoor.FromEnv("bank-verify",
+		ratelimit.Rule{Limit: 600, Window: time.Minute}, // per caller
+		ratelimit.Rule{Limit: 5, Window: time.Hour},     // per subject
+	)
 	if err != nil {
 		return fcrt.Function{}, err
 	}
-	st, storeReady, err := store.FromEnv()
-	if err != nil {
-		return fcrt.Function{}, err
-	}
-	client, err := cloudauth.FromEnv(st) // the account's BANK_CARD_N_META QPS, shared by all instances
+	client, err := cloudauth.FromEnv(door.Store) // the account's BANK_CARD_N_META QPS, shared by all instances
 	if err != nil {
 		return fcrt.Function{}, err
 	}
@@ -41,21 +41,13 @@ func build() (fcrt.Function, error) {
 	if paramType != "normal" && paramType != "md5" {
 		return fcrt.Function{}, fmt.Errorf("BANK_VERIFY_PARAM_TYPE=%q is not normal or md5", paramType)
 	}
-	h := &Handler{Upstream: client, HashPlaintext: paramType == "md5"}
-	// The default per subject is low: each call tells whether a card
-	// matches a person.
-	if h.Limits, err = ratelimit.FromEnv("bank-verify", st,
-		ratelimit.Rule{Limit: 600, Window: time.Minute}, // per caller
-		ratelimit.Rule{Limit: 5, Window: time.Hour},     // per subject
-	); err != nil {
-		return fcrt.Function{}, err
-	}
+	h := &Handler{Upstream: client, HashPlaintext: paramType == "md5", Limits: door.Limits}
 	h.Limits.Group = budget.BankCardNMeta // beside the budget: one store round trip decides both
 	if h.PerCard, h.CardKey, err = cardLimit(); err != nil {
 		return fcrt.Function{}, err
 	}
 	httpAPI, event := fcrt.Operation(h.Verify, fcrt.WithMaxBody(maxBody))
-	return fcrt.Function{Name: "bank-verify", HTTP: guard(httpAPI), Event: event, Ready: storeReady}, nil
+	return fcrt.Function{Name: "bank-verify", HTTP: door.Wrap(httpAPI), Event: event, Ready: door.Ready}, nil
 }
 
 // defaultPerCard is RATE_LIMIT_PER_CARD's default: a card's owner checks it

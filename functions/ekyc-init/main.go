@@ -13,7 +13,6 @@ import (
 	"github.com/idverify/fc-kyc/pkg/frontdoor"
 	"github.com/idverify/fc-kyc/pkg/idempotency"
 	"github.com/idverify/fc-kyc/pkg/ratelimit"
-	"github.com/idverify/fc-kyc/pkg/store"
 )
 
 func main() { fcrt.Main(build) }
@@ -21,26 +20,20 @@ func main() { fcrt.Main(build) }
 // build reads the configuration once, at start: a bad value stops the
 // function with a message naming it.
 func build() (fcrt.Function, error) {
-	guard, err := frontdoor.FromEnv()
+	door, err := frontdoor.FromEnv("ekyc-init",
+		ratelimit.Rule{Limit: 600, Window: time.Minute}, // per caller
+		ratelimit.Rule{Limit: 20, Window: time.Hour},    // per subject
+	)
 	if err != nil {
 		return fcrt.Function{}, err
 	}
-	st, storeReady, err := store.FromEnv()
-	if err != nil {
-		return fcrt.Function{}, err
-	}
+	st := door.Store
 	client, err := cloudauth.FromEnv(st) // the account's eKYC QPS, shared by all instances
 	if err != nil {
 		return fcrt.Function{}, err
 	}
-	h := &Handler{Upstream: client, Now: time.Now, Store: st}
+	h := &Handler{Upstream: client, Now: time.Now, Store: st, Limits: door.Limits}
 	if h.CallbackBase, h.Tokens, err = callbackConfig(); err != nil {
-		return fcrt.Function{}, err
-	}
-	if h.Limits, err = ratelimit.FromEnv("ekyc-init", st,
-		ratelimit.Rule{Limit: 600, Window: time.Minute}, // per caller
-		ratelimit.Rule{Limit: 20, Window: time.Hour},    // per subject
-	); err != nil {
 		return fcrt.Function{}, err
 	}
 	h.Limits.Group = budget.EKYC // beside the eKYC budget: one store round trip decides both
@@ -48,5 +41,5 @@ func build() (fcrt.Function, error) {
 		return fcrt.Function{}, err
 	}
 	httpAPI, event := fcrt.Operation(h.Initialize, fcrt.WithMaxBody(maxBody))
-	return fcrt.Function{Name: "ekyc-init", HTTP: guard(httpAPI), Event: event, Ready: storeReady}, nil
+	return fcrt.Function{Name: "ekyc-init", HTTP: door.Wrap(httpAPI), Event: event, Ready: door.Ready}, nil
 }

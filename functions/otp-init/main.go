@@ -12,7 +12,6 @@ import (
 	"github.com/idverify/fc-kyc/pkg/fcrt"
 	"github.com/idverify/fc-kyc/pkg/frontdoor"
 	"github.com/idverify/fc-kyc/pkg/ratelimit"
-	"github.com/idverify/fc-kyc/pkg/store"
 )
 
 func main() { fcrt.Main(build) }
@@ -20,7 +19,10 @@ func main() { fcrt.Main(build) }
 // build reads the configuration and parses the keys once, at start: a
 // missing or malformed value stops the function with a message naming it.
 func build() (fcrt.Function, error) {
-	guard, err := frontdoor.FromEnv()
+	door, err := frontdoor.FromEnv("otp-init",
+		ratelimit.Rule{Limit: 600, Window: time.Minute}, // per caller
+		ratelimit.Rule{Limit: 10, Window: time.Hour},    // per subject: codes sent
+	)
 	if err != nil {
 		return fcrt.Function{}, err
 	}
@@ -32,14 +34,9 @@ func build() (fcrt.Function, error) {
 	if err != nil {
 		return fcrt.Function{}, err
 	}
-	h := &Handler{Upstream: client}
-	var storeReady func() error
-	if h.Limits, storeReady, err = limits(); err != nil {
-		return fcrt.Function{}, err
-	}
-	f := function(h)
-	f.HTTP = guard(f.HTTP)
-	f.Ready = storeReady
+	f := function(&Handler{Upstream: client, Limits: door.Limits})
+	f.HTTP = door.Wrap(f.HTTP)
+	f.Ready = door.Ready
 	return f, nil
 }
 
@@ -48,18 +45,4 @@ func build() (fcrt.Function, error) {
 func function(h *Handler) fcrt.Function {
 	api, event := newOperations(h)
 	return fcrt.Function{Name: "otp-init", HTTP: api, Event: event, ErrorShape: failure}
-}
-
-// limits reads the send limits; their counters live in the store STORE_URL
-// names, so every instance shares them; ready reports whether it answers.
-func limits() (_ *ratelimit.Limiter, ready func() error, _ error) {
-	st, ready, err := store.FromEnv()
-	if err != nil {
-		return nil, nil, err
-	}
-	l, err := ratelimit.FromEnv("otp-init", st,
-		ratelimit.Rule{Limit: 600, Window: time.Minute}, // per caller
-		ratelimit.Rule{Limit: 10, Window: time.Hour},    // per subject
-	)
-	return l, ready, err
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/idverify/fc-kyc/pkg/frontdoor"
 	"github.com/idverify/fc-kyc/pkg/idempotency"
 	"github.com/idverify/fc-kyc/pkg/ratelimit"
-	"github.com/idverify/fc-kyc/pkg/store"
 )
 
 func main() { fcrt.Main(build) }
@@ -23,21 +22,15 @@ func main() { fcrt.Main(build) }
 // build reads the configuration once, at start: a bad value stops the
 // function with a message naming it.
 func build() (fcrt.Function, error) {
-	guard, err := frontdoor.FromEnv()
-	if err != nil {
-		return fcrt.Function{}, err
-	}
-	st, storeReady, err := store.FromEnv()
-	if err != nil {
-		return fcrt.Function{}, err
-	}
-	h := &Handler{Store: st}
-	if h.Limits, err = ratelimit.FromEnv("result", st,
+	door, err := frontdoor.FromEnv("result",
 		ratelimit.Rule{Limit: 6000, Window: time.Minute}, // per caller: a front-end's users polling
 		ratelimit.Rule{Limit: 600, Window: time.Hour},    // per subject: one user polling every 6 s for an hour
-	); err != nil {
+	)
+	if err != nil {
 		return fcrt.Function{}, err
 	}
+	st := door.Store
+	h := &Handler{Store: st, Limits: door.Limits}
 	// The owner keys are the init functions': the same IDEMPOTENCY_SECRET
 	// (or CALLBACK_SECRET) makes the same owner hash.
 	if h.Owners, err = idempotency.FromEnv(st); err != nil {
@@ -47,5 +40,5 @@ func build() (fcrt.Function, error) {
 		return fcrt.Function{}, errors.New("IDEMPOTENCY_SECRET or CALLBACK_SECRET is required, with the value ekyc-init and zhima-init have: results are shown only to the caller who started the transaction, whom the init functions record as a hash under that key")
 	}
 	httpAPI, event := fcrt.Operation(h.Result, fcrt.WithMaxBody(maxBody))
-	return fcrt.Function{Name: "result", HTTP: guard(httpAPI), Event: event, Ready: storeReady}, nil
+	return fcrt.Function{Name: "result", HTTP: door.Wrap(httpAPI), Event: event, Ready: door.Ready}, nil
 }

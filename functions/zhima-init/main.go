@@ -15,7 +15,6 @@ import (
 	"github.com/idverify/fc-kyc/pkg/frontdoor"
 	"github.com/idverify/fc-kyc/pkg/idempotency"
 	"github.com/idverify/fc-kyc/pkg/ratelimit"
-	"github.com/idverify/fc-kyc/pkg/store"
 )
 
 func main() { fcrt.Main(build) }
@@ -23,7 +22,10 @@ func main() { fcrt.Main(build) }
 // build reads the configuration once, at start: a missing or malformed key
 // stops the function with a message naming its variable.
 func build() (fcrt.Function, error) {
-	guard, err := frontdoor.FromEnv()
+	door, err := frontdoor.FromEnv("zhima-init",
+		ratelimit.Rule{Limit: 600, Window: time.Minute}, // per caller
+		ratelimit.Rule{Limit: 20, Window: time.Hour},    // per subject
+	)
 	if err != nil {
 		return fcrt.Function{}, err
 	}
@@ -35,26 +37,16 @@ func build() (fcrt.Function, error) {
 	if err != nil {
 		return fcrt.Function{}, err
 	}
-	h := &Handler{Upstream: client, Now: time.Now}
+	h := &Handler{Upstream: client, Now: time.Now, Store: door.Store, Limits: door.Limits}
 	if h.ProductCode, err = config.String("ZHIMA_PRODUCT_CODE", DefaultProductCode); err != nil {
 		return fcrt.Function{}, err
 	}
 	if h.ReturnURL, h.Tokens, err = returnConfig(); err != nil {
 		return fcrt.Function{}, err
 	}
-	var storeReady func() error
-	if h.Store, storeReady, err = store.FromEnv(); err != nil {
-		return fcrt.Function{}, err
-	}
-	if h.Limits, err = ratelimit.FromEnv("zhima-init", h.Store,
-		ratelimit.Rule{Limit: 600, Window: time.Minute}, // per caller
-		ratelimit.Rule{Limit: 20, Window: time.Hour},    // per subject
-	); err != nil {
-		return fcrt.Function{}, err
-	}
 	if h.Starts, err = idempotency.FromEnv(h.Store); err != nil {
 		return fcrt.Function{}, err
 	}
 	httpAPI, event := fcrt.Operation(h.Initialize, fcrt.WithMaxBody(maxBody))
-	return fcrt.Function{Name: "zhima-init", HTTP: guard(httpAPI), Event: event, ErrorShape: errorBody, Ready: storeReady}, nil
+	return fcrt.Function{Name: "zhima-init", HTTP: door.Wrap(httpAPI), Event: event, ErrorShape: errorBody, Ready: door.Ready}, nil
 }

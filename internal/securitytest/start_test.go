@@ -3,37 +3,30 @@ package securitytest
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/idverify/fc-kyc/internal/registry"
 	"github.com/idverify/fc-kyc/pkg/testproc"
 )
 
-// authenticatedFunctions lists every function whose main reads AUTH_MODE:
-// the init functions, whatever their number when the test runs.
+// authenticatedFunctions lists every function with a front door
+// (internal/registry): those that read AUTH_MODE, whatever their number when
+// the test runs.
 func authenticatedFunctions(t *testing.T) []string {
 	t.Helper()
-	dirs, err := os.ReadDir(filepath.Join(testproc.RepoRoot(t), "functions"))
-	require.NoError(t, err)
 	var out []string
-	for _, d := range dirs {
-		if strings.Contains(mainOf(t, d.Name()), "frontdoor.FromEnv()") {
-			out = append(out, d.Name())
+	for _, f := range registry.Functions {
+		if f.FrontDoor {
+			out = append(out, f.Name)
 		}
 	}
 	for _, fn := range []string{"ekyc-init", "bank-verify", "zhima-init", "otp-init"} {
 		require.Contains(t, out, fn, "every init function checks its callers")
 	}
 	return out
-}
-
-// mainOf is the text of functions/<fn>/main.go, "" when there is none.
-func mainOf(t *testing.T, fn string) string {
-	b, _ := os.ReadFile(filepath.Join(testproc.RepoRoot(t), "functions", fn, "main.go"))
-	return string(b)
 }
 
 func TestStartRefusesMissingOrMalformedSecurityConfiguration(t *testing.T) {

@@ -1,11 +1,13 @@
-// Package frontdoor is what stands before an init function's HTTP API in
-// every function, in one order: CORS first (a browser's preflight carries no
-// credentials, and a refused origin costs nothing), then caller
-// authentication (AUTH_MODE). Both are read from the environment once, at
-// start, and a bad value stops the function with a message naming it.
+// Package frontdoor is what every function that callers reach directly (the
+// init functions and result) reads first, in one place: the wrapper that
+// stands before its HTTP API, in one order (CORS first: a browser's
+// preflight carries no credentials, and a refused origin costs nothing;
+// then caller authentication, AUTH_MODE), the store its limits are counted
+// in, and those limits. All are read from the environment once, at start,
+// and a bad value stops the function with a message naming it.
 //
-// Event invocations do not pass through it: Function Compute has already
-// authorised them.
+// Event invocations do not pass through the wrapper: Function Compute has
+// already authorised them.
 package frontdoor
 
 import (
@@ -13,18 +15,40 @@ import (
 
 	"github.com/idverify/fc-kyc/pkg/auth"
 	"github.com/idverify/fc-kyc/pkg/cors"
+	"github.com/idverify/fc-kyc/pkg/ratelimit"
+	"github.com/idverify/fc-kyc/pkg/store"
 )
 
-// FromEnv returns the wrapper for an HTTP API, configured by AUTH_MODE (and
-// its keys) and CORS_ALLOWED_ORIGINS; see packages auth and cors.
-func FromEnv() (func(http.Handler) http.Handler, error) {
+// Door is a function's front door.
+type Door struct {
+	// Wrap puts CORS and authentication before an HTTP API.
+	Wrap func(http.Handler) http.Handler
+	// Store is STORE_URL's store (transactions, claims, limit counters), and
+	// Ready reports whether it answers (fcrt.Function.Ready).
+	Store store.Store
+	Ready func() error
+	// Limits are the function's caller limits, counted in Store.
+	Limits *ratelimit.Limiter
+}
+
+// FromEnv reads AUTH_MODE (and its keys), CORS_ALLOWED_ORIGINS, STORE_URL
+// and RATE_LIMIT_PER_CALLER / RATE_LIMIT_PER_SUBJECT, whose defaults are the
+// function's own rules; see packages auth, cors, store and ratelimit.
+func FromEnv(function string, perCaller, perSubject ratelimit.Rule) (Door, error) {
 	authenticate, err := auth.FromEnv()
 	if err != nil {
-		return nil, err
+		return Door{}, err
 	}
 	allowOrigins, err := cors.FromEnv()
 	if err != nil {
-		return nil, err
+		return Door{}, err
 	}
-	return func(api http.Handler) http.Handler { return allowOrigins(authenticate(api)) }, nil
+	d := Door{Wrap: func(api http.Handler) http.Handler { return allowOrigins(authenticate(api)) }}
+	if d.Store, d.Ready, err = store.FromEnv(); err != nil {
+		return Door{}, err
+	}
+	if d.Limits, err = ratelimit.FromEnv(function, d.Store, perCaller, perSubject); err != nil {
+		return Door{}, err
+	}
+	return d, nil
 }
