@@ -52,12 +52,8 @@ func startStack(t *testing.T) *stack {
 		t.Skip("end-to-end: builds and runs binaries")
 	}
 	emu := testproc.StartEmulator(t)
-	bin := testproc.Build(t, "github.com/idverify/fc-kyc/functions/bank-verify")
 	start := func(extra ...string) *testproc.Proc {
-		port := testproc.FreePort(t)
 		env := append([]string{
-			"FC_CUSTOM_LISTEN_PORT=" + port,
-			"TRUST_CONTROL_PATH=true", // the tests play FC's part and send events
 			"AUTH_MODE=none",
 			"FUNCTION_TIMEOUT_S=5",
 			// A store of this run's own, not the machine-wide default.
@@ -66,7 +62,7 @@ func startStack(t *testing.T) *stack {
 			"ALIBABA_CLOUD_ACCESS_KEY_ID=" + emulator.DefaultAccessKeyID,
 			"ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + emulator.DefaultAccessKeySecret,
 		}, extra...)
-		p := testproc.Start(t, bin, port, env...)
+		p := testproc.StartFunction(t, "bank-verify", env...)
 		contract.Register(t, "bank-verify", p.URL())
 		t.Cleanup(func() {
 			if t.Failed() {

@@ -39,10 +39,7 @@ func startStack(t *testing.T, extraEnv ...string) *stack {
 		t.Skip("end-to-end: builds and runs binaries")
 	}
 	emu := testproc.StartEmulator(t)
-	fnPort := testproc.FreePort(t)
 	env := append([]string{
-		"FC_CUSTOM_LISTEN_PORT=" + fnPort,
-		"TRUST_CONTROL_PATH=true", // the tests play FC's part and send events
 		"AUTH_MODE=none",
 		"FUNCTION_TIMEOUT_S=5",
 		"CLOUDAUTH_QPS_EKYC=off", // 100 concurrent requests below; pkg/budget tests the QPS budget
@@ -52,7 +49,7 @@ func startStack(t *testing.T, extraEnv ...string) *stack {
 		"ALIBABA_CLOUD_ACCESS_KEY_ID=" + emulator.DefaultAccessKeyID,
 		"ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + emulator.DefaultAccessKeySecret,
 	}, extraEnv...)
-	fn := testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/functions/ekyc-init"), fnPort, env...)
+	fn := testproc.StartFunction(t, "ekyc-init", env...)
 	contract.Register(t, "ekyc-init", fn.URL())
 	t.Cleanup(func() {
 		if t.Failed() {

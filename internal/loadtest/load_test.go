@@ -264,16 +264,14 @@ func runLoad(t *testing.T, tg target, requests, concurrency int) {
 	emu := emulator.New(emulator.Config{})
 	srv := httptest.NewServer(emu.Handler())
 	t.Cleanup(srv.Close)
-	bin := testproc.Build(t, "github.com/idverify/fc-kyc/functions/"+tg.fn)
 	extra := tg.env(srv.URL)
 	if tg.setup != nil {
 		extra = append(extra, tg.setup(t, emu, srv.URL)...) // later entries win
 	}
 	start := func() *testproc.Proc {
-		port := testproc.FreePort(t)
-		env := append([]string{"FC_CUSTOM_LISTEN_PORT=" + port, "AUTH_MODE=none", "FUNCTION_TIMEOUT_S=10",
+		env := append([]string{"AUTH_MODE=none", "FUNCTION_TIMEOUT_S=10",
 			"STORE_URL=file://" + t.TempDir(), "RATE_LIMIT_PER_CALLER=off", "RATE_LIMIT_PER_SUBJECT=off"}, extra...)
-		return testproc.Start(t, bin, port, env...)
+		return testproc.StartFunction(t, tg.fn, env...)
 	}
 	invalidStatus := cmp.Or(tg.invalidStatus, http.StatusBadRequest)
 	client := &http.Client{Timeout: 30 * time.Second,

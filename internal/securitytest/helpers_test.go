@@ -60,18 +60,15 @@ func (e emu) requests(t *testing.T, action string) int64 {
 // and env on top.
 func startFunction(t *testing.T, name string, e emu, env ...string) *testproc.Proc {
 	t.Helper()
-	port := testproc.FreePort(t)
 	all := append([]string{
-		"FC_CUSTOM_LISTEN_PORT=" + port,
-		"TRUST_CONTROL_PATH=true", // the tests play FC's part and send events; env may say false
-		"FUNCTION_TIMEOUT_S=5",
+		"FUNCTION_TIMEOUT_S=5", // StartFunction trusts x-fc-control-path; env may say TRUST_CONTROL_PATH=false
 		"CLOUDAUTH_ENDPOINT=" + e.url,
 		"ALIBABA_CLOUD_ACCESS_KEY_ID=" + emulator.DefaultAccessKeyID,
 		"ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + emulator.DefaultAccessKeySecret,
 		"STORE_URL=file://" + t.TempDir(),
 		"BANK_CARD_LIMIT_SECRET=securitytest-card-limit-key-0123456789", // bank-verify's per-card limit
 	}, env...)
-	p := testproc.Start(t, testproc.Build(t, modulePath+"/functions/"+name), port, all...)
+	p := testproc.StartFunction(t, name, all...)
 	contract.Register(t, name, p.URL())
 	t.Cleanup(func() {
 		if t.Failed() {

@@ -166,6 +166,15 @@ func StartEmulator(t testing.TB, env ...string) *Proc {
 	return Start(t, Build(t, "github.com/idverify/fc-kyc/cmd/emulator"), "0", append([]string{"EMULATOR_ADDR=127.0.0.1:0"}, env...)...)
 }
 
+// StartFunction runs the built functions/<name> on 127.0.0.1 and a port of
+// its own choosing, trusting x-fc-control-path as FC would (the tests play
+// FC's part and send events), with env on top (later entries win).
+func StartFunction(t testing.TB, name string, env ...string) *Proc {
+	t.Helper()
+	return Start(t, Build(t, "github.com/idverify/fc-kyc/functions/"+name), "0",
+		append([]string{"FC_CUSTOM_LISTEN_PORT=0", "LISTEN_HOST=127.0.0.1", "TRUST_CONTROL_PATH=true"}, env...)...)
+}
+
 // URL is the base URL of the process.
 func (p *Proc) URL() string { return "http://" + p.Addr }
 
