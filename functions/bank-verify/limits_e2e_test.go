@@ -30,9 +30,7 @@ func keyHash(k string) string { s := sha256.Sum256([]byte(k)); return hex.Encode
 // and "key-two") on storeURL, with env added.
 func startCounted(t *testing.T, emuURL, storeURL string, env ...string) *testproc.Proc {
 	t.Helper()
-	port := testproc.FreePort(t)
-	p := testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/functions/bank-verify"), port, append([]string{
-		"FC_CUSTOM_LISTEN_PORT=" + port,
+	p := testproc.StartFunction(t, "bank-verify", append([]string{
 		"AUTH_MODE=apikey", "API_KEY_HASHES=" + keyHash("key-one") + "," + keyHash("key-two"),
 		"FUNCTION_TIMEOUT_S=5",
 		"STORE_URL=" + storeURL,

@@ -44,12 +44,9 @@ func TestFleetStaysWithinTheBudget(t *testing.T) {
 	)
 
 	start := func(fn string) []*testproc.Proc {
-		bin := testproc.Build(t, "github.com/idverify/fc-kyc/functions/"+fn)
 		var ps []*testproc.Proc
 		for range instances {
-			port := testproc.FreePort(t)
-			p := testproc.Start(t, bin, port,
-				"FC_CUSTOM_LISTEN_PORT="+port,
+			p := testproc.StartFunction(t, fn,
 				"AUTH_MODE=none",
 				"FUNCTION_TIMEOUT_S=5",
 				"STORE_URL="+redis.URL,
