@@ -15,8 +15,8 @@ const (
 	goalP99Cloudauth    = 2 * time.Millisecond
 	goalP99RSA          = 3 * time.Millisecond
 	goalRSS             = 30 << 20
-	goalBinary          = 12 << 20
-	goalStartVsNode     = 10.0 // Node ÷ Go, at least
+	goalBinary          = 9 << 20
+	goalStartVsNode     = 15.0 // Node ÷ Go, at least
 	goalCPUVsNode       = 3.0
 	goalRSSVsNode       = 3.0
 	goalConnsPer100Reqs = 1.0
