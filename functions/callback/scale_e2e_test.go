@@ -9,7 +9,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,31 +21,9 @@ import (
 	"github.com/idverify/fc-kyc/pkg/alipay"
 	"github.com/idverify/fc-kyc/pkg/emulator"
 	"github.com/idverify/fc-kyc/pkg/store"
+	"github.com/idverify/fc-kyc/pkg/store/storetest"
 	"github.com/idverify/fc-kyc/pkg/testproc"
 )
-
-// abandoned is n pending transactions created over the last 29 days and
-// never finished, one in ten a Zhima certification: half never checked,
-// half checked once and overdue since, as a reconciler that fell behind
-// leaves them. Their ids are unknown upstream, as those of transactions
-// the service has forgotten.
-func abandoned(n int, now time.Time) []store.Transaction {
-	out := make([]store.Transaction, n)
-	span := 29 * 24 * time.Hour
-	for i := range out {
-		created := now.Add(-span + time.Duration(i)*span/time.Duration(n)).Add(-time.Hour)
-		tx := store.Transaction{TransactionID: fmt.Sprintf("hkabandoned%06d", i), MerchantBizID: fmt.Sprintf("bizabandoned%06d", i),
-			UserHash: strings.Repeat("ab", 32), CreatedAt: created}
-		if i%10 == 0 {
-			tx.Kind, tx.TransactionID, tx.MerchantBizID = store.KindZhima, fmt.Sprintf("ZMabandoned%06d", i), fmt.Sprintf("ZM_abandoned_%06d", i)
-		}
-		if i%2 == 1 {
-			tx.Checks, tx.NextCheck = 1, created.Add(time.Hour)
-		}
-		out[i] = tx
-	}
-	return out
-}
 
 // redisLookups is the number of keys redis-server at addr has looked up
 // (INFO keyspace_hits + keyspace_misses): every index set and record any
@@ -87,7 +64,7 @@ func TestEndToEndLostResultsAmong100kPending(t *testing.T) {
 	require.NoError(t, err)
 	defer st.Close()
 	start := time.Now()
-	n, err := st.CreateMany(ctx, abandoned(100_000, time.Now()))
+	n, err := st.CreateMany(ctx, storetest.Backlog(100_000, time.Now()))
 	require.NoError(t, err)
 	require.Equal(t, 100_000, n)
 	t.Logf("100,000 pending transactions loaded in %v", time.Since(start).Round(time.Millisecond))

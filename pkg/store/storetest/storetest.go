@@ -6,6 +6,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -587,4 +588,27 @@ func testExpiry(t *testing.T, s store.Store, c *Clock) {
 	got, err = s.Due(ctx, c.Now(), c.Now(), 10)
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []string{"young", "old"}, ids(got))
+}
+
+// Backlog is n abandoned pending transactions created over the last 29
+// days, as a reconciler that fell behind leaves them: the even ones never
+// checked, the odd ones checked once and overdue since, one in ten a Zhima
+// certification. Their ids are unknown upstream, as those of transactions
+// the service has forgotten. Scale tests load it with Redis.CreateMany.
+func Backlog(n int, now time.Time) []store.Transaction {
+	out := make([]store.Transaction, n)
+	span := 29 * 24 * time.Hour
+	for i := range out {
+		created := now.Add(-span + time.Duration(i)*span/time.Duration(n)).Add(-time.Hour)
+		tx := store.Transaction{TransactionID: fmt.Sprintf("hkabandoned%06d", i), MerchantBizID: fmt.Sprintf("bizabandoned%06d", i),
+			UserHash: strings.Repeat("ab", 32), CreatedAt: created}
+		if i%10 == 0 {
+			tx.Kind, tx.TransactionID, tx.MerchantBizID = store.KindZhima, fmt.Sprintf("ZMabandoned%06d", i), fmt.Sprintf("ZM_abandoned_%06d", i)
+		}
+		if i%2 == 1 {
+			tx.Checks, tx.NextCheck = 1, created.Add(time.Hour)
+		}
+		out[i] = tx
+	}
+	return out
 }
