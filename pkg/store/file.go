@@ -75,8 +75,9 @@ import (
 type File struct {
 	dir          string
 	opt          Options
-	lastTxSweep  atomic.Int64 // unix nanos (driver clock) of the last sweep of tx/
-	lastHitSweep atomic.Int64 // same, of hit/
+	lastTxSweep    atomic.Int64 // unix nanos (driver clock) of the last sweep of tx/
+	lastHitSweep   atomic.Int64 // same, of hit/
+	lastStartSweep atomic.Int64 // same, of start/
 }
 
 // DefaultDir is where Open keeps the file store when STORE_URL is empty:
@@ -791,10 +792,21 @@ func (f *File) Hit(ctx context.Context, key string, window time.Duration) (int64
 // hitSweepEvery per process. Failures are left for the next sweep: a stale
 // counter is harmless, Hit resets it.
 func (f *File) sweepHits(ctx context.Context, now time.Time) {
-	if !due(&f.lastHitSweep, now, hitSweepEvery) {
+	sweepExpired(ctx, f, now, &f.lastHitSweep, hitSweepEvery, hitDir, f.hitPath,
+		func(h hitRecord) bool { return !now.Before(h.ExpiresAt) })
+}
+
+// sweepExpired deletes the records of type T in the store's directory sub
+// that expired says have expired, with stale temporary files, at most once
+// per every per process (last holds the time of the previous sweep).
+// Failures are left for the next sweep: an expired record is invisible
+// already.
+func sweepExpired[T any](ctx context.Context, f *File, now time.Time, last *atomic.Int64, every time.Duration,
+	sub string, path func(string) string, expired func(T) bool) {
+	if !due(last, now, every) {
 		return
 	}
-	dir := filepath.Join(f.dir, hitDir)
+	dir := filepath.Join(f.dir, sub)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return
@@ -805,9 +817,9 @@ func (f *File) sweepHits(ctx context.Context, now time.Time) {
 		case strings.HasPrefix(name, tmpPrefix):
 			removeStaleTmp(filepath.Join(dir, name))
 		case strings.HasSuffix(name, ".json"):
-			var h hitRecord
-			if found, err := readJSON(filepath.Join(dir, name), &h); err == nil && found && !now.Before(h.ExpiresAt) {
-				_ = f.sweep(ctx, strings.TrimSuffix(name, ".json"), f.hitPath, now)
+			var r T
+			if found, err := readJSON(filepath.Join(dir, name), &r); err == nil && found && expired(r) {
+				_ = f.sweep(ctx, strings.TrimSuffix(name, ".json"), path, now)
 			}
 		}
 	}

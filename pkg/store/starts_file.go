@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -19,10 +16,6 @@ const (
 	startDir        = "start"
 	startSweepEvery = 10 * time.Minute
 )
-
-// lastStartSweep holds, per File, the time of its last sweep of start/
-// (kept here rather than in File, whose fields serve the transactions).
-var lastStartSweep sync.Map // *File → *atomic.Int64
 
 func (f *File) startPath(name string) string { return filepath.Join(f.dir, startDir, name+".json") }
 
@@ -104,27 +97,8 @@ func (f *File) updateStart(ctx context.Context, key string, s Start, fn func(pat
 // sweepStarts deletes expired starts (and stale temporary files) at most
 // once per startSweepEvery per process. Failures wait for the next sweep.
 func (f *File) sweepStarts(ctx context.Context, now time.Time) {
-	v, _ := lastStartSweep.LoadOrStore(f, new(atomic.Int64))
-	if !due(v.(*atomic.Int64), now, startSweepEvery) {
-		return
-	}
-	dir := filepath.Join(f.dir, startDir)
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		name := e.Name()
-		switch {
-		case strings.HasPrefix(name, tmpPrefix):
-			removeStaleTmp(filepath.Join(dir, name))
-		case strings.HasSuffix(name, ".json"):
-			var r startRecord
-			if found, err := readJSON(filepath.Join(dir, name), &r); err == nil && found && !r.live(now) {
-				_ = f.sweep(ctx, strings.TrimSuffix(name, ".json"), f.startPath, now)
-			}
-		}
-	}
+	sweepExpired(ctx, f, now, &f.lastStartSweep, startSweepEvery, startDir, f.startPath,
+		func(r startRecord) bool { return !r.live(now) })
 }
 
 var _ Starts = (*File)(nil)
