@@ -73,8 +73,8 @@ import (
 // hour per process; stale limit counters are deleted by Hit, at most once a
 // minute per process.
 type File struct {
-	dir          string
-	opt          Options
+	dir            string
+	opt            Options
 	lastTxSweep    atomic.Int64 // unix nanos (driver clock) of the last sweep of tx/
 	lastHitSweep   atomic.Int64 // same, of hit/
 	lastStartSweep atomic.Int64 // same, of start/
