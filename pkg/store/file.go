@@ -563,24 +563,11 @@ func (f *File) dueScan(ctx context.Context, dir string, max int64, desc bool, li
 	return out, nil
 }
 
-// dropDueMarker removes the due marker rel of name if, read again under
-// the lock, its record no longer owns it: a Finish or Reschedule may have
+// dropDueMarker removes the due marker rel of name unless, read again
+// under the lock, its record still owns it: a Finish or Reschedule may have
 // run since the scan read it.
 func (f *File) dropDueMarker(ctx context.Context, rel, name string, now time.Time) error {
-	unlock, err := f.lock(ctx, name)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	var r record
-	found, err := readJSON(f.txPath(name), &r)
-	if err != nil {
-		return err
-	}
-	if found && r.live(now) && dueMarker(r.Tx, name) == rel {
-		return nil
-	}
-	return removeIfExists(filepath.Join(f.dir, rel))
+	return f.dropStaleMarker(ctx, rel, name, now, func(tx Transaction) bool { return dueMarker(tx, name) == rel })
 }
 
 // Undelivered implements Store.
@@ -653,10 +640,18 @@ func (f *File) scan(ctx context.Context, markerDir string, keep func(Transaction
 	return out, nil
 }
 
-// dropMarker removes the marker of name in markerDir if, read again under
-// the lock, its record is gone, expired (then the record goes too) or no
-// longer belongs there: a Finish may have run since the scan read it.
+// dropMarker removes the marker of name in markerDir unless, read again
+// under the lock, its record still belongs there: a Finish may have run
+// since the scan read it.
 func (f *File) dropMarker(ctx context.Context, markerDir, name string, now time.Time) error {
+	return f.dropStaleMarker(ctx, filepath.Join(markerDir, name), name, now, func(tx Transaction) bool { return markers(tx)[markerDir] })
+}
+
+// dropStaleMarker removes the marker at rel (in the store's directory) of
+// record name if, read under the record's lock, the record is gone,
+// expired (then the record goes too), or owns says it no longer owns the
+// marker.
+func (f *File) dropStaleMarker(ctx context.Context, rel, name string, now time.Time, owns func(Transaction) bool) error {
 	unlock, err := f.lock(ctx, name)
 	if err != nil {
 		return err
@@ -667,7 +662,7 @@ func (f *File) dropMarker(ctx context.Context, markerDir, name string, now time.
 	if err != nil {
 		return err
 	}
-	if found && r.live(now) && markers(r.Tx)[markerDir] {
+	if found && r.live(now) && owns(r.Tx) {
 		return nil
 	}
 	if found && !r.live(now) {
@@ -675,7 +670,7 @@ func (f *File) dropMarker(ctx context.Context, markerDir, name string, now time.
 			return err
 		}
 	}
-	return removeIfExists(filepath.Join(f.dir, markerDir, name))
+	return removeIfExists(filepath.Join(f.dir, rel))
 }
 
 // sweepTx deletes expired records and their markers, and temporary files a
