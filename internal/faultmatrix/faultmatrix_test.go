@@ -410,23 +410,18 @@ func otpCode(b map[string]any) string {
 }
 
 // proc is a function's process, with what /proc says about it.
-type proc struct {
-	*testproc.Proc
-	port string
-}
+type proc struct{ *testproc.Proc }
 
 func start(t *testing.T, name string, env []string) *proc {
 	t.Helper()
-	port := testproc.FreePort(t)
-	p := testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/functions/"+name), port,
-		append([]string{"FC_CUSTOM_LISTEN_PORT=" + port}, env...)...)
+	p := testproc.StartFunction(t, name, env...)
 	contract.Register(t, name, p.URL())
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("%s output:\n%s", name, p.Output())
 		}
 	})
-	return &proc{Proc: p, port: port}
+	return &proc{Proc: p}
 }
 
 type procStats struct{ fds, threads int }
@@ -440,31 +435,10 @@ func (p *proc) stats(t *testing.T) procStats {
 	if runtime.GOOS != "linux" {
 		return procStats{}
 	}
-	pid := childPID(p.port)
-	if pid == "" {
-		t.Logf("process on port %s not found under /proc", p.port)
-		return procStats{}
-	}
+	pid := strconv.Itoa(p.Pid())
 	fds, _ := os.ReadDir("/proc/" + pid + "/fd")
 	tasks, _ := os.ReadDir("/proc/" + pid + "/task")
 	return procStats{fds: len(fds), threads: len(tasks)}
-}
-
-// childPID finds this test process's child started with port.
-func childPID(port string) string {
-	tasks, _ := os.ReadDir("/proc/self/task")
-	for _, task := range tasks {
-		kids, _ := os.ReadFile("/proc/self/task/" + task.Name() + "/children")
-		for _, pid := range strings.Fields(string(kids)) {
-			env, _ := os.ReadFile("/proc/" + pid + "/environ")
-			for _, kv := range bytes.Split(env, []byte{0}) {
-				if string(kv) == "FC_CUSTOM_LISTEN_PORT="+port {
-					return pid
-				}
-			}
-		}
-	}
-	return ""
 }
 
 // faultProxy sits between zhima-init / otp-init and the emulator. It
