@@ -70,15 +70,9 @@ func TestEndToEndOnlyTheOwnerReadsTheResult(t *testing.T) {
 		"ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + emulator.DefaultAccessKeySecret,
 	}
 	front := []string{"AUTH_MODE=apikey", "API_KEY_HASHES=" + keyHash(aliceKey) + "," + keyHash(bobKey)}
-	cbPort := testproc.FreePort(t)
-	testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/functions/callback"), cbPort,
-		append(common, "FC_CUSTOM_LISTEN_PORT="+cbPort, "RECONCILE_AFTER=1h")...)
-	ekycPort := testproc.FreePort(t)
-	ekyc := testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/functions/ekyc-init"), ekycPort,
-		append(append(common, front...), "FC_CUSTOM_LISTEN_PORT="+ekycPort, "EKYC_CALLBACK_URL=http://127.0.0.1:"+cbPort+"/ekyc/callback")...)
-	resPort := testproc.FreePort(t)
-	result := testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/functions/result"), resPort,
-		append(append(common, front...), "FC_CUSTOM_LISTEN_PORT="+resPort, "FUNCTION_TIMEOUT_S=30")...)
+	cb := testproc.StartFunction(t, "callback", append(common, "RECONCILE_AFTER=1h")...)
+	ekyc := testproc.StartFunction(t, "ekyc-init", append(append(common, front...), "EKYC_CALLBACK_URL="+cb.URL()+"/ekyc/callback")...)
+	result := testproc.StartFunction(t, "result", append(append(common, front...), "FUNCTION_TIMEOUT_S=30")...)
 	contract.Register(t, "ekyc-init", ekyc.URL())
 	contract.Register(t, "result", result.URL())
 	t.Cleanup(func() {
