@@ -65,14 +65,11 @@ func startE2E(t *testing.T, storeURL string) *e2eStack {
 		"ALIBABA_CLOUD_ACCESS_KEY_ID=" + emulator.DefaultAccessKeyID,
 		"ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + emulator.DefaultAccessKeySecret,
 	}
-	cbPort := testproc.FreePort(t)
-	s.callback = testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/functions/callback"), cbPort,
-		append([]string{"FC_CUSTOM_LISTEN_PORT=" + cbPort, "RECONCILE_AFTER=1ms", trustControlPath,
+	s.callback = testproc.StartFunction(t, "callback",
+		append([]string{"RECONCILE_AFTER=1ms",
 			"RESULT_WEBHOOK_URL=" + s.hook.URL() + "/kyc/results", "RESULT_WEBHOOK_SECRET=" + e2eWebhookSecret}, common...)...)
-	initPort := testproc.FreePort(t)
-	s.init = testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/functions/ekyc-init"), initPort,
-		append([]string{"FC_CUSTOM_LISTEN_PORT=" + initPort, "AUTH_MODE=none",
-			"EKYC_CALLBACK_URL=" + s.callback.URL() + "/ekyc/callback"}, common...)...)
+	s.init = testproc.StartFunction(t, "ekyc-init",
+		append([]string{"AUTH_MODE=none", "EKYC_CALLBACK_URL=" + s.callback.URL() + "/ekyc/callback"}, common...)...)
 	contract.Register(t, "callback", s.callback.URL())
 	contract.Register(t, "ekyc-init", s.init.URL())
 	t.Cleanup(func() {
