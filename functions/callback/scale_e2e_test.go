@@ -50,9 +50,7 @@ func TestEndToEndLostResultsAmong100kPending(t *testing.T) {
 	}
 	srv := testproc.Redis(t)
 	s := startZhimaE2EOn(t, srv.URL)
-	initPort := testproc.FreePort(t)
-	s.init = testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/functions/ekyc-init"), initPort,
-		"FC_CUSTOM_LISTEN_PORT="+initPort, "AUTH_MODE=none", "FUNCTION_TIMEOUT_S=10",
+	s.init = testproc.StartFunction(t, "ekyc-init", "AUTH_MODE=none", "FUNCTION_TIMEOUT_S=10",
 		"STORE_URL="+srv.URL, "CALLBACK_SECRET="+e2eCallbackSecret,
 		"EKYC_CALLBACK_URL="+s.callback.URL()+"/ekyc/callback",
 		"CLOUDAUTH_ENDPOINT="+s.emu.BaseURL,

@@ -39,10 +39,7 @@ func startE2E(t *testing.T) *e2e {
 	// emulator refuses a timestamp more than 15 minutes off Beijing time.
 	keyFile := filepath.Join(t.TempDir(), "app_private_key.pem")
 	require.NoError(t, os.WriteFile(keyFile, []byte(emulator.AlipayTestAppPrivateKey), 0o600))
-	fnPort := testproc.FreePort(t)
-	fn := testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/functions/zhima-init"), fnPort,
-		"FC_CUSTOM_LISTEN_PORT="+fnPort,
-		"TRUST_CONTROL_PATH=true", // the tests play FC's part and send events
+	fn := testproc.StartFunction(t, "zhima-init",
 		"AUTH_MODE=none",
 		"FUNCTION_TIMEOUT_S=5",
 		"TZ=America/Los_Angeles",

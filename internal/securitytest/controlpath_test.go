@@ -22,12 +22,11 @@ func TestControlPathFromAClientOffFC(t *testing.T) {
 	skipShort(t)
 	e := startEmulator(t)
 	sum := sha256.Sum256([]byte("key-one"))
-	port := testproc.FreePort(t)
-	// Started directly, not registered with the contract checker: the
-	// request below is an event by its header, but this process rightly
-	// serves it as the HTTP API.
-	p := testproc.Start(t, testproc.Build(t, modulePath+"/functions/ekyc-init"), port,
-		"FC_CUSTOM_LISTEN_PORT="+port, "FUNCTION_TIMEOUT_S=5", "STORE_URL=file://"+t.TempDir(),
+	// Not registered with the contract checker: the request below is an
+	// event by its header, but this process rightly serves it as the HTTP
+	// API. Off FC, and told nothing else, it trusts no control path.
+	p := testproc.StartFunction(t, "ekyc-init", "TRUST_CONTROL_PATH=false",
+		"FUNCTION_TIMEOUT_S=5", "STORE_URL=file://"+t.TempDir(),
 		"CLOUDAUTH_ENDPOINT="+e.url,
 		"ALIBABA_CLOUD_ACCESS_KEY_ID="+emulator.DefaultAccessKeyID,
 		"ALIBABA_CLOUD_ACCESS_KEY_SECRET="+emulator.DefaultAccessKeySecret,
