@@ -104,7 +104,10 @@ check-deploy:
 	@cd deploy && node check.mjs && node --test --test-reporter=dot check.test.mjs
 
 # What s.yaml cannot do without; secrets and per-function settings are in docs/deploy.md and docs/configuration.md.
-DEPLOY_NEEDS := FC_ROLE_ARN FC_VPC_ID FC_VSWITCH_ID FC_SECURITY_GROUP_ID STORE_URL
+# CALLBACK_SECRET: the callback refuses to start without it. AUTH_MODE (s.yaml: apikey by default)
+# adds BANK_CARD_LIMIT_SECRET (bank-verify's per-card limit) unless none, and AUTH_SUBJECT_SECRET with jwt.
+DEPLOY_NEEDS := FC_ROLE_ARN FC_VPC_ID FC_VSWITCH_ID FC_SECURITY_GROUP_ID STORE_URL CALLBACK_SECRET \
+	$(if $(filter none,$(AUTH_MODE)),,BANK_CARD_LIMIT_SECRET) $(if $(filter jwt,$(AUTH_MODE)),AUTH_SUBJECT_SECRET)
 
 ## deploy: package, check, then `s deploy` every function to FC 3.0 (credentials: `s config add`, alias S_ACCESS or default)
 deploy: deploy-env package check-deploy
@@ -118,6 +121,7 @@ deploy-env:
 		echo "  FC_ROLE_ARN           acs:ram::<uid>:role/<name>, the role FC passes to the functions (AliyunAntCloudAuthFullAccess)"; \
 		echo "  FC_VPC_ID, FC_VSWITCH_ID, FC_SECURITY_GROUP_ID   the VPC that reaches cloudauth-intl-vpc.<region>.aliyuncs.com and Redis"; \
 		echo "  STORE_URL             redis://[:password@]host:6379/0 of the transaction store in that VPC"; \
+		echo "  CALLBACK_SECRET, BANK_CARD_LIMIT_SECRET, AUTH_SUBJECT_SECRET   keys of at least 32 random characters (docs/configuration.md)"; \
 		echo "and the secrets of the functions you use (docs/deploy.md). Credentials: \`s config add\` (alias default, or S_ACCESS=<alias>)."; \
 		exit 1; fi
 
