@@ -9,12 +9,9 @@ package main
 
 import (
 	"context"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -24,25 +21,6 @@ import (
 	"github.com/idverify/fc-kyc/pkg/store/storetest"
 	"github.com/idverify/fc-kyc/pkg/testproc"
 )
-
-// redisLookups is the number of keys redis-server at addr has looked up
-// (INFO keyspace_hits + keyspace_misses): every index set and record any
-// command read.
-func redisLookups(t *testing.T, c *redis.Client) int64 {
-	t.Helper()
-	info, err := c.Info(context.Background(), "stats").Result()
-	require.NoError(t, err)
-	var n int64
-	for _, line := range strings.Split(info, "\r\n") {
-		k, v, _ := strings.Cut(line, ":")
-		if k == "keyspace_hits" || k == "keyspace_misses" {
-			i, err := strconv.ParseInt(v, 10, 64)
-			require.NoError(t, err)
-			n += i
-		}
-	}
-	return n
-}
 
 func TestEndToEndLostResultsAmong100kPending(t *testing.T) {
 	if testing.Short() {
@@ -74,8 +52,6 @@ func TestEndToEndLostResultsAmong100kPending(t *testing.T) {
 	bizNo, _ := s.initialize(t, "ZM_scale_lost")
 	require.NoError(t, s.emu.AlipayComplete(bizNo, true))
 
-	rc := redis.NewClient(&redis.Options{Addr: srv.Addr})
-	defer rc.Close()
 	upstreamCalls := func() int64 {
 		cr, err := s.emu.Stats()
 		require.NoError(t, err)
@@ -94,10 +70,10 @@ func TestEndToEndLostResultsAmong100kPending(t *testing.T) {
 	runs := 0
 	for runs < 2 && !recorded() {
 		runs++
-		calls, keys := upstreamCalls(), redisLookups(t, rc)
+		calls, keys := upstreamCalls(), storetest.KeyLookups(t, srv.Addr)
 		code, rep := s.timer(t)
 		require.Equal(t, 200, code)
-		calls, keys = upstreamCalls()-calls, redisLookups(t, rc)-keys
+		calls, keys = upstreamCalls()-calls, storetest.KeyLookups(t, srv.Addr)-keys
 		t.Logf("run %d: %+v; %d upstream calls, %d redis key lookups", runs, rep, calls, keys)
 		assert.LessOrEqual(t, rep.Listed, defaultBatch, "the run read at most RECONCILE_BATCH pending transactions")
 		assert.LessOrEqual(t, calls, int64(defaultBatch), "CheckResult and Zhima query calls within RECONCILE_BATCH")

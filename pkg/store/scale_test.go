@@ -6,41 +6,15 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/idverify/fc-kyc/pkg/store"
 	"github.com/idverify/fc-kyc/pkg/store/storetest"
 )
-
-// lookups is the number of keys the Redis servers at addrs have looked up
-// (INFO stats keyspace_hits + keyspace_misses): every key a command reads,
-// an index set or a record.
-func lookups(t *testing.T, addrs []string) int64 {
-	t.Helper()
-	var n int64
-	for _, addr := range addrs {
-		c := redis.NewClient(&redis.Options{Addr: addr})
-		info, err := c.Info(context.Background(), "stats").Result()
-		c.Close()
-		require.NoError(t, err)
-		for _, line := range strings.Split(info, "\r\n") {
-			k, v, _ := strings.Cut(line, ":")
-			if k == "keyspace_hits" || k == "keyspace_misses" {
-				i, err := strconv.ParseInt(v, 10, 64)
-				require.NoError(t, err)
-				n += i
-			}
-		}
-	}
-	return n
-}
 
 // With 100,000 transactions pending, Due reads the index sets and the
 // records it returns, nothing else: the key lookups of one call stay
@@ -66,9 +40,9 @@ func TestRedisDueAmong100kPending(t *testing.T) {
 	require.NoError(t, s.Create(ctx, store.Transaction{TransactionID: "young", MerchantBizID: "biz", CreatedAt: now.Add(-time.Minute)}))
 
 	const limit = 50
-	before := lookups(t, c.Addrs)
+	before := storetest.KeyLookups(t, c.Addrs...)
 	due, err := s.Due(ctx, now.Add(-30*time.Second), now, limit)
-	read := lookups(t, c.Addrs) - before
+	read := storetest.KeyLookups(t, c.Addrs...) - before
 	require.NoError(t, err)
 	require.Len(t, due, limit)
 	assert.Equal(t, "young", due[0].TransactionID, "the young one first")

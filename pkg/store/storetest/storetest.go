@@ -6,11 +6,13 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -611,4 +613,28 @@ func Backlog(n int, now time.Time) []store.Transaction {
 		out[i] = tx
 	}
 	return out
+}
+
+// KeyLookups is the number of keys the Redis servers at addrs have looked up
+// (INFO stats keyspace_hits + keyspace_misses): every key a command reads,
+// an index set or a record. Scale tests take it before and after a call
+// to count what the call read.
+func KeyLookups(t testing.TB, addrs ...string) int64 {
+	t.Helper()
+	var n int64
+	for _, addr := range addrs {
+		c := redis.NewClient(&redis.Options{Addr: addr})
+		info, err := c.Info(context.Background(), "stats").Result()
+		c.Close()
+		require.NoError(t, err)
+		for _, line := range strings.Split(info, "\r\n") {
+			k, v, _ := strings.Cut(line, ":")
+			if k == "keyspace_hits" || k == "keyspace_misses" {
+				i, err := strconv.ParseInt(v, 10, 64)
+				require.NoError(t, err)
+				n += i
+			}
+		}
+	}
+	return n
 }
