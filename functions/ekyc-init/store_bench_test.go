@@ -105,20 +105,12 @@ func TestStoreRoundTripsPerRequest(t *testing.T) {
 	}
 	send() // the first loads the scripts (NOSCRIPT, then EVAL)
 
-	stop := srv.Monitor()
 	const requests = 10
-	for range requests {
-		send()
-	}
-	var sent, scripted []string
-	for _, l := range stop() {
-		switch {
-		case strings.Contains(l, " lua] "):
-			scripted = append(scripted, l)
-		case strings.Contains(l, "] \""):
-			sent = append(sent, l)
+	sent, scripted := srv.Commands(func() {
+		for range requests {
+			send()
 		}
-	}
+	})
 	assert.Len(t, sent, 2*requests, "commands sent to Redis for %d requests:\n%s", requests, strings.Join(sent, "\n"))
 	assert.NotEmpty(t, scripted, "MONITOR shows the scripts' own commands too")
 }

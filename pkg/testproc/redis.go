@@ -237,3 +237,21 @@ func (r *RedisServer) Monitor() (stop func() []string) {
 		return lines
 	}
 }
+
+// Commands runs during under MONITOR and returns the commands clients sent
+// meanwhile and, apart, those their scripts ran (marked "lua"): what a
+// test counts to say how many round trips a request costs.
+func (r *RedisServer) Commands(during func()) (sent, scripted []string) {
+	r.t.Helper()
+	stop := r.Monitor()
+	during()
+	for _, l := range stop() {
+		switch {
+		case strings.Contains(l, " lua] "):
+			scripted = append(scripted, l)
+		case strings.Contains(l, "] \""):
+			sent = append(sent, l)
+		}
+	}
+	return sent, scripted
+}
