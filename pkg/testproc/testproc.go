@@ -103,7 +103,14 @@ func StartArgs(t testing.TB, bin string, args []string, port string, env ...stri
 	t.Helper()
 	p := &Proc{Addr: "127.0.0.1:" + port, bin: bin, args: args, out: &Buffer{},
 		env: append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "GOTRACEBACK=all"}, env...)}
-	t.Cleanup(func() { p.Stop() })
+	t.Cleanup(func() {
+		p.Stop()
+		// What the process printed is the first thing to read when a test
+		// fails, so every test gets it without asking.
+		if t.Failed() {
+			t.Logf("%s output:\n%s", filepath.Base(bin), p.Output())
+		}
+	})
 	p.run(t)
 	return p
 }
