@@ -1,0 +1,30 @@
+// Package testbody builds the request bodies the functions' tests send: a
+// valid body with a few of its fields changed or removed, so that each case
+// of a table says only what it changes.
+package testbody
+
+import (
+	"fmt"
+	"maps"
+)
+
+// With is a copy of base with kv applied: kv alternates keys and values, a
+// nil value removes its key. base is not changed.
+func With(base map[string]any, kv ...any) map[string]any {
+	if len(kv)%2 != 0 {
+		panic(fmt.Sprintf("testbody.With: %d arguments, not key-value pairs", len(kv)))
+	}
+	out := maps.Clone(base)
+	if out == nil {
+		out = map[string]any{}
+	}
+	for i := 0; i < len(kv); i += 2 {
+		k := kv[i].(string)
+		if kv[i+1] == nil {
+			delete(out, k)
+		} else {
+			out[k] = kv[i+1]
+		}
+	}
+	return out
+}
