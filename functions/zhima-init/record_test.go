@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/url"
@@ -13,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/idverify/fc-kyc/internal/testbody"
 	"github.com/idverify/fc-kyc/pkg/auth"
 	"github.com/idverify/fc-kyc/pkg/callbacktoken"
 	"github.com/idverify/fc-kyc/pkg/idempotency"
@@ -39,14 +39,7 @@ func recordHandler(t *testing.T, st store.Store) (*Handler, *callbacktoken.Signe
 }
 
 // request is body as the operation receives it.
-func request(t testing.TB, body map[string]any) Request {
-	t.Helper()
-	b, err := json.Marshal(body)
-	require.NoError(t, err)
-	var r Request
-	require.NoError(t, json.Unmarshal(b, &r))
-	return r
-}
+func request(t testing.TB, body map[string]any) Request { return testbody.Decode[Request](t, body) }
 
 func TestInitializeRecordsAndTokensTheReturn(t *testing.T) {
 	st, err := store.NewFile(t.TempDir(), store.Options{})

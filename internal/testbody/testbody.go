@@ -4,8 +4,10 @@
 package testbody
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
+	"testing"
 )
 
 // With is a copy of base with kv applied: kv alternates keys and values, a
@@ -27,4 +29,19 @@ func With(base map[string]any, kv ...any) map[string]any {
 		}
 	}
 	return out
+}
+
+// Decode is body as an operation receives it: encoded as JSON and decoded
+// into T, the operation's request type.
+func Decode[T any](t testing.TB, body map[string]any) T {
+	t.Helper()
+	var r T
+	b, err := json.Marshal(body)
+	if err == nil {
+		err = json.Unmarshal(b, &r)
+	}
+	if err != nil {
+		t.Fatalf("testbody.Decode: %v", err)
+	}
+	return r
 }

@@ -14,3 +14,11 @@ func TestWith(t *testing.T) {
 	assert.Equal(t, map[string]any{"k": "v"}, With(nil, "k", "v"))
 	assert.Panics(t, func() { With(base, "a") })
 }
+
+func TestDecode(t *testing.T) {
+	type request struct {
+		Name string `json:"name"`
+		N    int    `json:"n"`
+	}
+	assert.Equal(t, request{Name: "a", N: 2}, Decode[request](t, map[string]any{"name": "a", "n": 2}))
+}
