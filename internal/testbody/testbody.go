@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"strings"
 	"testing"
 )
 
@@ -44,4 +45,18 @@ func Decode[T any](t testing.TB, body map[string]any) T {
 		t.Fatalf("testbody.Decode: %v", err)
 	}
 	return r
+}
+
+// Marker marks the values a fuzz test looks for in an answer (Echoed).
+const Marker = "\x01"
+
+// Echoed says whether answer repeats v, raw or JSON-escaped. Only values
+// holding Marker, as a fuzzer's personal data does, are looked for: short
+// common words would match the messages' own text.
+func Echoed(answer, v string) bool {
+	if !strings.Contains(v, Marker) || len(v) < 3 {
+		return false
+	}
+	esc, _ := json.Marshal(v)
+	return strings.Contains(answer, v) || strings.Contains(answer, strings.Trim(string(esc), `"`))
 }

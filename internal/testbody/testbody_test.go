@@ -22,3 +22,18 @@ func TestDecode(t *testing.T) {
 	}
 	assert.Equal(t, request{Name: "a", N: 2}, Decode[request](t, map[string]any{"name": "a", "n": 2}))
 }
+
+func TestEchoed(t *testing.T) {
+	for _, c := range []struct {
+		answer, v string
+		want      bool
+	}{
+		{`{"msg":"bad tok\u0001en"}`, "tok\x01en", true},
+		{"bad tok\x01en", "tok\x01en", true},
+		{`{"msg":"bad token"}`, "tok\x01en", false},
+		{`{"msg":"bad token"}`, "token", false}, // no marker: not looked for
+		{"a\x01", "a\x01", false},               // too short to tell
+	} {
+		assert.Equal(t, c.want, Echoed(c.answer, c.v), "%q in %q", c.v, c.answer)
+	}
+}
