@@ -50,8 +50,8 @@ func newAlipayCall(t *testing.T) *alipayCall {
 	emu := New(Config{Now: func() time.Time { return now }})
 	srv := httptest.NewServer(emu.Handler())
 	t.Cleanup(srv.Close)
-	return &alipayCall{srv: srv, emu: emu, gw: emu.Alipay(), key: alipayMustPrivateKey(AlipayTestAppPrivateKey),
-		gwPub: alipayMustPublicKey(AlipayTestPublicKey), now: now}
+	return &alipayCall{srv: srv, emu: emu, gw: emu.Alipay(), key: mustPrivateKey(AlipayTestAppPrivateKey),
+		gwPub: mustPublicKey(AlipayTestPublicKey), now: now}
 }
 
 // params are valid common parameters for method; over replaces or (with

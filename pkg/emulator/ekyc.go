@@ -64,13 +64,7 @@ func (e *Emulator) newTransaction(p params) Transaction {
 
 // Transaction returns a copy of the transaction with id.
 func (e *Emulator) Transaction(id string) (Transaction, bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	tx, ok := e.transactions[id]
-	if !ok {
-		return Transaction{}, false
-	}
-	return *tx, true
+	return copyOf(&e.mu, &e.transactions, id)
 }
 
 // Complete sets a transaction's result: passed is Y, N or P; an empty

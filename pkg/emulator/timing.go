@@ -107,9 +107,7 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 // HandlingTimes returns the emulator's handling times of API requests since
 // the last reset.
 func (r *Remote) HandlingTimes() (HandlingTimes, error) {
-	var h HandlingTimes
-	err := r.call(context.Background(), http.MethodGet, "/_emulator/timing", nil, &h)
-	return h, err
+	return remoteGet[HandlingTimes](r, "/_emulator/timing")
 }
 
 // ResetHandlingTimes forgets the handling times, leaving the other state.
