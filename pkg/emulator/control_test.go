@@ -62,9 +62,7 @@ func TestControlAPIRoundTrip(t *testing.T) {
 	status, _, _ = control(t, hc, "DELETE", srv.URL+"/_emulator/faults", "", "")
 	require.Equal(t, 204, status)
 
-	res, err := callSDK(ctx, sdk, "Initialize", "", q, map[string]string{})
-	require.NoError(t, err)
-	id := res["Result"].(map[string]any)["TransactionId"].(string)
+	id := sdkInitialize(ctx, t, sdk, q)
 
 	// The last accepted request, as an out-of-process test sees it.
 	status, body, _ = control(t, hc, "GET", srv.URL+"/_emulator/requests/Initialize/last", "", "")
@@ -222,9 +220,7 @@ func TestRemote(t *testing.T) {
 
 	q := validInitialize()
 	q["CallbackUrl"] = sink.srv.URL + "/cb"
-	res, err := callSDK(ctx, sdk, "Initialize", "", q, map[string]string{})
-	require.NoError(t, err)
-	id := res["Result"].(map[string]any)["TransactionId"].(string)
+	id := sdkInitialize(ctx, t, sdk, q)
 
 	tx, err := remote.Transaction(id)
 	require.NoError(t, err)
@@ -265,9 +261,7 @@ func TestCallbackMultiplicity(t *testing.T) {
 		q := validInitialize()
 		q["CallbackUrl"] = sink.srv.URL + "/cb"
 		q["CallbackToken"] = "tok"
-		res, err := callSDK(ctx, sdk, "Initialize", "", q, map[string]string{})
-		require.NoError(t, err)
-		return res["Result"].(map[string]any)["TransactionId"].(string)
+		return sdkInitialize(ctx, t, sdk, q)
 	}
 
 	tests := []struct {
@@ -308,10 +302,8 @@ func TestCallbackMultiplicity(t *testing.T) {
 		failing.status = http.StatusServiceUnavailable
 		q := validInitialize()
 		q["CallbackUrl"] = failing.srv.URL + "/cb"
-		res, err := callSDK(ctx, sdk, "Initialize", "", q, map[string]string{})
-		require.NoError(t, err)
-		id := res["Result"].(map[string]any)["TransactionId"].(string)
-		err = emu.CompleteWithCallbacks(ctx, id, "Y", "", 2)
+		id := sdkInitialize(ctx, t, sdk, q)
+		err := emu.CompleteWithCallbacks(ctx, id, "Y", "", 2)
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "notification 2 of 2")
 		assert.Contains(t, err.Error(), "503")

@@ -8,9 +8,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -104,6 +106,24 @@ func sdkErrorCode(err error) (code string, status int, ok bool) {
 	return dara.StringValue(se.Code), dara.IntValue(se.StatusCode), true
 }
 
+// initialize starts a transaction with a signed Initialize of query q and
+// returns its TransactionId.
+func initialize(t *testing.T, srv *httptest.Server, q map[string]string) string {
+	t.Helper()
+	status, body := do(t, srv.Client(), defaultSigner.request(t, "POST", srv.URL, "Initialize", values(q), url.Values{}))
+	require.Equal(t, http.StatusOK, status, body)
+	return body["Result"].(map[string]any)["TransactionId"].(string)
+}
+
+// sdkInitialize starts a transaction through the SDK client c and returns
+// its TransactionId.
+func sdkInitialize(ctx context.Context, t *testing.T, c *openapi.Client, q map[string]string) string {
+	t.Helper()
+	res, err := callSDK(ctx, c, "Initialize", "", q, map[string]string{})
+	require.NoError(t, err)
+	return res["Result"].(map[string]any)["TransactionId"].(string)
+}
+
 // validInitialize is an Initialize query the emulator accepts.
 func validInitialize() map[string]string {
 	return map[string]string{
@@ -158,11 +178,7 @@ func (s testSigner) request(t *testing.T, method, base, action string, query, fo
 	if s.Token != "" {
 		h["x-acs-security-token"], h["x-acs-accesskey-id"] = s.Token, s.ID
 	}
-	names := make([]string, 0, len(h))
-	for k := range h {
-		names = append(names, k)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(h))
 
 	var qs []string
 	for k, vs := range query {
