@@ -148,23 +148,29 @@ func (p antomVerify) invalid() string {
 	return antomRequired("authenticationValue", p.AuthenticationValue, 64)
 }
 
-// antomRequired says what is wrong with a required field of at most max
+// antomRequired says what is wrong with a required field of at most limit
 // characters, "" when nothing is.
-func antomRequired(name, v string, max int) string {
-	if v == "" || utf8.RuneCountInString(v) > max {
-		return fmt.Sprintf("%s is required, at most %d characters.", name, max)
+func antomRequired(name, v string, limit int) string {
+	if v == "" || utf8.RuneCountInString(v) > limit {
+		return fmt.Sprintf("%s is required, at most %d characters.", name, limit)
 	}
 	return ""
 }
 
-// antomDecode reads one JSON object into p and checks it; it returns a
-// PARAM_ILLEGAL message when it cannot, or p is not valid.
-func antomDecode(body []byte, p antomParams) string {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(p); err != nil {
-		return "The request body is not a JSON object with the documented string fields."
+// antomRun reads an API's request, one JSON object, checks it and runs op
+// on it with the Antom state locked. A request it cannot read, or that is
+// not valid, is PARAM_ILLEGAL.
+func antomRun[P antomParams](s *antomState, body []byte, op func(*antomState, P) antomAnswer) antomAnswer {
+	var p P
+	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&p); err != nil {
+		return antomFail("PARAM_ILLEGAL", "The request body is not a JSON object with the documented string fields.")
 	}
-	return p.invalid()
+	if msg := p.invalid(); msg != "" {
+		return antomFail("PARAM_ILLEGAL", msg)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return op(s, p)
 }
 
 type antomResult struct {
@@ -337,9 +343,9 @@ func (e *Emulator) antomRequest(r *http.Request, api, clientID string, body []by
 	}
 	var a antomAnswer
 	if api == "initAuthentication" {
-		a = e.antomInit(body)
+		a = antomRun(&e.antom, body, (*antomState).initAuthentication)
 	} else {
-		a = e.antomVerify(body)
+		a = antomRun(&e.antom, body, (*antomState).verifyAuthentication)
 	}
 	a.unsigned = a.unsigned || f.Kind == AntomFaultUnsigned
 	return a, f
@@ -353,14 +359,8 @@ var antomInputCodes = []struct{ code, message string }{
 	{"SEND_TIMES_EXCEED_LIMIT", "Sending limit exceeds."},
 }
 
-func (e *Emulator) antomInit(body []byte) antomAnswer {
-	var p antomInit
-	if msg := antomDecode(body, &p); msg != "" {
-		return antomFail("PARAM_ILLEGAL", msg)
-	}
-	s := &e.antom
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// initAuthentication runs an init request, with s locked.
+func (s *antomState) initAuthentication(p antomInit) antomAnswer {
 	if prev, ok := s.auths[p.AuthenticationRequestId]; ok {
 		if prev.params != p {
 			return antomFail("REPEAT_REQ_INCONSISTENT", "The authenticationRequestId was used with other parameters.")
@@ -390,14 +390,8 @@ func (e *Emulator) antomInit(body []byte) antomAnswer {
 	return antomAnswer{status: http.StatusOK, body: auth.answer, code: result.ResultCode}
 }
 
-func (e *Emulator) antomVerify(body []byte) antomAnswer {
-	var p antomVerify
-	if msg := antomDecode(body, &p); msg != "" {
-		return antomFail("PARAM_ILLEGAL", msg)
-	}
-	s := &e.antom
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// verifyAuthentication runs a verify request, with s locked.
+func (s *antomState) verifyAuthentication(p antomVerify) antomAnswer {
 	key := p.AuthenticationRequestId + "\x00" + p.AuthenticationValue
 	if prev, ok := s.verified[key]; ok {
 		return antomAnswer{status: http.StatusOK, body: prev, code: "SUCCESS"}

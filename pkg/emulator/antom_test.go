@@ -213,3 +213,49 @@ func TestAntomControlAPI(t *testing.T) {
 	_, err = remote.AntomOTP("r1")
 	assert.Error(t, err, "Reset forgets codes")
 }
+
+// TestAntomParamChecks: each field both APIs or one of them checks, and
+// the PARAM_ILLEGAL message it answers, in the order the checks run.
+func TestAntomParamChecks(t *testing.T) {
+	auth := antomAuthentication{AuthenticationType: "OTP", AuthenticationRequestId: "id-1"}
+	okInit := antomInit{antomAuthentication: auth, AuthenticationChannelType: "SMS", UserIdentityType: "WALLET_TOKEN", UserIdentityValue: "u"}
+	okVerify := antomVerify{antomAuthentication: auth, AuthenticationValue: "123456"}
+	with := func(f func(*antomInit)) antomInit { p := okInit; f(&p); return p }
+	withV := func(f func(*antomVerify)) antomVerify { p := okVerify; f(&p); return p }
+	tests := []struct {
+		name string
+		p    antomParams
+		want string
+	}{
+		{"init valid", okInit, ""},
+		{"verify valid", okVerify, ""},
+		{"init type", with(func(p *antomInit) { p.AuthenticationType = "PIN" }), "authenticationType must be OTP."},
+		{"verify type", withV(func(p *antomVerify) { p.AuthenticationType = "" }), "authenticationType must be OTP."},
+		{"init no id", with(func(p *antomInit) { p.AuthenticationRequestId = "" }), "authenticationRequestId is required, at most 64 characters."},
+		{"verify long id", withV(func(p *antomVerify) { p.AuthenticationRequestId = strings.Repeat("é", 65) }), "authenticationRequestId is required, at most 64 characters."},
+		{"id of 64 characters", with(func(p *antomInit) { p.AuthenticationRequestId = strings.Repeat("é", 64) }), ""},
+		{"channel", with(func(p *antomInit) { p.AuthenticationChannelType = "PUSH" }), "authenticationChannelType must be EMAIL or SMS."},
+		{"identity type", with(func(p *antomInit) { p.UserIdentityType = "PHONE" }), "userIdentityType must be WALLET_TOKEN."},
+		{"no identity value", with(func(p *antomInit) { p.UserIdentityValue = "" }), "userIdentityValue is required, at most 128 characters."},
+		{"long identity value", with(func(p *antomInit) { p.UserIdentityValue = strings.Repeat("u", 129) }), "userIdentityValue is required, at most 128 characters."},
+		{"type before value", with(func(p *antomInit) { p.AuthenticationType, p.UserIdentityValue = "", "" }), "authenticationType must be OTP."},
+		{"no code", withV(func(p *antomVerify) { p.AuthenticationValue = "" }), "authenticationValue is required, at most 64 characters."},
+		{"long code", withV(func(p *antomVerify) { p.AuthenticationValue = strings.Repeat("1", 65) }), "authenticationValue is required, at most 64 characters."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, tt.p.invalid())
+		})
+	}
+
+	var s antomState
+	s.reset()
+	ran := false
+	a := antomRun(&s, []byte(`{"authenticationType":1}`), func(*antomState, antomVerify) antomAnswer { ran = true; return antomAnswer{} })
+	assert.False(t, ran, "a body that is not the documented object is not run")
+	assert.Equal(t, "PARAM_ILLEGAL", a.code)
+	assert.Contains(t, string(a.body), "not a JSON object with the documented string fields")
+	a = antomRun(&s, []byte(`{"authenticationType":"OTP","authenticationRequestId":"x"}`), func(*antomState, antomVerify) antomAnswer { ran = true; return antomAnswer{} })
+	assert.False(t, ran, "an invalid request is not run")
+	assert.Contains(t, string(a.body), "authenticationValue is required")
+}

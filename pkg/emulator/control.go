@@ -137,12 +137,9 @@ func (e *Emulator) controlComplete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	n := 0
-	switch {
-	case req.Callbacks != nil:
+	n := callbackCount(req.Callback)
+	if req.Callbacks != nil {
 		n = *req.Callbacks
-	case req.Callback:
-		n = 1
 	}
 	err := e.CompleteWithCallbacks(r.Context(), id, req.Passed, req.SubCode, n)
 	if isForm {

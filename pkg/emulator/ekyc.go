@@ -73,11 +73,15 @@ func (e *Emulator) Transaction(id string) (Transaction, bool) {
 // service does (see notify) and returns an error if that fails. The state is
 // set even when the notification fails, as it would be upstream.
 func (e *Emulator) Complete(ctx context.Context, transactionID, passed, subCode string, callback bool) error {
-	n := 0
+	return e.CompleteWithCallbacks(ctx, transactionID, passed, subCode, callbackCount(callback))
+}
+
+// callbackCount is how many notifications Complete's callback flag means.
+func callbackCount(callback bool) int {
 	if callback {
-		n = 1
+		return 1
 	}
-	return e.CompleteWithCallbacks(ctx, transactionID, passed, subCode, n)
+	return 0
 }
 
 // CompleteWithCallbacks is Complete that notifies the CallbackUrl n times in

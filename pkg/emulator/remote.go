@@ -55,11 +55,7 @@ func (r *Remote) ClearFaults() error {
 // Complete sets a transaction's result and, when callback is set, notifies
 // its CallbackUrl; see Emulator.Complete.
 func (r *Remote) Complete(ctx context.Context, transactionID, passed, subCode string, callback bool) error {
-	n := 0
-	if callback {
-		n = 1
-	}
-	return r.CompleteWithCallbacks(ctx, transactionID, passed, subCode, n)
+	return r.CompleteWithCallbacks(ctx, transactionID, passed, subCode, callbackCount(callback))
 }
 
 // CompleteWithCallbacks sets a transaction's result and notifies its
