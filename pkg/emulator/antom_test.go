@@ -8,7 +8,6 @@ package emulator
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -43,19 +42,13 @@ type antomReply struct {
 
 func antomPost(t *testing.T, url, path, clientID, reqTime, sig string, body []byte) antomReply {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url+path, bytes.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json; charset=UTF-8")
+	req := newRequest(t, http.MethodPost, url+path, "application/json; charset=UTF-8", bytes.NewReader(body))
 	req.Header.Set("Client-Id", clientID)
 	req.Header.Set("Request-Time", reqTime)
 	if sig != "" {
 		req.Header.Set("Signature", sig)
 	}
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	require.NoError(t, err)
+	res, raw := roundTrip(t, nil, req)
 	r := antomReply{status: res.StatusCode, header: res.Header, body: raw}
 	var env struct{ Result antomResult }
 	_ = json.Unmarshal(raw, &env)
@@ -132,11 +125,7 @@ func TestAntomOutcomesByInput(t *testing.T) {
 	assert.Equal(t, "PARAM_ILLEGAL", send(p, AntomClientID, `{"authenticationType":"PIN"}`).result.ResultCode)
 	assert.Equal(t, "NO_INTERFACE_DEF", send("/ams/api/v1/users/other", AntomClientID, init("c", "u")).result.ResultCode)
 
-	req, _ := http.NewRequest(http.MethodGet, srv.URL+p, nil)
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	raw, _ := io.ReadAll(res.Body)
-	res.Body.Close()
+	_, raw := roundTrip(t, nil, newRequest(t, http.MethodGet, srv.URL+p, "", nil))
 	assert.Contains(t, string(raw), "METHOD_NOT_SUPPORTED")
 
 	// The send limit, then idempotency: the same request gets the same bytes.

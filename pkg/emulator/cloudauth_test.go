@@ -2,7 +2,6 @@ package emulator
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -110,11 +109,7 @@ func TestMissingParameterMessage(t *testing.T) {
 	_, srv := startEmulator(t, Config{})
 	q := validInitialize()
 	delete(q, "DocType")
-	req := defaultSigner.request(t, "POST", srv.URL, "Initialize", values(q), url.Values{})
-	resp, err := srv.Client().Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	resp, raw := roundTrip(t, srv.Client(), defaultSigner.request(t, "POST", srv.URL, "Initialize", values(q), url.Values{}))
 	assert.Equal(t, "application/json;charset=utf-8", resp.Header.Get("Content-Type"))
 	assert.Regexp(t, `^[0-9A-F]{8}(-[0-9A-F]{4}){3}-[0-9A-F]{12}$`, resp.Header.Get("x-acs-request-id"))
 	assert.Contains(t, string(raw), `"RequestId":"`+resp.Header.Get("x-acs-request-id")+`"`)

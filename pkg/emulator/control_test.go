@@ -3,7 +3,6 @@ package emulator
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -17,16 +16,7 @@ import (
 // control sends a control API request and returns the status and raw body.
 func control(t *testing.T, client *http.Client, method, target, contentType, body string) (int, string, http.Header) {
 	t.Helper()
-	req, err := http.NewRequest(method, target, strings.NewReader(body))
-	require.NoError(t, err)
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	resp, err := client.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
+	resp, raw := roundTrip(t, client, newRequest(t, method, target, contentType, strings.NewReader(body)))
 	return resp.StatusCode, string(raw), resp.Header
 }
 

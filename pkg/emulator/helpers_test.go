@@ -202,14 +202,36 @@ func (s testSigner) request(t *testing.T, method, base, action string, query, fo
 	return req
 }
 
-// do sends req and returns the status and the decoded JSON body.
-func do(t *testing.T, client *http.Client, req *http.Request) (int, map[string]any) {
+// newRequest is http.NewRequest for a test, with contentType when given.
+func newRequest(t *testing.T, method, target, contentType string, body io.Reader) *http.Request {
 	t.Helper()
+	req, err := http.NewRequest(method, target, body)
+	require.NoError(t, err)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	return req
+}
+
+// roundTrip sends req with client (nil: http.DefaultClient) and returns
+// the answer, its body read in full.
+func roundTrip(t *testing.T, client *http.Client, req *http.Request) (*http.Response, []byte) {
+	t.Helper()
+	if client == nil {
+		client = http.DefaultClient
+	}
 	resp, err := client.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
+	return resp, raw
+}
+
+// do sends req and returns the status and the decoded JSON body.
+func do(t *testing.T, client *http.Client, req *http.Request) (int, map[string]any) {
+	t.Helper()
+	resp, raw := roundTrip(t, client, req)
 	var body map[string]any
 	require.NoError(t, json.Unmarshal(raw, &body), "body %q", raw)
 	return resp.StatusCode, body
