@@ -39,36 +39,23 @@ type BankMetaVerifyResult struct {
 }
 
 // bankMetaOp is billed (BizCode 1 and 2 are charged), so it is repeated only
-// when throttled or when the service provably never got it. The reference
-// gives "200" as its success Code, the upstream documentation's table "Success": both are
-// accepted.
+// when throttled or when the service provably never got it.
 var bankMetaOp = operation{
 	action:  "BankMetaVerifyIntl",
 	billed:  true,
 	product: "BANK_CARD_N_META",
-	ok:      func(code string) bool { return code == "200" || code == "Success" },
+	fixed:   map[string]string{"ProductCode": BankMetaProductCode, "VerifyMode": BankMetaVerifyMode},
+}
+
+func (r *BankMetaVerifyResponse) lacks() string {
+	if r.ResultObject.BizCode == "" {
+		return "BankMetaVerifyIntl succeeded without a ResultObject.BizCode"
+	}
+	return ""
 }
 
 // BankMetaVerifyIntl verifies a bank card against a name, an ID number and
 // a mobile number. Like the SDK, it sends every parameter in the query.
 func (c *Client) BankMetaVerifyIntl(ctx context.Context, r BankMetaVerifyRequest) (*BankMetaVerifyResponse, error) {
-	var out BankMetaVerifyResponse
-	err := c.call(ctx, bankMetaOp, map[string]string{
-		"ProductCode":  BankMetaProductCode,
-		"VerifyMode":   BankMetaVerifyMode,
-		"ProductType":  r.ProductType,
-		"ParamType":    r.ParamType,
-		"BankCard":     r.BankCard,
-		"UserName":     r.UserName,
-		"IdentityType": r.IdentityType,
-		"IdentifyNum":  r.IdentifyNum,
-		"Mobile":       r.Mobile,
-	}, &out)
-	if err != nil {
-		return nil, err
-	}
-	if out.ResultObject.BizCode == "" {
-		return nil, badShape(out.RequestId, "BankMetaVerifyIntl succeeded without a ResultObject.BizCode")
-	}
-	return &out, nil
+	return call[BankMetaVerifyResponse](ctx, c, bankMetaOp, r)
 }

@@ -36,24 +36,17 @@ var checkResultOp = operation{
 	action:  "CheckResult",
 	billed:  false,
 	product: "eKYC",
-	ok:      func(code string) bool { return code == "Success" || code == "200" },
+}
+
+func (r *CheckResultResponse) lacks() string {
+	switch r.Result.Passed {
+	case "Y", "N", "P":
+		return ""
+	}
+	return "CheckResult answered Passed=" + quote(r.Result.Passed) + ", not Y, N or P"
 }
 
 // CheckResult reads a transaction's result.
 func (c *Client) CheckResult(ctx context.Context, r CheckResultRequest) (*CheckResultResponse, error) {
-	var out CheckResultResponse
-	err := c.call(ctx, checkResultOp, map[string]string{
-		"MerchantBizId": r.MerchantBizId,
-		"TransactionId": r.TransactionId,
-		"IsReturnImage": r.IsReturnImage,
-	}, &out)
-	if err != nil {
-		return nil, err
-	}
-	switch out.Result.Passed {
-	case "Y", "N", "P":
-	default:
-		return nil, badShape(out.RequestId, "CheckResult answered Passed="+quote(out.Result.Passed)+", not Y, N or P")
-	}
-	return &out, nil
+	return call[CheckResultResponse](ctx, c, checkResultOp, r)
 }
