@@ -59,8 +59,7 @@ func captureServer(t *testing.T, answer string) (*httptest.Server, *[]captured) 
 }
 
 func prodCertClient(t *testing.T, gateway string, pub *rsa.PublicKey) *Client {
-	key, err := ParsePrivateKey(readVector(t, "java-sdk/prodcert_private_pkcs8.b64"))
-	require.NoError(t, err)
+	key := privateKey(t, "java-sdk/prodcert_private_pkcs8.b64")
 	if pub == nil {
 		pub = &key.PublicKey
 	}
@@ -233,10 +232,9 @@ func TestGatewayRefusals(t *testing.T) {
 		assert.Equal(t, http.StatusBadRequest, apierr.Status(err))
 	})
 	t.Run("wrong app key: isv.invalid-signature, 502, no personal data", func(t *testing.T) {
-		other, err := ParsePrivateKey(readVector(t, "nodejs-sdk/app-private-key.pem"))
-		require.NoError(t, err)
+		other := privateKey(t, "nodejs-sdk/app-private-key.pem")
 		c, emu := emulatorClient(t, func(c *Config) { c.PrivateKey = other })
-		_, err = c.ZhimaInitialize(ctx, validInit)
+		_, err := c.ZhimaInitialize(ctx, validInit)
 		var g *GatewayError
 		require.ErrorAs(t, err, &g)
 		assert.Equal(t, "40002", g.Code)
@@ -248,10 +246,9 @@ func TestGatewayRefusals(t *testing.T) {
 		assert.Zero(t, emu.Alipay().Stats().Accepted[MethodZhimaInitialize])
 	})
 	t.Run("wrong Alipay key: the answer does not verify", func(t *testing.T) {
-		wrong, err := ParsePublicKey(readVector(t, "nodejs-sdk/alipay-public-key.pem"))
-		require.NoError(t, err)
+		wrong := publicKey(t, "nodejs-sdk/alipay-public-key.pem")
 		c, _ := emulatorClient(t, func(c *Config) { c.AlipayPublicKey = wrong })
-		_, err = c.ZhimaInitialize(ctx, validInit)
+		_, err := c.ZhimaInitialize(ctx, validInit)
 		assert.ErrorIs(t, err, ErrBadSignature)
 	})
 	t.Run("unknown biz_no on query", func(t *testing.T) {

@@ -14,8 +14,7 @@ import (
 // A success whose node lacks what the method documents is refused as
 // unreadable, never handed on.
 func TestZhimaAnswerShapes(t *testing.T) {
-	key, err := ParsePrivateKey(readVector(t, "java-sdk/prodcert_private_pkcs8.b64"))
-	require.NoError(t, err)
+	key := privateKey(t, "java-sdk/prodcert_private_pkcs8.b64")
 	tests := []struct {
 		name, method, node, want string
 	}{
