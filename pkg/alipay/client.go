@@ -16,6 +16,7 @@ import (
 
 	"github.com/idverify/fc-kyc/pkg/apierr"
 	"github.com/idverify/fc-kyc/pkg/config"
+	"github.com/idverify/fc-kyc/pkg/rsakey"
 )
 
 // DefaultGateway is the production gateway.
@@ -67,12 +68,8 @@ func ConfigFromEnv() (Config, error) {
 	if c.AppID, err = config.Required("ALIPAY_APP_ID"); err != nil {
 		return c, err
 	}
-	pk, err := config.Required("ALIPAY_PRIVATE_KEY")
-	if err != nil {
+	if c.PrivateKey, err = rsakey.FromEnv("ALIPAY_PRIVATE_KEY", ParsePrivateKey, "give the app private key as PKCS#1 or PKCS#8, PEM or bare base64"); err != nil {
 		return c, err
-	}
-	if c.PrivateKey, err = ParsePrivateKey(pk); err != nil {
-		return c, fmt.Errorf("ALIPAY_PRIVATE_KEY: %w (give the app private key as PKCS#1 or PKCS#8, PEM or bare base64)", err)
 	}
 	pub, err := config.String("ALIPAY_PUBLIC_KEY", "")
 	if err != nil {
