@@ -354,12 +354,7 @@ func retryable(ctx context.Context, err error, idempotent bool) bool {
 	if ctx.Err() != nil {
 		return false
 	}
-	var oe *net.OpError
-	if errors.As(err, &oe) && oe.Op == "dial" {
-		return true
-	}
-	var de *net.DNSError
-	if errors.As(err, &de) {
+	if neverSent(err) {
 		return true
 	}
 	if !idempotent {
@@ -407,7 +402,7 @@ func upstreamError(ctx context.Context, err error) error {
 	}
 	// Only a failed dial proves the call never left; a reset after the
 	// request was written may have created the certification.
-	if oe := (*net.OpError)(nil); !errors.As(err, &oe) || oe.Op != "dial" {
+	if !neverSent(err) {
 		return &apierr.Error{Code: apierr.BadUpstreamAnswer, Message: "The connection to the Alipay gateway failed before an answer came; the certification may have been created.", Err: err}
 	}
 	return &apierr.Error{Code: apierr.UpstreamUnavailable, Message: "The Alipay gateway could not be reached.", Err: err}
