@@ -38,15 +38,6 @@ type BankMetaVerifyResult struct {
 	SubCode string `json:"SubCode"`
 }
 
-// bankMetaOp is billed (BizCode 1 and 2 are charged), so it is repeated only
-// when throttled or when the service provably never got it.
-var bankMetaOp = operation{
-	action:  "BankMetaVerifyIntl",
-	billed:  true,
-	product: "BANK_CARD_N_META",
-	fixed:   map[string]string{"ProductCode": BankMetaProductCode, "VerifyMode": BankMetaVerifyMode},
-}
-
 func (r *BankMetaVerifyResponse) lacks() string {
 	if r.ResultObject.BizCode == "" {
 		return "BankMetaVerifyIntl succeeded without a ResultObject.BizCode"

@@ -31,13 +31,6 @@ type CheckResultResult struct {
 	ExtSourceInfo string `json:"ExtSourceInfo,omitempty"`
 }
 
-// checkResultOp only reads, so any failure may be tried again.
-var checkResultOp = operation{
-	action:  "CheckResult",
-	billed:  false,
-	product: "eKYC",
-}
-
 func (r *CheckResultResponse) lacks() string {
 	switch r.Result.Passed {
 	case "Y", "N", "P":

@@ -223,6 +223,17 @@ type operation struct {
 	fixed map[string]string
 }
 
+// The actions. Initialize is billed ("TransactionId ... is used for
+// billing") and so is BankMetaVerifyIntl (BizCode 1 and 2 are charged): they
+// are repeated only when throttled or when the service provably never got
+// them. CheckResult only reads, so any failure may be tried again.
+var (
+	initializeOp  = operation{action: "Initialize", billed: true, product: "eKYC"}
+	checkResultOp = operation{action: "CheckResult", billed: false, product: "eKYC"}
+	bankMetaOp    = operation{action: "BankMetaVerifyIntl", billed: true, product: "BANK_CARD_N_META",
+		fixed: map[string]string{"ProductCode": BankMetaProductCode, "VerifyMode": BankMetaVerifyMode}}
+)
+
 // succeeded reports whether an answer's Code means success. The SDK and
 // the service say "Success"; the upstream documentation shows "200" for
 // Initialize and CheckResult, and the reference gives "200" for

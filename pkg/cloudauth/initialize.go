@@ -32,14 +32,6 @@ type InitializeResult struct {
 	ClientCfg      string `json:"ClientCfg,omitempty"`
 }
 
-// initializeOp is billed ("TransactionId ... is used for billing"), so it is
-// repeated only when the service provably never got it.
-var initializeOp = operation{
-	action:  "Initialize",
-	billed:  true,
-	product: "eKYC",
-}
-
 func (r *InitializeResponse) lacks() string {
 	if r.Result.TransactionId == "" {
 		return "Initialize succeeded without a Result.TransactionId"
