@@ -11,7 +11,8 @@ const (
 
 // BankMetaVerifyRequest holds the caller-chosen BankMetaVerifyIntl
 // parameters. In ParamType "md5" the personal fields already hold their
-// documented md5 forms. Empty fields are not sent.
+// documented md5 forms. Each field is sent as the parameter of its name
+// (a string, params); empty fields are not sent.
 type BankMetaVerifyRequest struct {
 	ProductType  string // BANK_CARD_2_META, BANK_CARD_3_META or BANK_CARD_4_META
 	ParamType    string // normal or md5

@@ -2,7 +2,8 @@ package cloudauth
 
 import "context"
 
-// CheckResultRequest asks for a transaction's authoritative result.
+// CheckResultRequest asks for a transaction's authoritative result. Each
+// field is sent as the parameter of its name (a string, params).
 type CheckResultRequest struct {
 	MerchantBizId string
 	TransactionId string

@@ -3,7 +3,8 @@ package cloudauth
 import "context"
 
 // InitializeRequest holds the Initialize parameters the functions send
-// (upstream documentation "Initialize", KYC_GLOBAL). Empty fields are not sent.
+// (upstream documentation "Initialize", KYC_GLOBAL). Each field is sent as
+// the parameter of its name (a string, params); empty fields are not sent.
 type InitializeRequest struct {
 	ProductCode    string
 	MerchantBizId  string
