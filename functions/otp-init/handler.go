@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"log/slog"
 
 	"github.com/idverify/fc-kyc/pkg/antom"
 	"github.com/idverify/fc-kyc/pkg/apierr"
@@ -32,6 +33,8 @@ const (
 // InitRequest is the caller's initAuthentication: the upstream documentation's request
 // parameters, plus operation for events. Client-Id, Request-Time and
 // Signature are the server's and have no field, so a caller cannot set them.
+// It does not embed antom.InitRequest: a decoding error would then name a
+// parameter InitRequest.authenticationType.
 type InitRequest struct {
 	Operation                 string `json:"operation"`
 	AuthenticationType        string `json:"authenticationType"`
@@ -104,8 +107,7 @@ func (h *Handler) Init(ctx context.Context, req InitRequest) (antom.InitResponse
 		UserIdentityValue:         req.UserIdentityValue,
 	})
 	if err != nil {
-		log.Warn("initAuthentication failed", "code", apierr.As(err).Code)
-		return res, withID(err, req.AuthenticationRequestId)
+		return res, failed(log, "initAuthentication", err, req.AuthenticationRequestId)
 	}
 	if res.AuthenticationRequestId == "" {
 		res.AuthenticationRequestId = req.AuthenticationRequestId
@@ -137,8 +139,7 @@ func (h *Handler) Verify(ctx context.Context, req VerifyRequest) (antom.VerifyRe
 		AuthenticationValue:     req.AuthenticationValue,
 	})
 	if err != nil {
-		log.Warn("verifyAuthentication failed", "code", apierr.As(err).Code)
-		return res, withID(err, req.AuthenticationRequestId)
+		return res, failed(log, "verifyAuthentication", err, req.AuthenticationRequestId)
 	}
 	log.Info("verifyAuthentication ok", "code", res.Result.ResultCode, "is_passed", bool(res.IsPassed))
 	return res, nil
@@ -151,6 +152,13 @@ func operation(got, want string) error {
 		return apierr.Invalid("operation", "this request was routed to "+want+"; send "+want+" or leave operation out")
 	}
 	return nil
+}
+
+// failed logs a failed call of api by its code alone (never a value the
+// caller sent) and returns its error, with id (withID).
+func failed(log *slog.Logger, api string, err error, id string) error {
+	log.Warn(api+" failed", "code", apierr.As(err).Code)
+	return withID(err, id)
 }
 
 // withID makes sure an upstream error carries the authenticationRequestId

@@ -19,14 +19,8 @@ import (
 //   - every refusal is one of the package's errors or the gateway's own,
 //     and becomes a 502/503/504 or the gateway's status, never a 500.
 func FuzzRead(f *testing.F) {
-	key, err := ParsePrivateKey(readVector(f, "java-sdk/prodcert_private_pkcs8.pem"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	pub, err := ParsePublicKey(readVector(f, "java-sdk/prodcert_public.pem"))
-	if err != nil {
-		f.Fatal(err)
-	}
+	key := privateKey(f, "java-sdk/prodcert_private_pkcs8.pem")
+	pub := publicKey(f, "java-sdk/prodcert_public.pem")
 	c := &Client{cfg: Config{AlipayPublicKey: pub}}
 	const method = MethodZhimaInitialize
 	node := ResponseNode(method)

@@ -7,10 +7,7 @@ import (
 // BenchmarkSign is one RSA2 signature of the derived initialize sign string
 // with a 2048-bit key: the cost every call and every certify URL pays.
 func BenchmarkSign(b *testing.B) {
-	key, err := ParsePrivateKey(readVector(b, "java-sdk/prodcert_private_pkcs8.b64"))
-	if err != nil {
-		b.Fatal(err)
-	}
+	key := privateKey(b, "java-sdk/prodcert_private_pkcs8.b64")
 	content := []byte(readVector(b, "derived/zhima_initialize.sign_content.txt"))
 	for b.Loop() {
 		if _, err := Sign(key, SignTypeRSA2, content); err != nil {
@@ -21,10 +18,7 @@ func BenchmarkSign(b *testing.B) {
 
 // BenchmarkVerifyAnswer is reading and verifying one real gateway answer.
 func BenchmarkVerifyAnswer(b *testing.B) {
-	key, err := ParsePublicKey(readVector(b, "nodejs-sdk/alipay-public-key.pem"))
-	if err != nil {
-		b.Fatal(err)
-	}
+	key := publicKey(b, "nodejs-sdk/alipay-public-key.pem")
 	raw := []byte(readVector(b, "nodejs-sdk/response_alipay_open_file_upload.raw.json"))
 	for b.Loop() {
 		a, err := ParseAnswer(raw, "alipay.open.file.upload")

@@ -14,11 +14,14 @@ func Unbilled(err error) bool {
 	if err == nil {
 		return false
 	}
+	var g *GatewayError
+	return neverSent(err) || errors.As(err, &g) && g.Code == CodeRateLimited
+}
+
+// neverSent reports a failure to connect: the request was never written,
+// so the gateway did nothing.
+func neverSent(err error) bool {
 	var oe *net.OpError
 	var de *net.DNSError
-	if errors.As(err, &oe) && oe.Op == "dial" || errors.As(err, &de) {
-		return true
-	}
-	var g *GatewayError
-	return errors.As(err, &g) && g.Code == CodeRateLimited
+	return errors.As(err, &oe) && oe.Op == "dial" || errors.As(err, &de)
 }

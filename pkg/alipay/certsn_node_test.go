@@ -192,8 +192,7 @@ func makeCertSet(t *testing.T, issuer []byte, rsaKey *rsa.PrivateKey, ecKey *ecd
 // SDK's test key (RSA, fixed) and one fresh ECDSA key.
 func makeCertSets(t *testing.T) []certSet {
 	t.Helper()
-	key, err := ParsePrivateKey(readVector(t, "java-sdk/prodcert_private_pkcs8.pem"))
-	require.NoError(t, err)
+	key := privateKey(t, "java-sdk/prodcert_private_pkcs8.pem")
 	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
 	sets := make([]certSet, len(certSNCases))
@@ -230,8 +229,7 @@ func sha224Set(t *testing.T, set certSet) certSet {
 // UniversalString), then its Alipay certificate.
 func oddStringSet(t *testing.T, set certSet) certSet {
 	t.Helper()
-	key, err := ParsePrivateKey(readVector(t, "java-sdk/prodcert_private_pkcs8.pem"))
-	require.NoError(t, err)
+	key := privateKey(t, "java-sdk/prodcert_private_pkcs8.pem")
 	name := rawName(t, []av{printable(oidC, "CN")}, []av{{oidOU, 26, "Visible Unit"}},
 		[]av{{oidCN, 28, "\x00\x00\x00U\x00\x00\x00C"}})
 	notBefore := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)

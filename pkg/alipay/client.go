@@ -16,6 +16,7 @@ import (
 
 	"github.com/idverify/fc-kyc/pkg/apierr"
 	"github.com/idverify/fc-kyc/pkg/config"
+	"github.com/idverify/fc-kyc/pkg/rsakey"
 )
 
 // DefaultGateway is the production gateway.
@@ -67,12 +68,8 @@ func ConfigFromEnv() (Config, error) {
 	if c.AppID, err = config.Required("ALIPAY_APP_ID"); err != nil {
 		return c, err
 	}
-	pk, err := config.Required("ALIPAY_PRIVATE_KEY")
-	if err != nil {
+	if c.PrivateKey, err = rsakey.FromEnv("ALIPAY_PRIVATE_KEY", ParsePrivateKey, "give the app private key as PKCS#1 or PKCS#8, PEM or bare base64"); err != nil {
 		return c, err
-	}
-	if c.PrivateKey, err = ParsePrivateKey(pk); err != nil {
-		return c, fmt.Errorf("ALIPAY_PRIVATE_KEY: %w (give the app private key as PKCS#1 or PKCS#8, PEM or bare base64)", err)
 	}
 	pub, err := config.String("ALIPAY_PUBLIC_KEY", "")
 	if err != nil {
@@ -357,12 +354,7 @@ func retryable(ctx context.Context, err error, idempotent bool) bool {
 	if ctx.Err() != nil {
 		return false
 	}
-	var oe *net.OpError
-	if errors.As(err, &oe) && oe.Op == "dial" {
-		return true
-	}
-	var de *net.DNSError
-	if errors.As(err, &de) {
+	if neverSent(err) {
 		return true
 	}
 	if !idempotent {
@@ -410,7 +402,7 @@ func upstreamError(ctx context.Context, err error) error {
 	}
 	// Only a failed dial proves the call never left; a reset after the
 	// request was written may have created the certification.
-	if oe := (*net.OpError)(nil); !errors.As(err, &oe) || oe.Op != "dial" {
+	if !neverSent(err) {
 		return &apierr.Error{Code: apierr.BadUpstreamAnswer, Message: "The connection to the Alipay gateway failed before an answer came; the certification may have been created.", Err: err}
 	}
 	return &apierr.Error{Code: apierr.UpstreamUnavailable, Message: "The Alipay gateway could not be reached.", Err: err}

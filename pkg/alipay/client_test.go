@@ -59,8 +59,7 @@ func captureServer(t *testing.T, answer string) (*httptest.Server, *[]captured) 
 }
 
 func prodCertClient(t *testing.T, gateway string, pub *rsa.PublicKey) *Client {
-	key, err := ParsePrivateKey(readVector(t, "java-sdk/prodcert_private_pkcs8.b64"))
-	require.NoError(t, err)
+	key := privateKey(t, "java-sdk/prodcert_private_pkcs8.b64")
 	if pub == nil {
 		pub = &key.PublicKey
 	}
@@ -233,10 +232,9 @@ func TestGatewayRefusals(t *testing.T) {
 		assert.Equal(t, http.StatusBadRequest, apierr.Status(err))
 	})
 	t.Run("wrong app key: isv.invalid-signature, 502, no personal data", func(t *testing.T) {
-		other, err := ParsePrivateKey(readVector(t, "nodejs-sdk/app-private-key.pem"))
-		require.NoError(t, err)
+		other := privateKey(t, "nodejs-sdk/app-private-key.pem")
 		c, emu := emulatorClient(t, func(c *Config) { c.PrivateKey = other })
-		_, err = c.ZhimaInitialize(ctx, validInit)
+		_, err := c.ZhimaInitialize(ctx, validInit)
 		var g *GatewayError
 		require.ErrorAs(t, err, &g)
 		assert.Equal(t, "40002", g.Code)
@@ -248,10 +246,9 @@ func TestGatewayRefusals(t *testing.T) {
 		assert.Zero(t, emu.Alipay().Stats().Accepted[MethodZhimaInitialize])
 	})
 	t.Run("wrong Alipay key: the answer does not verify", func(t *testing.T) {
-		wrong, err := ParsePublicKey(readVector(t, "nodejs-sdk/alipay-public-key.pem"))
-		require.NoError(t, err)
+		wrong := publicKey(t, "nodejs-sdk/alipay-public-key.pem")
 		c, _ := emulatorClient(t, func(c *Config) { c.AlipayPublicKey = wrong })
-		_, err = c.ZhimaInitialize(ctx, validInit)
+		_, err := c.ZhimaInitialize(ctx, validInit)
 		assert.ErrorIs(t, err, ErrBadSignature)
 	})
 	t.Run("unknown biz_no on query", func(t *testing.T) {
@@ -323,48 +320,45 @@ func TestConfigFromEnvNamesTheVariable(t *testing.T) {
 			t.Setenv(k, v)
 		}
 	}
-	t.Run("good", func(t *testing.T) {
-		set(t, nil)
-		cfg, err := ConfigFromEnv()
-		require.NoError(t, err)
-		_, err = New(cfg)
-		require.NoError(t, err)
-		assert.Equal(t, DefaultGateway, cfg.Gateway)
-	})
-	t.Run("private key from a file", func(t *testing.T) {
-		set(t, map[string]string{"ALIPAY_PRIVATE_KEY": "-"})
-		t.Setenv("ALIPAY_PRIVATE_KEY_FILE", filepath.Join(vectorDir(t), "java-sdk/prodcert_private_pkcs8.b64"))
-		cfg, err := ConfigFromEnv()
-		require.NoError(t, err)
-		assert.NotNil(t, cfg.PrivateKey)
-	})
+	keyFile := filepath.Join(vectorDir(t), "java-sdk/prodcert_private_pkcs8.b64")
 	for name, tc := range map[string]struct {
 		over map[string]string
-		want string
+		want string // what the error says; "" when there is none
+		ok   func(t *testing.T, cfg Config)
 	}{
-		"malformed private key": {map[string]string{"ALIPAY_PRIVATE_KEY": "MIIEnotakey"}, "ALIPAY_PRIVATE_KEY"},
-		"missing private key":   {map[string]string{"ALIPAY_PRIVATE_KEY": "-"}, "ALIPAY_PRIVATE_KEY is required"},
-		"malformed public key":  {map[string]string{"ALIPAY_PUBLIC_KEY": "abc"}, "ALIPAY_PUBLIC_KEY"},
-		"no public key":         {map[string]string{"ALIPAY_PUBLIC_KEY": "-"}, "ALIPAY_PUBLIC_KEY is not set"},
-		"missing app id":        {map[string]string{"ALIPAY_APP_ID": "-"}, "ALIPAY_APP_ID is required"},
-		"key and cert":          {map[string]string{"ALIPAY_APP_CERT": "x"}, "both set"},
-		"bad app cert":          {map[string]string{"ALIPAY_PUBLIC_KEY": "-", "ALIPAY_APP_CERT": "x"}, "ALIPAY_APP_CERT"},
+		"good": {nil, "", func(t *testing.T, cfg Config) {
+			_, err := New(cfg)
+			require.NoError(t, err)
+			assert.Equal(t, DefaultGateway, cfg.Gateway)
+		}},
+		"private key from a file": {map[string]string{"ALIPAY_PRIVATE_KEY": "-", "ALIPAY_PRIVATE_KEY_FILE": keyFile}, "", func(t *testing.T, cfg Config) {
+			assert.NotNil(t, cfg.PrivateKey)
+		}},
+		"plain http only to loopback": {map[string]string{"ALIPAY_GATEWAY": "http://openapi.alipay.com/gateway.do"}, "", func(t *testing.T, cfg Config) {
+			_, err := New(cfg)
+			assert.ErrorContains(t, err, "ALIPAY_GATEWAY")
+		}},
+		"malformed private key": {map[string]string{"ALIPAY_PRIVATE_KEY": "MIIEnotakey"}, "ALIPAY_PRIVATE_KEY", nil},
+		"missing private key":   {map[string]string{"ALIPAY_PRIVATE_KEY": "-"}, "ALIPAY_PRIVATE_KEY is required", nil},
+		"malformed public key":  {map[string]string{"ALIPAY_PUBLIC_KEY": "abc"}, "ALIPAY_PUBLIC_KEY", nil},
+		"no public key":         {map[string]string{"ALIPAY_PUBLIC_KEY": "-"}, "ALIPAY_PUBLIC_KEY is not set", nil},
+		"missing app id":        {map[string]string{"ALIPAY_APP_ID": "-"}, "ALIPAY_APP_ID is required", nil},
+		"key and cert":          {map[string]string{"ALIPAY_APP_CERT": "x"}, "both set", nil},
+		"bad app cert":          {map[string]string{"ALIPAY_PUBLIC_KEY": "-", "ALIPAY_APP_CERT": "x"}, "ALIPAY_APP_CERT", nil},
 	} {
 		t.Run(name, func(t *testing.T) {
 			set(t, tc.over)
-			_, err := ConfigFromEnv()
+			cfg, err := ConfigFromEnv()
+			if tc.want == "" {
+				require.NoError(t, err)
+				tc.ok(t, cfg)
+				return
+			}
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.want)
 			assert.NotContains(t, err.Error(), "MII", "no key material in the message")
 		})
 	}
-	t.Run("plain http only to loopback", func(t *testing.T) {
-		set(t, map[string]string{"ALIPAY_GATEWAY": "http://openapi.alipay.com/gateway.do"})
-		cfg, err := ConfigFromEnv()
-		require.NoError(t, err)
-		_, err = New(cfg)
-		assert.ErrorContains(t, err, "ALIPAY_GATEWAY")
-	})
 }
 
 func TestTimestampIsBeijingTime(t *testing.T) {

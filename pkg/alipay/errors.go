@@ -39,6 +39,16 @@ func (e *GatewayError) Error() string {
 	return s
 }
 
+// codeStatus is the HTTP status of the gateway codes that are not the
+// merchant's set-up (keys, permissions, contract): the gateway's own
+// trouble is 503; a business failure (40004) is refused for this request,
+// 422, unless subCodeStatus knows its sub_code better.
+var codeStatus = map[string]int{
+	CodeUnavailable:    http.StatusServiceUnavailable,
+	CodeRateLimited:    http.StatusServiceUnavailable,
+	CodeBusinessFailed: http.StatusUnprocessableEntity,
+}
+
 // subCodeStatus is the HTTP status of the 40004 sub_codes of
 // zhima.customer.certification.initialize (upstream documentation "业务错误码") and of
 // the ones a caller can act on.
@@ -56,14 +66,11 @@ var subCodeStatus = map[string]int{
 // (keys, permissions, contract) or the gateway's own trouble is 502/503,
 // since the caller cannot fix it.
 func (e *GatewayError) HTTPStatus() int {
-	switch e.Code {
-	case CodeUnavailable, CodeRateLimited:
-		return http.StatusServiceUnavailable
-	case CodeBusinessFailed:
-		if s, ok := subCodeStatus[e.SubCode]; ok {
-			return s
-		}
-		return http.StatusUnprocessableEntity
+	if s, ok := subCodeStatus[e.SubCode]; ok && e.Code == CodeBusinessFailed {
+		return s
+	}
+	if s, ok := codeStatus[e.Code]; ok {
+		return s
 	}
 	return http.StatusBadGateway
 }

@@ -5,6 +5,7 @@ package alipay
 // accepts everything, or an extractor that returns the whole body, fails.
 
 import (
+	"crypto/rsa"
 	"encoding/json"
 	"fmt"
 	"math/big"
@@ -35,6 +36,31 @@ func readJSON(t testing.TB, name string, v any) {
 	require.NoError(t, json.Unmarshal([]byte(readVector(t, name)), v), name)
 }
 
+// privateKey and publicKey are the key in the vector file name.
+func privateKey(t testing.TB, name string) *rsa.PrivateKey {
+	t.Helper()
+	k, err := ParsePrivateKey(readVector(t, name))
+	require.NoError(t, err, name)
+	return k
+}
+
+func publicKey(t testing.TB, name string) *rsa.PublicKey {
+	t.Helper()
+	k, err := ParsePublicKey(readVector(t, name))
+	require.NoError(t, err, name)
+	return k
+}
+
+// vectorCases reads the JSON array of cases in the vector file name, which
+// holds n of them: a file that lost or gained cases fails here.
+func vectorCases[C any](t *testing.T, name string, n int) []C {
+	t.Helper()
+	var cases []C
+	readJSON(t, name, &cases)
+	require.Len(t, cases, n, name)
+	return cases
+}
+
 // flip returns s with one byte changed: the byte at i gets its low bit
 // toggled (a base64 character stays a base64 character in most cases, which
 // is what a negative test of a signature wants).
@@ -54,24 +80,21 @@ var prodCertKeys = []string{
 
 // V1-V3: the Java SDK's RSACheckTest, signed with every encoding of its key.
 func TestJavaSDKSignVectors(t *testing.T) {
-	var cases []struct {
+	type signCase struct {
 		Case        string            `json:"case"`
 		Params      map[string]string `json:"params"`
 		SignContent string            `json:"sign_content"`
 		Sign        string            `json:"sign"`
 	}
-	readJSON(t, "java-sdk/rsacheck_sign_vectors.json", &cases)
-	require.Len(t, cases, 3)
-	pub, err := ParsePublicKey(readVector(t, "java-sdk/prodcert_public.pem"))
-	require.NoError(t, err)
+	cases := vectorCases[signCase](t, "java-sdk/rsacheck_sign_vectors.json", 3)
+	pub := publicKey(t, "java-sdk/prodcert_public.pem")
 	for _, c := range cases {
 		t.Run(c.Case, func(t *testing.T) {
 			content := SignContent(c.Params)
 			require.Equal(t, c.SignContent, content)
 			signType := c.Params["sign_type"]
 			for _, f := range prodCertKeys {
-				key, err := ParsePrivateKey(readVector(t, f))
-				require.NoError(t, err, f)
+				key := privateKey(t, f)
 				got, err := Sign(key, signType, []byte(content))
 				require.NoError(t, err)
 				assert.Equal(t, c.Sign, got, "signature with %s", f)
@@ -89,8 +112,7 @@ func TestJavaSDKSignVectors(t *testing.T) {
 
 // V10: our three zhima request shapes, derived with four libraries.
 func TestDerivedZhimaVectors(t *testing.T) {
-	key, err := ParsePrivateKey(readVector(t, "java-sdk/prodcert_private_pkcs8.b64"))
-	require.NoError(t, err)
+	key := privateKey(t, "java-sdk/prodcert_private_pkcs8.b64")
 	for _, name := range []string{"zhima_initialize", "zhima_certify", "zhima_query"} {
 		t.Run(name, func(t *testing.T) {
 			var params map[string]string
@@ -118,8 +140,7 @@ func TestDerivedZhimaVectors(t *testing.T) {
 // V4 (the Node SDK's real gateway answer) and V5 (gopay's).
 func TestRealSignedResponses(t *testing.T) {
 	t.Run("nodejs alipay.open.file.upload", func(t *testing.T) {
-		key, err := ParsePublicKey(readVector(t, "nodejs-sdk/alipay-public-key.pem"))
-		require.NoError(t, err)
+		key := publicKey(t, "nodejs-sdk/alipay-public-key.pem")
 		raw := strings.TrimRight(readVector(t, "nodejs-sdk/response_alipay_open_file_upload.raw.json"), "\n")
 		source := strings.TrimRight(readVector(t, "nodejs-sdk/response_alipay_open_file_upload.sign_source.txt"), "\n")
 		a, err := ParseAnswer([]byte(raw), "alipay.open.file.upload")
@@ -134,12 +155,10 @@ func TestRealSignedResponses(t *testing.T) {
 		require.NoError(t, err)
 		assert.ErrorIs(t, bad.Verify(key, ""), ErrBadSignature)
 		// Negative: the key of the app instead of Alipay's (a classic mistake).
-		appKey, err := ParsePublicKey(readVector(t, "nodejs-sdk/app-public-key.pem"))
-		require.NoError(t, err)
+		appKey := publicKey(t, "nodejs-sdk/app-public-key.pem")
 		assert.ErrorIs(t, a.Verify(appKey, ""), ErrBadSignature)
 		// Negative: the same key without its PEM wrapper still verifies.
-		bare, err := ParsePublicKey(readVector(t, "nodejs-sdk/alipay-public-key-no-wrapper.pem"))
-		require.NoError(t, err)
+		bare := publicKey(t, "nodejs-sdk/alipay-public-key-no-wrapper.pem")
 		assert.NoError(t, a.Verify(bare, ""))
 	})
 	t.Run("gopay TestSyncVerifySign", func(t *testing.T) {
@@ -177,8 +196,7 @@ func TestNotifyVectors(t *testing.T) {
 				Params map[string]string `json:"params"`
 			}
 			readJSON(t, c.file, &v)
-			key, err := ParsePublicKey(readVector(t, c.keyFile))
-			require.NoError(t, err)
+			key := publicKey(t, c.keyFile)
 			require.NoError(t, VerifyParams(key, v.Params, c.signTypeSigned))
 			// Negative: the other rule.
 			assert.ErrorIs(t, VerifyParams(key, v.Params, !c.signTypeSigned), ErrBadSignature)
@@ -195,15 +213,13 @@ func TestNotifyVectors(t *testing.T) {
 
 // V9: node extraction, whitespace, a nested "sign", duplicate nodes.
 func TestExtractionVectors(t *testing.T) {
-	var cases []struct {
+	type extractionCase struct {
 		Source   string `json:"source"`
 		Node     string `json:"node"`
 		Raw      string `json:"raw"`
 		Expected string `json:"expected"`
 	}
-	readJSON(t, "extraction_vectors.json", &cases)
-	require.Len(t, cases, 4)
-	for i, c := range cases {
+	for i, c := range vectorCases[extractionCase](t, "extraction_vectors.json", 4) {
 		t.Run(fmt.Sprintf("%d %s", i, c.Node), func(t *testing.T) {
 			method := strings.ReplaceAll(strings.TrimSuffix(c.Node, "_response"), "_", ".")
 			require.Equal(t, c.Node, ResponseNode(method))
@@ -256,14 +272,12 @@ func TestParseAnswerEdges(t *testing.T) {
 
 // V8: certificate serial numbers.
 func TestCertSNVectors(t *testing.T) {
-	var cases []struct {
+	type certSNCase struct {
 		File     string `json:"file"`
 		Kind     string `json:"kind"`
 		Expected string `json:"expected"`
 	}
-	readJSON(t, "cert_sn_vectors.json", &cases)
-	require.Len(t, cases, 5)
-	for _, c := range cases {
+	for _, c := range vectorCases[certSNCase](t, "cert_sn_vectors.json", 5) {
 		t.Run(c.File, func(t *testing.T) {
 			text := readVector(t, c.File)
 			if c.Kind == "alipay_root_cert_sn" {
@@ -308,8 +322,7 @@ func TestKeyEncodingsSignIdentically(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var first string
 			for _, f := range files {
-				key, err := ParsePrivateKey(readVector(t, f))
-				require.NoError(t, err, f)
+				key := privateKey(t, f)
 				sig, err := Sign(key, SignTypeRSA2, content)
 				require.NoError(t, err)
 				require.Len(t, sig, 344, "a 2048-bit key gives the documented 344 characters")
@@ -319,8 +332,7 @@ func TestKeyEncodingsSignIdentically(t *testing.T) {
 				assert.Equal(t, first, sig, f)
 			}
 			for _, f := range pubs[name] {
-				pub, err := ParsePublicKey(readVector(t, f))
-				require.NoError(t, err, f)
+				pub := publicKey(t, f)
 				assert.NoError(t, Verify(pub, SignTypeRSA2, content, first), f)
 			}
 		})

@@ -38,28 +38,24 @@ type ZhimaInitialized struct {
 // ZhimaInitialize creates a certification and returns its biz_no. It is
 // not repeated once it may have reached the gateway.
 func (c *Client) ZhimaInitialize(ctx context.Context, req ZhimaInitialize) (ZhimaInitialized, error) {
-	var out ZhimaInitialized
-	biz, err := json.Marshal(req)
-	if err != nil {
-		return out, err
-	}
-	raw, err := c.Call(ctx, MethodZhimaInitialize, string(biz), false)
-	if err != nil {
-		return out, err
-	}
-	if err := json.Unmarshal(raw, &out); err != nil || out.BizNo == "" {
-		return out, upstreamError(ctx, fmt.Errorf("%w: initialize succeeded without a biz_no", ErrMalformedAnswer))
-	}
-	return out, nil
+	return call(ctx, c, MethodZhimaInitialize, req, false, func(out *ZhimaInitialized) string {
+		if out.BizNo == "" {
+			return "initialize succeeded without a biz_no"
+		}
+		return ""
+	})
+}
+
+// bizNo is the biz_content of the methods that name a certification.
+type bizNo struct {
+	BizNo string `json:"biz_no"`
 }
 
 // ZhimaCertifyURL is the signed zhima.customer.certification.certify URL
-// that takes the user through certification bizNo; the gateway sends the
+// that takes the user through certification no; the gateway sends the
 // user back to returnURL (a signed common parameter; empty: none).
-func (c *Client) ZhimaCertifyURL(bizNo, returnURL string) (string, error) {
-	biz, err := json.Marshal(struct {
-		BizNo string `json:"biz_no"`
-	}{bizNo})
+func (c *Client) ZhimaCertifyURL(no, returnURL string) (string, error) {
+	biz, err := json.Marshal(bizNo{no})
 	if err != nil {
 		return "", err
 	}
@@ -81,23 +77,37 @@ type ZhimaResult struct {
 // OK reports a passed certification.
 func (r ZhimaResult) OK() bool { return r.Passed == "true" }
 
-// ZhimaQuery asks for the result of certification bizNo: the authority,
+// ZhimaQuery asks for the result of certification no: the authority,
 // whatever came back on return_url. A query costs nothing twice, so it is
 // repeated on a transient failure.
-func (c *Client) ZhimaQuery(ctx context.Context, bizNo string) (ZhimaResult, error) {
-	var out ZhimaResult
-	biz, err := json.Marshal(struct {
-		BizNo string `json:"biz_no"`
-	}{bizNo})
+func (c *Client) ZhimaQuery(ctx context.Context, no string) (ZhimaResult, error) {
+	return call(ctx, c, MethodZhimaQuery, bizNo{no}, true, func(out *ZhimaResult) string {
+		if out.Passed != "true" && out.Passed != "false" {
+			return fmt.Sprintf("query answered passed=%q, not \"true\" or \"false\"", out.Passed)
+		}
+		return ""
+	})
+}
+
+// call runs method with biz as its biz_content (Call) and decodes the
+// answer's node into an Out, which lacks reports on: what the documented
+// shape has that the answer does not, "" when nothing.
+func call[Out any](ctx context.Context, c *Client, method string, biz any, idempotent bool, lacks func(*Out) string) (Out, error) {
+	var out Out
+	b, err := json.Marshal(biz)
 	if err != nil {
 		return out, err
 	}
-	raw, err := c.Call(ctx, MethodZhimaQuery, string(biz), true)
+	raw, err := c.Call(ctx, method, string(b), idempotent)
 	if err != nil {
 		return out, err
 	}
-	if err := json.Unmarshal(raw, &out); err != nil || (out.Passed != "true" && out.Passed != "false") {
-		return out, upstreamError(ctx, fmt.Errorf("%w: query answered passed=%q, not \"true\" or \"false\"", ErrMalformedAnswer, out.Passed))
+	err = json.Unmarshal(raw, &out)
+	if what := lacks(&out); what != "" {
+		return out, upstreamError(ctx, fmt.Errorf("%w: %s", ErrMalformedAnswer, what))
+	}
+	if err != nil {
+		return out, upstreamError(ctx, fmt.Errorf("%w: %v", ErrMalformedAnswer, err))
 	}
 	return out, nil
 }

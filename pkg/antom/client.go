@@ -310,7 +310,7 @@ func transportError(ctx context.Context, err error) error {
 
 func failMessage(r Result) string {
 	m := r.ResultMessage
-	if what, ok := furtherAction[r.ResultCode]; ok {
+	if what := resultCodes[r.ResultCode].action; what != "" {
 		m += " " + what
 	}
 	return m
@@ -321,29 +321,26 @@ func failMessage(r Result) string {
 // configuration or Antom itself (CLIENT_INVALID, INVALID_SIGNATURE,
 // KEY_NOT_FOUND, ...) are not the caller's to fix, so they read as 502.
 func StatusFor(code string) int {
-	if s, ok := statusByCode[code]; ok {
+	if s := resultCodes[code].status; s != 0 {
 		return s
 	}
 	return http.StatusBadGateway
 }
 
-var statusByCode = map[string]int{
-	"PARAM_ILLEGAL":           http.StatusBadRequest,
-	"USER_NOT_EXIST":          http.StatusNotFound,
-	"USER_STATUS_ABNORMAL":    http.StatusForbidden,
-	"INVALID_ACCESS_TOKEN":    http.StatusUnprocessableEntity,
-	"SEND_TIMES_EXCEED_LIMIT": http.StatusTooManyRequests,
-	"REPEAT_REQ_INCONSISTENT": http.StatusConflict,
-}
-
-// furtherAction is the upstream documentation's "Further action" column.
-var furtherAction = map[string]string{
-	"CLIENT_INVALID":          "Check whether the clientId (ANTOM_CLIENT_ID) is correct.",
-	"USER_NOT_EXIST":          "Prompt the user to check whether the user exists.",
-	"USER_STATUS_ABNORMAL":    "Prompt the user that the user status is abnormal.",
-	"SEND_TIMES_EXCEED_LIMIT": "Try to send again later.",
-	"METHOD_NOT_SUPPORTED":    "Check whether the HTTP method is correct.",
-	"INVALID_ACCESS_TOKEN":    "Check whether the accessToken has expired.",
-	"REPEAT_REQ_INCONSISTENT": "This authenticationRequestId was used with other parameters; use a new id to send a new code.",
-	"INVALID_SIGNATURE":       "Check that ANTOM_PRIVATE_KEY matches the public key uploaded to the Antom Dashboard.",
+// resultCodes is what is known of each documented F result code: the
+// status our caller gets when it is the caller's to act on (0: 502, see
+// StatusFor), and the upstream documentation's "Further action" column.
+var resultCodes = map[string]struct {
+	status int
+	action string
+}{
+	"PARAM_ILLEGAL":           {http.StatusBadRequest, ""},
+	"CLIENT_INVALID":          {0, "Check whether the clientId (ANTOM_CLIENT_ID) is correct."},
+	"USER_NOT_EXIST":          {http.StatusNotFound, "Prompt the user to check whether the user exists."},
+	"USER_STATUS_ABNORMAL":    {http.StatusForbidden, "Prompt the user that the user status is abnormal."},
+	"SEND_TIMES_EXCEED_LIMIT": {http.StatusTooManyRequests, "Try to send again later."},
+	"METHOD_NOT_SUPPORTED":    {0, "Check whether the HTTP method is correct."},
+	"INVALID_ACCESS_TOKEN":    {http.StatusUnprocessableEntity, "Check whether the accessToken has expired."},
+	"REPEAT_REQ_INCONSISTENT": {http.StatusConflict, "This authenticationRequestId was used with other parameters; use a new id to send a new code."},
+	"INVALID_SIGNATURE":       {0, "Check that ANTOM_PRIVATE_KEY matches the public key uploaded to the Antom Dashboard."},
 }

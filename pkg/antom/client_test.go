@@ -283,35 +283,35 @@ func TestConfigFromEnv(t *testing.T) {
 			t.Setenv(k, v)
 		}
 	}
-	t.Run("ok", func(t *testing.T) {
-		set(t, nil)
-		c, err := ConfigFromEnv()
-		require.NoError(t, err)
-		assert.Equal(t, DefaultGateway, c.Gateway)
-		assert.Equal(t, "1", c.KeyVersion)
-		assert.False(t, c.Sandbox)
-	})
-	t.Run("sandbox from the client id", func(t *testing.T) {
-		set(t, map[string]string{"ANTOM_CLIENT_ID": emulator.AntomSandboxClientID})
-		c, err := ConfigFromEnv()
-		require.NoError(t, err)
-		assert.True(t, c.Sandbox)
-	})
 	for name, tc := range map[string]struct {
 		env  map[string]string
-		want string
+		want string // the variable the error names; "" when there is none
+		ok   func(t *testing.T, c Config)
 	}{
-		"no client id":        {map[string]string{"ANTOM_CLIENT_ID": ""}, "ANTOM_CLIENT_ID"},
-		"malformed private":   {map[string]string{"ANTOM_PRIVATE_KEY": "MIIE"}, "ANTOM_PRIVATE_KEY"},
-		"missing public":      {map[string]string{"ANTOM_PUBLIC_KEY": ""}, "ANTOM_PUBLIC_KEY"},
-		"own key as Antom's":  {map[string]string{"ANTOM_PUBLIC_KEY": emulator.AntomMerchantPublicKey}, "ANTOM_PUBLIC_KEY"},
-		"key version":         {map[string]string{"ANTOM_KEY_VERSION": "v1"}, "ANTOM_KEY_VERSION"},
-		"sandbox mismatch":    {map[string]string{"ANTOM_SANDBOX": "true"}, "ANTOM_SANDBOX"},
-		"sandbox not boolean": {map[string]string{"ANTOM_SANDBOX": "yes please"}, "ANTOM_SANDBOX"},
+		"ok": {nil, "", func(t *testing.T, c Config) {
+			assert.Equal(t, DefaultGateway, c.Gateway)
+			assert.Equal(t, "1", c.KeyVersion)
+			assert.False(t, c.Sandbox)
+		}},
+		"sandbox from the client id": {map[string]string{"ANTOM_CLIENT_ID": emulator.AntomSandboxClientID}, "", func(t *testing.T, c Config) {
+			assert.True(t, c.Sandbox)
+		}},
+		"no client id":        {map[string]string{"ANTOM_CLIENT_ID": ""}, "ANTOM_CLIENT_ID", nil},
+		"malformed private":   {map[string]string{"ANTOM_PRIVATE_KEY": "MIIE"}, "ANTOM_PRIVATE_KEY", nil},
+		"missing public":      {map[string]string{"ANTOM_PUBLIC_KEY": ""}, "ANTOM_PUBLIC_KEY", nil},
+		"own key as Antom's":  {map[string]string{"ANTOM_PUBLIC_KEY": emulator.AntomMerchantPublicKey}, "ANTOM_PUBLIC_KEY", nil},
+		"key version":         {map[string]string{"ANTOM_KEY_VERSION": "v1"}, "ANTOM_KEY_VERSION", nil},
+		"sandbox mismatch":    {map[string]string{"ANTOM_SANDBOX": "true"}, "ANTOM_SANDBOX", nil},
+		"sandbox not boolean": {map[string]string{"ANTOM_SANDBOX": "yes please"}, "ANTOM_SANDBOX", nil},
 	} {
 		t.Run(name, func(t *testing.T) {
 			set(t, tc.env)
-			_, err := ConfigFromEnv()
+			c, err := ConfigFromEnv()
+			if tc.want == "" {
+				require.NoError(t, err)
+				tc.ok(t, c)
+				return
+			}
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.want)
 			assert.NotContains(t, err.Error(), "PRIVATE KEY-----", "never echoes a key")

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/idverify/fc-kyc/pkg/config"
+	"github.com/idverify/fc-kyc/pkg/rsakey"
 )
 
 // DefaultGateway is the gateway used when ANTOM_GATEWAY is unset: Asia,
@@ -78,19 +79,11 @@ func ConfigFromEnv() (Config, error) {
 	if n, err := strconv.Atoi(c.KeyVersion); err != nil || n < 1 {
 		return c, fmt.Errorf("ANTOM_KEY_VERSION=%q is not a positive whole number", c.KeyVersion)
 	}
-	priv, err := config.Required("ANTOM_PRIVATE_KEY")
-	if err != nil {
+	if c.PrivateKey, err = rsakey.FromEnv("ANTOM_PRIVATE_KEY", ParsePrivateKey, "want the merchant's RSA private key, PKCS#8 or PKCS#1"); err != nil {
 		return c, err
 	}
-	if c.PrivateKey, err = ParsePrivateKey(priv); err != nil {
-		return c, fmt.Errorf("ANTOM_PRIVATE_KEY: %w (want the merchant's RSA private key, PKCS#8 or PKCS#1)", err)
-	}
-	pub, err := config.Required("ANTOM_PUBLIC_KEY")
-	if err != nil {
+	if c.AntomPublicKey, err = rsakey.FromEnv("ANTOM_PUBLIC_KEY", ParsePublicKey, "want Antom's public key from the Dashboard, not your own"); err != nil {
 		return c, err
-	}
-	if c.AntomPublicKey, err = ParsePublicKey(pub); err != nil {
-		return c, fmt.Errorf("ANTOM_PUBLIC_KEY: %w (want Antom's public key from the Dashboard, not your own)", err)
 	}
 	if c.AntomPublicKey.Equal(c.PrivateKey.Public()) {
 		return c, fmt.Errorf("ANTOM_PUBLIC_KEY is the public half of ANTOM_PRIVATE_KEY; it must be Antom's public key from the Dashboard")

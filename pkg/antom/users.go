@@ -62,33 +62,23 @@ func (b *Bool) UnmarshalJSON(data []byte) error {
 // InitAuthentication asks Antom to send an OTP. A U is repeated with the
 // same body until S, F or ctx's deadline.
 func (c *Client) InitAuthentication(ctx context.Context, req InitRequest) (InitResponse, error) {
-	var out InitResponse
-	body, err := marshal(req)
-	if err != nil {
-		return out, err
-	}
-	err = c.call(ctx, APIInit, req.AuthenticationRequestId, body, &out)
-	return out, err
+	return send[InitResponse](ctx, c, APIInit, req.AuthenticationRequestId, req)
 }
 
 // VerifyAuthentication checks the OTP the user typed against the one init
 // sent for the same authenticationRequestId.
 func (c *Client) VerifyAuthentication(ctx context.Context, req VerifyRequest) (VerifyResponse, error) {
-	var out VerifyResponse
-	body, err := marshal(req)
-	if err != nil {
-		return out, err
-	}
-	err = c.call(ctx, APIVerify, req.AuthenticationRequestId, body, &out)
-	return out, err
+	return send[VerifyResponse](ctx, c, APIVerify, req.AuthenticationRequestId, req)
 }
 
-// marshal encodes a request once; these bytes are signed and sent on every
-// attempt.
-func marshal(v any) ([]byte, error) {
-	b, err := json.Marshal(v)
+// send encodes req once, and calls api with those bytes: they are signed
+// and sent on every attempt. requestID is req's authenticationRequestId.
+func send[Resp any](ctx context.Context, c *Client, api, requestID string, req any) (Resp, error) {
+	var out Resp
+	body, err := json.Marshal(req)
 	if err != nil {
-		return nil, &apierr.Error{Code: apierr.InternalError, Message: "The request could not be encoded.", Err: err}
+		return out, &apierr.Error{Code: apierr.InternalError, Message: "The request could not be encoded.", Err: err}
 	}
-	return b, nil
+	err = c.call(ctx, api, requestID, body, &out)
+	return out, err
 }

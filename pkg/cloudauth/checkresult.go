@@ -2,7 +2,8 @@ package cloudauth
 
 import "context"
 
-// CheckResultRequest asks for a transaction's authoritative result.
+// CheckResultRequest asks for a transaction's authoritative result. Each
+// field is sent as the parameter of its name (a string, params).
 type CheckResultRequest struct {
 	MerchantBizId string
 	TransactionId string
@@ -31,29 +32,15 @@ type CheckResultResult struct {
 	ExtSourceInfo string `json:"ExtSourceInfo,omitempty"`
 }
 
-// checkResultOp only reads, so any failure may be tried again.
-var checkResultOp = operation{
-	action:  "CheckResult",
-	billed:  false,
-	product: "eKYC",
-	ok:      func(code string) bool { return code == "Success" || code == "200" },
+func (r *CheckResultResponse) lacks() string {
+	switch r.Result.Passed {
+	case "Y", "N", "P":
+		return ""
+	}
+	return "CheckResult answered Passed=" + quote(r.Result.Passed) + ", not Y, N or P"
 }
 
 // CheckResult reads a transaction's result.
 func (c *Client) CheckResult(ctx context.Context, r CheckResultRequest) (*CheckResultResponse, error) {
-	var out CheckResultResponse
-	err := c.call(ctx, checkResultOp, map[string]string{
-		"MerchantBizId": r.MerchantBizId,
-		"TransactionId": r.TransactionId,
-		"IsReturnImage": r.IsReturnImage,
-	}, &out)
-	if err != nil {
-		return nil, err
-	}
-	switch out.Result.Passed {
-	case "Y", "N", "P":
-	default:
-		return nil, badShape(out.RequestId, "CheckResult answered Passed="+quote(out.Result.Passed)+", not Y, N or P")
-	}
-	return &out, nil
+	return call[CheckResultResponse](ctx, c, checkResultOp, r)
 }

@@ -216,22 +216,47 @@ func fakeAnswer(t *testing.T, body string) *Client {
 	return c
 }
 
+// The actions, each called with a valid request, for the tests of how
+// their answers are read.
+func initialize(c *Client) error {
+	_, err := c.Initialize(akCtx, initReq())
+	return err
+}
+
+func bankMeta(c *Client) error {
+	_, err := c.BankMetaVerifyIntl(akCtx, bankReq())
+	return err
+}
+
+func checkResult(c *Client) error {
+	_, err := c.CheckResult(akCtx, CheckResultRequest{MerchantBizId: "b", TransactionId: "t"})
+	return err
+}
+
 func TestBusinessCodes(t *testing.T) {
 	tests := []struct {
-		name, body, wantCode string
-		wantHTTP             int
+		name           string
+		call           func(*Client) error
+		body, wantCode string
+		wantHTTP       int
 	}{
-		{"word Code", `{"RequestId":"R1","Code":"OcrFail","Message":"The document is unreadable."}`, "OcrFail", 422},
-		{"documented shape: numeric Code, word Message", `{"RequestId":"R1","Code":"400","Message":"InvalidParameter"}`, "InvalidParameter", 400},
-		{"upstream InternalError is 502", `{"RequestId":"R1","Code":"InternalError","Message":"x"}`, "InternalError", 502},
-		{"Forbidden is the deployment's problem", `{"RequestId":"R1","Code":"Forbidden.RAMUserAccessDenied","Message":"x"}`, "Forbidden.RAMUserAccessDenied", 502},
-		{"no Code", `{"RequestId":"R1"}`, apierr.BadUpstreamAnswer, 502},
-		{"success without TransactionId", `{"RequestId":"R1","Code":"Success","Result":{}}`, apierr.BadUpstreamAnswer, 502},
-		{"success shaped wrongly", `{"RequestId":"R1","Code":"Success","Result":"x"}`, apierr.BadUpstreamAnswer, 502},
+		{"word Code", initialize, `{"RequestId":"R1","Code":"OcrFail","Message":"The document is unreadable."}`, "OcrFail", 422},
+		{"documented shape: numeric Code, word Message", initialize, `{"RequestId":"R1","Code":"400","Message":"InvalidParameter"}`, "InvalidParameter", 400},
+		{"upstream InternalError is 502", initialize, `{"RequestId":"R1","Code":"InternalError","Message":"x"}`, "InternalError", 502},
+		{"Forbidden is the deployment's problem", initialize, `{"RequestId":"R1","Code":"Forbidden.RAMUserAccessDenied","Message":"x"}`, "Forbidden.RAMUserAccessDenied", 502},
+		{"no Code", initialize, `{"RequestId":"R1"}`, apierr.BadUpstreamAnswer, 502},
+		{"success without TransactionId", initialize, `{"RequestId":"R1","Code":"Success","Result":{}}`, apierr.BadUpstreamAnswer, 502},
+		{"success shaped wrongly", initialize, `{"RequestId":"R1","Code":"Success","Result":"x"}`, apierr.BadUpstreamAnswer, 502},
+		{"bank: documented table shape: numeric Code, word Message", bankMeta, `{"RequestId":"R1","Code":"400","Message":"MissingParameter"}`, "MissingParameter", 400},
+		{"bank: Forbidden.AccountAccessDenied", bankMeta, `{"RequestId":"R1","Code":"Forbidden.AccountAccessDenied","Message":"x"}`, "Forbidden.AccountAccessDenied", 502},
+		{"bank: Throttling.Api", bankMeta, `{"RequestId":"R1","Code":"Throttling.Api","Message":"x"}`, "Throttling.Api", 503},
+		{"bank: success without BizCode", bankMeta, `{"RequestId":"R1","Code":"200","ResultObject":{}}`, apierr.BadUpstreamAnswer, 502},
+		{"bank: success under Result instead of ResultObject", bankMeta, `{"RequestId":"R1","Code":"200","Result":{"BizCode":"1"}}`, apierr.BadUpstreamAnswer, 502},
+		{"CheckResult Passed outside Y/N/P", checkResult, `{"RequestId":"R1","Code":"Success","Result":{"Passed":"T"}}`, apierr.BadUpstreamAnswer, 502},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := fakeAnswer(t, tt.body).Initialize(akCtx, initReq())
+			err := tt.call(fakeAnswer(t, tt.body))
 			require.Error(t, err)
 			assert.Equal(t, tt.wantCode, apierr.As(err).Code)
 			assert.Equal(t, "R1", apierr.As(err).RequestID)
@@ -242,10 +267,6 @@ func TestBusinessCodes(t *testing.T) {
 		res, err := fakeAnswer(t, `{"RequestId":"R1","Code":"200","Message":"Success","Result":{"TransactionId":"hk1"}}`).Initialize(akCtx, initReq())
 		require.NoError(t, err)
 		assert.Equal(t, "hk1", res.Result.TransactionId)
-	})
-	t.Run("CheckResult Passed outside Y/N/P", func(t *testing.T) {
-		_, err := fakeAnswer(t, `{"RequestId":"R1","Code":"Success","Result":{"Passed":"T"}}`).CheckResult(akCtx, CheckResultRequest{MerchantBizId: "b", TransactionId: "t"})
-		assert.Equal(t, apierr.BadUpstreamAnswer, apierr.As(err).Code)
 	})
 }
 

@@ -81,3 +81,25 @@ func TestWhatIsNotAnRSAKey(t *testing.T) {
 	_, err = rsakey.ParsePrivate(testproc.ReadVector(t, "antom", "keys", "merchant_public_spki.pem"))
 	assert.ErrorIs(t, err, rsakey.ErrFormat)
 }
+
+// FromEnv names the variable in every error, says what is wanted, and
+// never echoes the key.
+func TestFromEnv(t *testing.T) {
+	const name, want = "TEST_RSAKEY_PRIVATE", "the merchant's key"
+	t.Setenv(name, "")
+	_, err := rsakey.FromEnv(name, rsakey.ParsePrivate, want)
+	assert.ErrorContains(t, err, name+" is required")
+
+	t.Setenv(name, "MIIEnotakey")
+	_, err = rsakey.FromEnv(name, rsakey.ParsePrivate, want)
+	assert.ErrorIs(t, err, rsakey.ErrFormat)
+	assert.EqualError(t, err, name+": "+rsakey.ErrFormat.Error()+" ("+want+")")
+
+	text := testproc.ReadVector(t, "antom", "keys", "merchant_private_pkcs8.pem")
+	t.Setenv(name, text)
+	k, err := rsakey.FromEnv(name, rsakey.ParsePrivate, want)
+	require.NoError(t, err)
+	direct, err := rsakey.ParsePrivate(text)
+	require.NoError(t, err)
+	assert.True(t, direct.Equal(k))
+}
