@@ -60,34 +60,3 @@ func TestControlPathIsNotTrustedOffFC(t *testing.T) {
 		}
 	}
 }
-
-func TestTrustControlPathFromEnv(t *testing.T) {
-	tests := []struct {
-		name, onFC, setting string
-		want                bool
-		errNames            string
-	}{
-		{name: "off FC, no setting", want: false},
-		{name: "on FC", onFC: "ekyc-init", want: true},
-		{name: "off FC, trusted by the setting", setting: "true", want: true},
-		{name: "off FC, setting false", setting: "false", want: false},
-		{name: "on FC, setting false: FC's header is FC's", onFC: "ekyc-init", setting: "false", want: true},
-		{name: "bad setting", setting: "trust", errNames: "TRUST_CONTROL_PATH"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Setenv("FUNCTION_TIMEOUT_S", "")
-			t.Setenv("LOG_LEVEL", "")
-			t.Setenv(onFCVar, tt.onFC)
-			t.Setenv("TRUST_CONTROL_PATH", tt.setting)
-			o, err := OptionsFromEnv()
-			if tt.errNames != "" {
-				require.Error(t, err)
-				assert.Contains(t, err.Error(), tt.errNames)
-				return
-			}
-			require.NoError(t, err)
-			assert.Equal(t, tt.want, o.TrustControlPath)
-		})
-	}
-}

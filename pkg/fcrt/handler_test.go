@@ -28,16 +28,22 @@ type syncBuffer struct{ testproc.Buffer }
 // lines decodes the JSON log lines.
 func (s *syncBuffer) lines(t *testing.T) []map[string]any {
 	t.Helper()
-	var out []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(s.String()), "\n") {
+	return logLines(t, s.String())
+}
+
+// logLines decodes the JSON lines of a log.
+func logLines(t *testing.T, log string) []map[string]any {
+	t.Helper()
+	var lines []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(log), "\n") {
 		if l == "" {
 			continue
 		}
 		var m map[string]any
-		require.NoError(t, json.Unmarshal([]byte(l), &m), "log line %q", l)
-		out = append(out, m)
+		require.NoError(t, json.Unmarshal([]byte(l), &m), "a log line that is not JSON: %s", l)
+		lines = append(lines, m)
 	}
-	return out
+	return lines
 }
 
 func testOptions() (Options, *syncBuffer) {
@@ -202,77 +208,73 @@ func TestInitializeRetriedUntilItSucceeds(t *testing.T) {
 	assert.Equal(t, int32(2), calls.Load())
 }
 
-func TestInitRunsBeforeTheFirstInvocation(t *testing.T) {
+// The lifecycle hooks run once for the call that needs them. Init runs
+// before the first invocation, and when it fails the invocation is answered
+// with its error and never served. PreStop runs for GET /pre-stop; its
+// failure is a 500 (x-fc-status 404).
+func TestHooks(t *testing.T) {
+	storeDown := apierr.New(apierr.UpstreamUnavailable, "store down")
+	preStop := call{method: http.MethodGet, path: "/pre-stop"}
 	tests := []struct {
-		name     string
-		call     call
-		initErr  error
-		wantCode int
+		name       string
+		hook       string // the one the Function has: "init" or "pre-stop"
+		call       call
+		hookErr    error
+		wantCode   int
+		wantStatus string // x-fc-status, where the answer has one
 	}{
-		{"http", call{path: "/"}, nil, http.StatusOK},
-		{"event", call{path: "/invoke", header: invokeHeader}, nil, http.StatusOK},
-		{"http, Init fails", call{path: "/"}, apierr.New(apierr.UpstreamUnavailable, "store down"), http.StatusServiceUnavailable},
-		{"event, Init fails", call{path: "/invoke", header: invokeHeader}, apierr.New(apierr.UpstreamUnavailable, "store down"), http.StatusServiceUnavailable},
+		{"init before http", "init", call{path: "/"}, nil, http.StatusOK, ""},
+		{"init before event", "init", call{path: "/invoke", header: invokeHeader}, nil, http.StatusOK, "200"},
+		{"init fails, http", "init", call{path: "/"}, storeDown, http.StatusServiceUnavailable, ""},
+		{"init fails, event", "init", call{path: "/invoke", header: invokeHeader}, storeDown, http.StatusServiceUnavailable, "404"},
+		{"pre-stop, plain GET", "pre-stop", preStop, nil, http.StatusOK, "200"},
+		{"pre-stop, control path", "pre-stop", call{method: http.MethodGet, path: "/pre-stop", header: map[string]string{headerControlPath: "/pre-stop"}}, nil, http.StatusOK, "200"},
+		{"pre-stop fails", "pre-stop", preStop, errors.New("flush failed"), http.StatusInternalServerError, "404"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var ready atomic.Bool
-			var served atomic.Int32
+			var hookCalls, served atomic.Int32
+			hook := func(context.Context) error {
+				hookCalls.Add(1)
+				if tt.hookErr != nil {
+					return tt.hookErr
+				}
+				ready.Store(true)
+				return nil
+			}
 			f := Function{
-				Init: func(context.Context) error {
-					if tt.initErr != nil {
-						return tt.initErr
-					}
-					ready.Store(true)
-					return nil
-				},
 				HTTP: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 					served.Add(1)
-					assert.True(t, ready.Load())
+					assert.True(t, ready.Load(), "served before Init succeeded")
 				}),
 				Event: func(context.Context, Event) (any, error) {
 					served.Add(1)
-					assert.True(t, ready.Load())
+					assert.True(t, ready.Load(), "served before Init succeeded")
 					return struct{}{}, nil
 				},
+			}
+			if tt.hook == "init" {
+				f.Init = hook
+			} else {
+				f.PreStop = hook
 			}
 			o, _ := testOptions()
 			tt.call.body = `{}`
 			w := tt.call.do(Handler(f, o))
 			assert.Equal(t, tt.wantCode, w.Code)
-			if tt.initErr != nil {
-				assert.Equal(t, int32(0), served.Load(), "no invocation before Init succeeded")
-				assert.Equal(t, apierr.UpstreamUnavailable, errorBody(t, w).Code)
+			if tt.wantStatus != "" {
+				assert.Equal(t, tt.wantStatus, w.Header().Get(headerStatus))
 			}
-		})
-	}
-}
-
-func TestPreStop(t *testing.T) {
-	tests := []struct {
-		name       string
-		call       call
-		hookErr    error
-		wantCode   int
-		wantStatus string
-	}{
-		{"plain GET", call{method: http.MethodGet, path: "/pre-stop"}, nil, http.StatusOK, "200"},
-		{"control path", call{method: http.MethodGet, path: "/pre-stop", header: map[string]string{headerControlPath: "/pre-stop"}}, nil, http.StatusOK, "200"},
-		{"hook fails", call{method: http.MethodGet, path: "/pre-stop"}, errors.New("flush failed"), http.StatusInternalServerError, "404"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var calls atomic.Int32
-			f := viaFunction()
-			f.PreStop = func(context.Context) error {
-				calls.Add(1)
-				return tt.hookErr
+			assert.Equal(t, int32(1), hookCalls.Load(), "hook calls")
+			if tt.hook == "init" {
+				if tt.hookErr != nil {
+					assert.Equal(t, int32(0), served.Load(), "no invocation before Init succeeded")
+					assert.Equal(t, apierr.UpstreamUnavailable, errorBody(t, w).Code)
+				} else {
+					assert.Equal(t, int32(1), served.Load())
+				}
 			}
-			o, _ := testOptions()
-			w := tt.call.do(Handler(f, o))
-			assert.Equal(t, tt.wantCode, w.Code)
-			assert.Equal(t, tt.wantStatus, w.Header().Get(headerStatus))
-			assert.Equal(t, int32(1), calls.Load())
 		})
 	}
 }
