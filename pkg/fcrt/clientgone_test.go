@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -82,11 +81,10 @@ func TestClientHangUpIsLoggedAs499(t *testing.T) {
 			}
 			lines := make(lineWriter, 16)
 			o := Options{Logger: slog.New(slog.NewJSONHandler(lines, nil)), TrustControlPath: true}
-			srv := httptest.NewServer(Handler(f, o))
-			t.Cleanup(srv.Close)
+			url := server(t, f, o)
 
 			ctx, hangUp := context.WithCancel(context.Background())
-			req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/", strings.NewReader(`{}`))
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/", strings.NewReader(`{}`))
 			require.NoError(t, err)
 			for k, v := range kind.header {
 				req.Header.Set(k, v)
@@ -134,11 +132,7 @@ func TestDeadlineIsStillAnError(t *testing.T) {
 	}
 	lines := make(lineWriter, 16)
 	o := Options{Logger: slog.New(slog.NewJSONHandler(lines, nil)), Timeout: time.Second}
-	srv := httptest.NewServer(Handler(f, o))
-	t.Cleanup(srv.Close)
-	res, err := http.Post(srv.URL+"/", "application/json", strings.NewReader(`{}`))
-	require.NoError(t, err)
-	res.Body.Close()
+	res, _ := send(t, http.MethodPost, server(t, f, o)+"/", nil, `{}`)
 	assert.Equal(t, http.StatusGatewayTimeout, res.StatusCode)
 	logged := untilInvocation(t, lines)
 	inv := logged[len(logged)-1]

@@ -3,15 +3,11 @@ package fcrt
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 // Off FC nothing stops a client from sending x-fc-control-path: a server
@@ -25,18 +21,13 @@ func TestControlPathIsNotTrustedOffFC(t *testing.T) {
 	for _, trusted := range []bool{false, true} {
 		o, _ := testOptions()
 		o.TrustControlPath = trusted
-		srv := httptest.NewServer(Handler(f, o))
-		t.Cleanup(srv.Close)
+		url := server(t, f, o)
 		via := func(method, path, control string) string {
-			req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(`{"a":1}`))
-			require.NoError(t, err)
+			var header map[string]string
 			if control != "" {
-				req.Header.Set(headerControlPath, control)
+				header = map[string]string{headerControlPath: control}
 			}
-			res, err := http.DefaultClient.Do(req)
-			require.NoError(t, err)
-			defer res.Body.Close()
-			b, _ := io.ReadAll(res.Body)
+			_, b := send(t, method, url+path, header, `{"a":1}`)
 			var got struct{ Via string }
 			_ = json.Unmarshal(b, &got)
 			if got.Via == "" {

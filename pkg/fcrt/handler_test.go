@@ -73,10 +73,41 @@ func (c call) do(h http.Handler) *httptest.ResponseRecorder {
 
 var invokeHeader = map[string]string{headerControlPath: "/invoke"}
 
+// server serves Handler(f, o) over HTTP until the test ends, and returns its
+// base URL.
+func server(t *testing.T, f Function, o Options) string {
+	t.Helper()
+	srv := httptest.NewServer(Handler(f, o))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// send makes a request with header to url over HTTP and returns the
+// answer, its body read.
+func send(t *testing.T, method, url string, header map[string]string, body string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	require.NoError(t, err)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	return res, b
+}
+
 func errorBody(t *testing.T, w *httptest.ResponseRecorder) apierr.Body {
 	t.Helper()
+	return errorBodyOf(t, w.Body.Bytes())
+}
+
+func errorBodyOf(t *testing.T, body []byte) apierr.Body {
+	t.Helper()
 	var b apierr.Body
-	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &b), "body %q", w.Body.String())
+	require.NoError(t, json.Unmarshal(body, &b), "body %q", body)
 	return b
 }
 
@@ -526,20 +557,7 @@ func TestPanicIsRecovered(t *testing.T) {
 		},
 	}
 	o, logs := testOptions()
-	srv := httptest.NewServer(Handler(f, o))
-	defer srv.Close()
-
-	post := func(path string, header map[string]string) *http.Response {
-		req, err := http.NewRequest(http.MethodPost, srv.URL+path, strings.NewReader(`{}`))
-		require.NoError(t, err)
-		for k, v := range header {
-			req.Header.Set(k, v)
-		}
-		resp, err := srv.Client().Do(req)
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = resp.Body.Close() })
-		return resp
-	}
+	url := server(t, f, o)
 	for _, tt := range []struct {
 		path       string
 		header     map[string]string
@@ -548,14 +566,13 @@ func TestPanicIsRecovered(t *testing.T) {
 		{"/boom", nil, ""},
 		{"/invoke", invokeHeader, "404"},
 	} {
-		resp := post(tt.path, tt.header)
+		resp, body := send(t, http.MethodPost, url+tt.path, tt.header, `{}`)
 		assert.Equal(t, http.StatusInternalServerError, resp.StatusCode, tt.path)
 		assert.Equal(t, tt.wantStatus, resp.Header.Get(headerStatus), tt.path)
-		var b apierr.Body
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&b))
-		assert.Equal(t, apierr.InternalError, b.Code)
+		assert.Equal(t, apierr.InternalError, errorBodyOf(t, body).Code)
 	}
-	assert.Equal(t, http.StatusNoContent, post("/fine", nil).StatusCode, "the server keeps serving")
+	resp, _ := send(t, http.MethodPost, url+"/fine", nil, `{}`)
+	assert.Equal(t, http.StatusNoContent, resp.StatusCode, "the server keeps serving")
 
 	var panics int
 	for _, l := range logs.lines(t) {
