@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/idverify/fc-kyc/internal/e2e"
 	"github.com/idverify/fc-kyc/pkg/apierr"
 )
 
@@ -132,8 +133,7 @@ func TestDeadlineIsStillAnError(t *testing.T) {
 	}
 	lines := make(lineWriter, 16)
 	o := Options{Logger: slog.New(slog.NewJSONHandler(lines, nil)), Timeout: time.Second}
-	res, _ := send(t, http.MethodPost, server(t, f, o)+"/", nil, `{}`)
-	assert.Equal(t, http.StatusGatewayTimeout, res.StatusCode)
+	assert.Equal(t, http.StatusGatewayTimeout, e2e.Post(t, server(t, f, o)+"/", nil, `{}`).Status)
 	logged := untilInvocation(t, lines)
 	inv := logged[len(logged)-1]
 	assert.Equal(t, "ERROR", inv["level"])

@@ -2,12 +2,13 @@ package fcrt
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/idverify/fc-kyc/internal/e2e"
 )
 
 // Off FC nothing stops a client from sending x-fc-control-path: a server
@@ -27,13 +28,10 @@ func TestControlPathIsNotTrustedOffFC(t *testing.T) {
 			if control != "" {
 				header = map[string]string{headerControlPath: control}
 			}
-			_, b := send(t, method, url+path, header, `{"a":1}`)
-			var got struct{ Via string }
-			_ = json.Unmarshal(b, &got)
-			if got.Via == "" {
-				return "hook"
+			if via := e2e.Do(t, method, url+path, header, `{"a":1}`).Str("via"); via != "" {
+				return via
 			}
-			return got.Via
+			return "hook"
 		}
 		before := preStops.Load()
 		if !trusted {

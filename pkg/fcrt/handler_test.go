@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/idverify/fc-kyc/internal/e2e"
 	"github.com/idverify/fc-kyc/pkg/apierr"
 	"github.com/idverify/fc-kyc/pkg/credentials"
 	"github.com/idverify/fc-kyc/pkg/testproc"
@@ -82,32 +83,10 @@ func server(t *testing.T, f Function, o Options) string {
 	return srv.URL
 }
 
-// send makes a request with header to url over HTTP and returns the
-// answer, its body read.
-func send(t *testing.T, method, url string, header map[string]string, body string) (*http.Response, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	require.NoError(t, err)
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	require.NoError(t, err)
-	return res, b
-}
-
 func errorBody(t *testing.T, w *httptest.ResponseRecorder) apierr.Body {
 	t.Helper()
-	return errorBodyOf(t, w.Body.Bytes())
-}
-
-func errorBodyOf(t *testing.T, body []byte) apierr.Body {
-	t.Helper()
 	var b apierr.Body
-	require.NoError(t, json.Unmarshal(body, &b), "body %q", body)
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &b), "body %q", w.Body.String())
 	return b
 }
 
@@ -566,13 +545,12 @@ func TestPanicIsRecovered(t *testing.T) {
 		{"/boom", nil, ""},
 		{"/invoke", invokeHeader, "404"},
 	} {
-		resp, body := send(t, http.MethodPost, url+tt.path, tt.header, `{}`)
-		assert.Equal(t, http.StatusInternalServerError, resp.StatusCode, tt.path)
-		assert.Equal(t, tt.wantStatus, resp.Header.Get(headerStatus), tt.path)
-		assert.Equal(t, apierr.InternalError, errorBodyOf(t, body).Code)
+		a := e2e.Post(t, url+tt.path, tt.header, `{}`)
+		assert.Equal(t, http.StatusInternalServerError, a.Status, tt.path)
+		assert.Equal(t, tt.wantStatus, a.Header.Get(headerStatus), tt.path)
+		assert.Equal(t, apierr.InternalError, a.Str("Code"), a.Raw)
 	}
-	resp, _ := send(t, http.MethodPost, url+"/fine", nil, `{}`)
-	assert.Equal(t, http.StatusNoContent, resp.StatusCode, "the server keeps serving")
+	assert.Equal(t, http.StatusNoContent, e2e.Post(t, url+"/fine", nil, `{}`).Status, "the server keeps serving")
 
 	var panics int
 	for _, l := range logs.lines(t) {

@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/idverify/fc-kyc/internal/e2e"
 )
 
 // The server refuses headers FC itself would refuse (8 KB) and still serves
@@ -19,8 +21,7 @@ func TestServeBoundsRequestHeaders(t *testing.T) {
 	addr := serve(t, viaFunction(), o)
 
 	status := func(headerBytes int) int {
-		res, _ := send(t, http.MethodPost, "http://"+addr+"/", map[string]string{"Authorization": "Bearer " + strings.Repeat("a", headerBytes)}, `{}`)
-		return res.StatusCode
+		return e2e.Post(t, "http://"+addr+"/", map[string]string{"Authorization": "Bearer " + strings.Repeat("a", headerBytes)}, `{}`).Status
 	}
 	assert.NotEqual(t, http.StatusRequestHeaderFieldsTooLarge, status(4<<10), "a 4 KB token fits")
 	assert.Equal(t, http.StatusRequestHeaderFieldsTooLarge, status(16<<10))
