@@ -3,7 +3,6 @@ package faultmatrix
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -11,8 +10,8 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,7 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/idverify/fc-kyc/internal/contract"
+	"github.com/idverify/fc-kyc/internal/e2e"
 	"github.com/idverify/fc-kyc/pkg/alipay"
 	"github.com/idverify/fc-kyc/pkg/emulator"
 	"github.com/idverify/fc-kyc/pkg/testproc"
@@ -102,23 +101,7 @@ func wire(mode string) injector {
 // its answers: a missing or wrong signature is never believed, and a
 // signed answer that fails verification (the malformed rows truncate a
 // signed body) is final, not a U.
-var matrix = []row{
-	{"ekyc-init", "throttled once", fault(emulator.Cloudauth, emulator.FaultThrottle, 1, 0), 200, "Success", exactly(2)},
-	{"ekyc-init", "throttled", fault(emulator.Cloudauth, emulator.FaultThrottle, 0, 0), 503, "Throttling.Api", exactly(3)},
-	{"ekyc-init", "503", fault(emulator.Cloudauth, emulator.FaultServerError, 0, 0), 503, "ServiceUnavailable", once},
-	{"ekyc-init", "500", fault(emulator.Cloudauth, emulator.FaultInternalError, 0, 0), 502, "InternalError", once},
-	{"ekyc-init", "hangs past the deadline", fault(emulator.Cloudauth, emulator.FaultSlow, 0, hang), 504, "UpstreamTimeout", once},
-	{"ekyc-init", "connection reset", fault(emulator.Cloudauth, emulator.FaultReset, 0, 0), 502, "BadUpstreamAnswer", once},
-	{"ekyc-init", "malformed body", fault(emulator.Cloudauth, emulator.FaultMalformed, 0, 0), 502, "BadUpstreamAnswer", once},
-
-	{"bank-verify", "throttled once", fault(emulator.Cloudauth, emulator.FaultThrottle, 1, 0), 200, "200", exactly(2)},
-	{"bank-verify", "throttled", fault(emulator.Cloudauth, emulator.FaultThrottle, 0, 0), 503, "Throttling.Api", exactly(3)},
-	{"bank-verify", "503", fault(emulator.Cloudauth, emulator.FaultServerError, 0, 0), 503, "ServiceUnavailable", once},
-	{"bank-verify", "500", fault(emulator.Cloudauth, emulator.FaultInternalError, 0, 0), 502, "InternalError", once},
-	{"bank-verify", "hangs past the deadline", fault(emulator.Cloudauth, emulator.FaultSlow, 0, hang), 504, "UpstreamTimeout", once},
-	{"bank-verify", "connection reset", fault(emulator.Cloudauth, emulator.FaultReset, 0, 0), 502, "BadUpstreamAnswer", once},
-	{"bank-verify", "malformed body", fault(emulator.Cloudauth, emulator.FaultMalformed, 0, 0), 502, "BadUpstreamAnswer", once},
-
+var matrix = slices.Concat(billed("ekyc-init", "Success"), billed("bank-verify", "200"), []row{
 	{"callback", "throttled once", fault(emulator.Cloudauth, emulator.FaultThrottle, 1, 0), 200, "Success", exactly(2)},
 	{"callback", "throttled", fault(emulator.Cloudauth, emulator.FaultThrottle, 0, 0), 503, "Throttling.Api", exactly(3)},
 	{"callback", "503 once", fault(emulator.Cloudauth, emulator.FaultServerError, 1, 0), 200, "Success", exactly(2)},
@@ -146,6 +129,20 @@ var matrix = []row{
 	{"otp-init", "malformed body", wire("malformed"), 502, "BadUpstreamAnswer", once},
 	{"otp-init", "bad signature", fault(emulator.Antom, emulator.AntomFaultBadSignature, 0, 0), 502, "BadUpstreamAnswer", once},
 	{"otp-init", "missing signature", fault(emulator.Antom, emulator.AntomFaultUnsigned, 0, 0), 502, "BadUpstreamAnswer", once},
+})
+
+// billed is the specification of fn, whose upstream operation is a billed
+// cloudauth action, and whose code is success when it succeeds.
+func billed(fn, success string) []row {
+	return []row{
+		{fn, "throttled once", fault(emulator.Cloudauth, emulator.FaultThrottle, 1, 0), 200, success, exactly(2)},
+		{fn, "throttled", fault(emulator.Cloudauth, emulator.FaultThrottle, 0, 0), 503, "Throttling.Api", exactly(3)},
+		{fn, "503", fault(emulator.Cloudauth, emulator.FaultServerError, 0, 0), 503, "ServiceUnavailable", once},
+		{fn, "500", fault(emulator.Cloudauth, emulator.FaultInternalError, 0, 0), 502, "InternalError", once},
+		{fn, "hangs past the deadline", fault(emulator.Cloudauth, emulator.FaultSlow, 0, hang), 504, "UpstreamTimeout", once},
+		{fn, "connection reset", fault(emulator.Cloudauth, emulator.FaultReset, 0, 0), 502, "BadUpstreamAnswer", once},
+		{fn, "malformed body", fault(emulator.Cloudauth, emulator.FaultMalformed, 0, 0), 502, "BadUpstreamAnswer", once},
+	}
 }
 
 func TestFaultMatrix(t *testing.T) {
@@ -157,47 +154,47 @@ func TestFaultMatrix(t *testing.T) {
 	for _, f := range s.fns {
 		// A normal call first: clients, pools and lazily started
 		// goroutines exist before the baseline is taken.
-		status, body, _ := s.do(t, f.request(t, s))
-		require.Equal(t, http.StatusOK, status, "%s without a fault: %v", f.name, body)
-		before[f.name] = f.proc.stats(t)
+		a := f.request(t, s)()
+		require.Equal(t, http.StatusOK, a.Status, "%s without a fault: %s", f.name, a.Raw)
+		before[f.name] = statsOf(f.proc)
 	}
 
 	for _, r := range matrix {
 		f := s.fns[r.fn]
 		require.NotNil(t, f, "matrix names an unknown function %q", r.fn)
 		t.Run(r.fn+"/"+r.fault, func(t *testing.T) {
-			req := f.request(t, s) // before the fault: the callback's needs a transaction
+			send := f.request(t, s) // before the fault: the callback's needs a transaction
 			n0 := f.attempts(t, s)
 			require.NoError(t, r.inject(s, f))
 			t.Cleanup(func() { s.clearFaults(t) })
 
 			start := time.Now()
-			status, body, header := s.do(t, req)
+			a := send()
 			took := time.Since(start)
 
-			assert.Equal(t, r.status, status, "status; answer %v", body)
-			assert.Equal(t, r.code, f.code(body), "code; answer %v", body)
+			assert.Equal(t, r.status, a.Status, "status; answer %s", a.Raw)
+			assert.Equal(t, r.code, f.code(a.Body), "code; answer %s", a.Raw)
 			assert.LessOrEqual(t, took, deadline+margin, "answered within FUNCTION_TIMEOUT_S")
-			if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
+			if a.Status == http.StatusServiceUnavailable || a.Status == http.StatusTooManyRequests {
 				if strings.Contains(r.code, "Throttling") {
-					assert.NotEmpty(t, header.Get("Retry-After"), "a throttled answer says when to retry")
+					assert.NotEmpty(t, a.Header.Get("Retry-After"), "a throttled answer says when to retry")
 				}
 			}
-			got := settledCount(t, s, f, n0, r.attempts.min)
+			got := settledCount(t, s, f, n0, r.attempts)
 			assert.GreaterOrEqual(t, got, r.attempts.min, "upstream attempts")
 			assert.LessOrEqual(t, got, r.attempts.max, "upstream attempts")
 			if f.check != nil {
-				f.check(t, s, body)
+				f.check(t, s, a.Body)
 			}
-			t.Logf("%d %s in %v after %d attempt(s)", status, f.code(body), took.Round(time.Millisecond), got)
+			t.Logf("%d %s in %v after %d attempt(s)", a.Status, f.code(a.Body), took.Round(time.Millisecond), got)
 		})
 	}
 
 	// Still healthy, and nothing piled up inside the function processes.
 	for _, f := range s.fns {
-		status, body, _ := s.do(t, f.request(t, s))
-		assert.Equal(t, http.StatusOK, status, "%s after the matrix: %v", f.name, body)
-		after := f.proc.stats(t)
+		a := f.request(t, s)()
+		assert.Equal(t, http.StatusOK, a.Status, "%s after the matrix: %s", f.name, a.Raw)
+		after := statsOf(f.proc)
 		t.Logf("%s: open files %d → %d, threads %d → %d", f.name, before[f.name].fds, after.fds, before[f.name].threads, after.threads)
 		if before[f.name].fds > 0 {
 			// A connection or goroutine leaked per faulty call would add one
@@ -207,26 +204,31 @@ func TestFaultMatrix(t *testing.T) {
 	}
 }
 
-// settledCount waits until the emulator has counted at least min attempts
-// since n0 (an attempt the function gave up on is counted when the
-// emulator notices), then a moment more for stragglers.
-func settledCount(t *testing.T, s *stack, f *function, n0, min int64) int64 {
+// settledCount is the emulator's count of attempts since n0 once it has
+// counted want.min of them (an attempt the function gave up on is counted
+// when the emulator notices), watched a moment more for a straggler past
+// want.max.
+func settledCount(t *testing.T, s *stack, f *function, n0 int64, want span) int64 {
 	t.Helper()
-	end := time.Now().Add(5 * time.Second)
-	for f.attempts(t, s)-n0 < min && time.Now().Before(end) {
+	got := f.attempts(t, s) - n0
+	for end := time.Now().Add(5 * time.Second); got < want.min && time.Now().Before(end); got = f.attempts(t, s) - n0 {
 		time.Sleep(20 * time.Millisecond)
 	}
-	time.Sleep(300 * time.Millisecond)
-	return f.attempts(t, s) - n0
+	for end := time.Now().Add(300 * time.Millisecond); got <= want.max && time.Now().Before(end); got = f.attempts(t, s) - n0 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	return got
 }
 
 // function is one function under test: how to call it, how to read its
 // answer's code, and how the emulator counts its upstream calls.
 type function struct {
-	name     string
-	proc     *proc
-	op       string // the upstream action, method or API the faults target
-	request  func(t *testing.T, s *stack) *http.Request
+	name string
+	proc *testproc.Proc
+	op   string // the upstream action, method or API the faults target
+	// request prepares a call, which send makes; its answer is a JSON
+	// object, whatever went wrong.
+	request  func(t *testing.T, s *stack) (send func() e2e.Answer)
 	code     func(body map[string]any) string
 	attempts func(t *testing.T, s *stack) int64
 	// check, when set, holds for every answer of the function.
@@ -234,53 +236,35 @@ type function struct {
 }
 
 type stack struct {
-	emu    *emulator.Remote
-	proxy  *faultProxy
-	client *http.Client
-	fns    map[string]*function
-	seq    int
+	emu   *emulator.Remote
+	proxy *faultProxy
+	fns   map[string]*function
+	seq   int
 }
 
 func startStack(t *testing.T) *stack {
 	t.Helper()
-	tr := &http.Transport{}
-	t.Cleanup(tr.CloseIdleConnections)
-	s := &stack{client: &http.Client{Transport: contract.Transport(tr), Timeout: 60 * time.Second}, fns: map[string]*function{}}
-
-	emu := testproc.StartEmulator(t)
-	s.emu = &emulator.Remote{BaseURL: emu.URL(), Client: s.client}
+	s := &stack{fns: map[string]*function{}}
+	var emu *testproc.Proc
+	emu, s.emu = e2e.Emulator(t)
 	s.proxy = newFaultProxy(t, emu.URL())
 
-	keyFile := filepath.Join(t.TempDir(), "alipay_app_key.pem")
-	require.NoError(t, os.WriteFile(keyFile, []byte(emulator.AlipayTestAppPrivateKey), 0o600))
-	const callbackSecret = "faultmatrix-callback-secret-0123456789abcdef"
 	common := []string{
 		"FUNCTION_TIMEOUT_S=" + strconv.Itoa(timeoutS),
-		"AUTH_MODE=none",
-		"CLOUDAUTH_ENDPOINT=" + emu.URL(),
-		"ALIBABA_CLOUD_ACCESS_KEY_ID=" + emulator.DefaultAccessKeyID,
-		"ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + emulator.DefaultAccessKeySecret,
-		"STORE_URL=file://" + t.TempDir(),
-		"CALLBACK_SECRET=" + callbackSecret,
+		"STORE_URL=file://" + t.TempDir(), // one store: the callback finds ekyc-init's transactions
+		"CALLBACK_SECRET=faultmatrix-callback-secret-0123456789abcdef",
 	}
-	callback := start(t, "callback", common)
-	ekyc := start(t, "ekyc-init", append(common, "EKYC_CALLBACK_URL="+callback.URL()+"/ekyc/callback"))
-	bank := start(t, "bank-verify", common)
-	zhima := start(t, "zhima-init", append(common,
-		"ALIPAY_GATEWAY="+s.proxy.URL()+"/gateway.do",
-		"ALIPAY_APP_ID="+emulator.AlipayTestAppID,
-		"ALIPAY_PRIVATE_KEY_FILE="+keyFile,
-		"ALIPAY_PUBLIC_KEY="+emulator.AlipayTestPublicKey))
-	otp := start(t, "otp-init", append(common,
-		"ANTOM_GATEWAY="+s.proxy.URL(),
-		"ANTOM_CLIENT_ID="+emulator.AntomClientID,
-		"ANTOM_PRIVATE_KEY="+emulator.AntomMerchantPrivateKey,
-		"ANTOM_PUBLIC_KEY="+emulator.AntomGatewayPublicKey))
+	callback := e2e.Function(t, "callback", emu.URL(), common...)
+	ekyc := e2e.Function(t, "ekyc-init", emu.URL(), append(common, "EKYC_CALLBACK_URL="+callback.URL()+"/ekyc/callback")...)
+	bank := e2e.Function(t, "bank-verify", emu.URL(), common...)
+	// The gateways are reached through the proxy, which can lose answers.
+	zhima := e2e.Function(t, "zhima-init", s.proxy.URL(), common...)
+	otp := e2e.Function(t, "otp-init", s.proxy.URL(), common...)
 
 	add := func(f *function) { s.fns[f.name] = f }
 
 	add(&function{name: "ekyc-init", proc: ekyc, op: "Initialize", code: field("Code"),
-		request: func(t *testing.T, s *stack) *http.Request {
+		request: func(t *testing.T, s *stack) func() e2e.Answer {
 			return post(t, ekyc.URL()+"/", map[string]any{
 				"MetaInfo":       map[string]any{"zimVer": "3.0.0", "appName": "com.example.app", "deviceType": "h5"},
 				"MerchantUserId": "faultmatrix-user",
@@ -289,20 +273,19 @@ func startStack(t *testing.T) *stack {
 		},
 		attempts: emulatorCount("Initialize")})
 	add(&function{name: "bank-verify", proc: bank, op: "BankMetaVerifyIntl", code: field("Code"),
-		request: func(t *testing.T, s *stack) *http.Request {
+		request: func(t *testing.T, s *stack) func() e2e.Answer {
 			return post(t, bank.URL()+"/", map[string]any{"ProductType": "BANK_CARD_4_META",
 				"BankCard": "6222020101987654", "UserName": "欧阳明月", "IdentifyNum": "42900119900101821X", "Mobile": "13912345678"})
 		},
 		attempts: emulatorCount("BankMetaVerifyIntl")})
 	add(&function{name: "callback", proc: callback, op: "CheckResult", code: field("Code"),
-		request: func(t *testing.T, s *stack) *http.Request {
+		request: func(t *testing.T, s *stack) func() e2e.Answer {
 			// A transaction made through ekyc-init and finished by the
 			// user; the notification is sent by the test, as the service
 			// would send it, so that the test reads the answer.
-			status, body, _ := s.do(t, s.fns["ekyc-init"].request(t, s))
-			require.Equal(t, http.StatusOK, status, "%v", body)
-			result, _ := body["Result"].(map[string]any)
-			txID, _ := result["TransactionId"].(string)
+			a := s.fns["ekyc-init"].request(t, s)()
+			require.Equal(t, http.StatusOK, a.Status, "%s", a.Raw)
+			txID := a.Str("Result", "TransactionId")
 			require.NoError(t, s.emu.CompleteWithCallbacks(context.Background(), txID, "Y", "200", 0))
 			tx, err := s.emu.Transaction(txID)
 			require.NoError(t, err)
@@ -311,13 +294,13 @@ func startStack(t *testing.T) *stack {
 			if strings.Contains(tx.CallbackURL, "?") {
 				sep = "&"
 			}
-			req, err := http.NewRequest(http.MethodGet, tx.CallbackURL+sep+q.Encode(), nil)
-			require.NoError(t, err)
-			return req
+			return func() e2e.Answer {
+				return object(t, e2e.Do(t, http.MethodGet, tx.CallbackURL+sep+q.Encode(), nil, nil))
+			}
 		},
 		attempts: emulatorCount("CheckResult")})
 	add(&function{name: "zhima-init", proc: zhima, op: alipay.MethodZhimaInitialize, code: zhimaCode,
-		request: func(t *testing.T, s *stack) *http.Request {
+		request: func(t *testing.T, s *stack) func() e2e.Answer {
 			return post(t, zhima.URL()+"/", map[string]any{"biz_code": "FACE",
 				"identity_param": map[string]any{"identity_type": "CERT_INFO", "cert_type": "IDENTITY_CARD",
 					"cert_name": "张三", "cert_no": "260104197909275964"}})
@@ -328,7 +311,7 @@ func startStack(t *testing.T) *stack {
 			return st.Requests[alipay.MethodZhimaInitialize]
 		}})
 	add(&function{name: "otp-init", proc: otp, op: "initAuthentication", code: otpCode,
-		request: func(t *testing.T, s *stack) *http.Request {
+		request: func(t *testing.T, s *stack) func() e2e.Answer {
 			s.seq++
 			return post(t, otp.URL()+"/", map[string]any{"authenticationType": "OTP", "authenticationChannelType": "SMS",
 				"authenticationRequestId": fmt.Sprintf("faultmatrix-%d-%d", time.Now().UnixNano(), s.seq),
@@ -365,27 +348,17 @@ func (s *stack) clearFaults(t *testing.T) {
 	assert.NoError(t, s.emu.ClearFaults())
 }
 
-// do sends req and returns the status and the JSON answer.
-func (s *stack) do(t *testing.T, req *http.Request) (int, map[string]any, http.Header) {
-	t.Helper()
-	res, err := s.client.Do(req)
-	require.NoError(t, err)
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	require.NoError(t, err)
-	var body map[string]any
-	require.NoError(t, json.Unmarshal(raw, &body), "the answer is a JSON object: %s", raw)
-	return res.StatusCode, body, res.Header
+// post is a call that posts body to u as JSON.
+func post(t *testing.T, u string, body any) func() e2e.Answer {
+	return func() e2e.Answer { return object(t, e2e.Post(t, u, nil, body)) }
 }
 
-func post(t *testing.T, u string, body any) *http.Request {
+// object checks that a's body is a JSON object, as every answer of these
+// functions is, a failure's included.
+func object(t *testing.T, a e2e.Answer) e2e.Answer {
 	t.Helper()
-	raw, err := json.Marshal(body)
-	require.NoError(t, err)
-	req, err := http.NewRequest(http.MethodPost, u, bytes.NewReader(raw))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
-	return req
+	require.NotNil(t, a.Body, "the answer is a JSON object: %s", a.Raw)
+	return a
 }
 
 // field reads a cloudauth-style answer's top-level code.
@@ -409,29 +382,13 @@ func otpCode(b map[string]any) string {
 	return s
 }
 
-// proc is a function's process, with what /proc says about it.
-type proc struct{ *testproc.Proc }
-
-func start(t *testing.T, name string, env []string) *proc {
-	t.Helper()
-	p := testproc.StartFunction(t, name, env...)
-	contract.Register(t, name, p.URL())
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("%s output:\n%s", name, p.Output())
-		}
-	})
-	return &proc{Proc: p}
-}
-
 type procStats struct{ fds, threads int }
 
-// stats counts the process's open descriptors and OS threads. Goroutines
+// statsOf counts the process's open descriptors and OS threads. Goroutines
 // inside another process cannot be counted from here; a goroutine stuck on
 // a connection keeps its descriptor, which is what this sees. Zero where
 // /proc is not available.
-func (p *proc) stats(t *testing.T) procStats {
-	t.Helper()
+func statsOf(p *testproc.Proc) procStats {
 	if runtime.GOOS != "linux" {
 		return procStats{}
 	}

@@ -21,6 +21,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/idverify/fc-kyc/internal/e2e"
+	"github.com/idverify/fc-kyc/internal/registry"
 	"github.com/idverify/fc-kyc/pkg/alipay"
 	"github.com/idverify/fc-kyc/pkg/emulator"
 	"github.com/idverify/fc-kyc/pkg/testproc"
@@ -62,6 +64,10 @@ func startLambda(t *testing.T, name string, env ...string) *lambdaFn {
 	dir := t.TempDir()
 	bootstrap := filepath.Join(dir, "bootstrap") // the name `make package` gives it
 	require.NoError(t, os.Symlink(testproc.Build(t, modulePath+"/functions/"+name), bootstrap))
+	// Both of the RIE's addresses are chosen here, racy as that is: given
+	// port 0 for its Runtime API, it tells the bootstrap port 0 (it makes
+	// AWS_LAMBDA_RUNTIME_API before it binds), and its invoke endpoint
+	// never prints the address it bound, so the test could not find it.
 	port, apiPort := testproc.FreePort(t), testproc.FreePort(t)
 	args := []string{"--log-level", "info",
 		"--runtime-api-address", "127.0.0.1:" + apiPort,
@@ -71,12 +77,7 @@ func startLambda(t *testing.T, name string, env ...string) *lambdaFn {
 	f := &lambdaFn{name: name, rie: testproc.StartArgs(t, rie, args, port, env...)}
 	tr := &http.Transport{}
 	f.client = &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	t.Cleanup(func() {
-		tr.CloseIdleConnections()
-		if t.Failed() {
-			t.Logf("%s under aws-lambda-rie:\n%s", name, f.rie.Output())
-		}
-	})
+	t.Cleanup(tr.CloseIdleConnections)
 	return f
 }
 
@@ -237,30 +238,21 @@ type stack struct {
 	event, badEvent func(t *testing.T) []byte
 }
 
-type emu struct {
-	url string
-	*emulator.Remote
-}
-
-func startEmulator(t *testing.T) emu {
-	t.Helper()
-	p := testproc.StartEmulator(t)
-	return emu{url: p.URL(), Remote: &emulator.Remote{BaseURL: p.URL()}}
-}
-
-// common is every function's configuration against e.
-func common(t *testing.T, e emu, storeURL string) []string {
+// common is function name's configuration against the emulator e: its
+// upstream's client (internal/registry says which), the API key, the store.
+func common(name string, e *emulator.Remote, storeURL string) []string {
 	sum := sha256.Sum256([]byte(apiKey))
-	return []string{
+	env := []string{
 		"FUNCTION_TIMEOUT_S=10", // longer than Lambda's 3 s: Lambda's deadline must win
 		"AUTH_MODE=apikey", "API_KEY_HASHES=" + hex.EncodeToString(sum[:]),
-		"CLOUDAUTH_ENDPOINT=" + e.url,
-		"ALIBABA_CLOUD_ACCESS_KEY_ID=" + emulator.DefaultAccessKeyID,
-		"ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + emulator.DefaultAccessKeySecret,
 		"STORE_URL=" + storeURL,
 		"CALLBACK_SECRET=" + callbackSecret,
 		"BANK_CARD_LIMIT_SECRET=lambdatest-card-limit-key-0123456789abc", // bank-verify's per-card limit
 	}
+	if f, ok := registry.Lookup(name); ok && f.Upstream != registry.None {
+		env = append(env, emulator.ClientEnv(emulator.Upstream(f.Upstream), e.BaseURL)...)
+	}
+	return env
 }
 
 func post(path string, body string) func(t *testing.T) call {
@@ -274,7 +266,9 @@ func payload(body string) func(t *testing.T) []byte {
 	return func(t *testing.T) []byte { return []byte(body) }
 }
 
-func cloudauthCount(e emu, action string) func(t *testing.T) int64 {
+// emulatorCount is the emulator's count of requests for a cloudauth action
+// or an Antom API (both are counted in Stats.Requests).
+func emulatorCount(e *emulator.Remote, action string) func(t *testing.T) int64 {
 	return func(t *testing.T) int64 {
 		st, err := e.Stats()
 		require.NoError(t, err)
@@ -282,9 +276,11 @@ func cloudauthCount(e emu, action string) func(t *testing.T) int64 {
 	}
 }
 
-func cloudauthHang(e emu, action string) (func(t *testing.T), func(t *testing.T)) {
+// hangs returns start, which makes upstream u's operation op hang past the
+// Lambda timeout, and stop, which ends that.
+func hangs(e *emulator.Remote, u emulator.Upstream, op string) (start, stop func(t *testing.T)) {
 	return func(t *testing.T) {
-			require.NoError(t, e.InjectFault(emulator.Cloudauth, action, emulator.Fault{Kind: emulator.FaultSlow, Delay: hang}))
+			require.NoError(t, e.InjectFault(u, op, emulator.Fault{Kind: emulator.FaultSlow, Delay: hang}))
 		}, func(t *testing.T) {
 			require.NoError(t, e.ClearFaults())
 		}
@@ -293,55 +289,46 @@ func cloudauthHang(e emu, action string) (func(t *testing.T), func(t *testing.T)
 const ekycRequest = `{"MetaInfo":{"zimVer":"3.0.0","appName":"com.example.app","deviceType":"h5"},"MerchantUserId":"lambdatest-user","DocType":"01560000"}`
 
 func ekycStack(t *testing.T) *stack {
-	e := startEmulator(t)
-	s := &stack{emu: e.Remote, upstream: cloudauthCount(e, "Initialize"),
+	_, e := e2e.Emulator(t)
+	s := &stack{emu: e, upstream: emulatorCount(e, "Initialize"),
 		valid: post("/kyc/ekyc-init", ekycRequest), invalid: post("/kyc/ekyc-init", `{"MerchantUserId":"lambdatest-user"}`),
 		event: payload(ekycRequest), badEvent: payload(`{"MerchantUserId":"lambdatest-user"}`)}
-	s.hang, s.clear = cloudauthHang(e, "Initialize")
-	s.fn = startLambda(t, "ekyc-init", append(common(t, e, "file://"+t.TempDir()),
+	s.hang, s.clear = hangs(e, emulator.Cloudauth, "Initialize")
+	s.fn = startLambda(t, "ekyc-init", append(common("ekyc-init", e, "file://"+t.TempDir()),
 		"EKYC_CALLBACK_URL=https://api.example.com/kyc/callback")...)
 	return s
 }
 
 func bankStack(t *testing.T) *stack {
-	e := startEmulator(t)
+	_, e := e2e.Emulator(t)
 	const req = `{"ProductType":"BANK_CARD_4_META","BankCard":"6222020101987654","UserName":"欧阳明月","IdentifyNum":"42900119900101821X","Mobile":"13912345678"}`
 	const bad = `{"ProductType":"BANK_CARD_4_META"}`
-	s := &stack{emu: e.Remote, upstream: cloudauthCount(e, "BankMetaVerifyIntl"),
+	s := &stack{emu: e, upstream: emulatorCount(e, "BankMetaVerifyIntl"),
 		valid: post("/kyc/bank-verify", req), invalid: post("/kyc/bank-verify", bad), event: payload(req), badEvent: payload(bad)}
-	s.hang, s.clear = cloudauthHang(e, "BankMetaVerifyIntl")
-	s.fn = startLambda(t, "bank-verify", common(t, e, "file://"+t.TempDir())...)
+	s.hang, s.clear = hangs(e, emulator.Cloudauth, "BankMetaVerifyIntl")
+	s.fn = startLambda(t, "bank-verify", common("bank-verify", e, "file://"+t.TempDir())...)
 	return s
 }
 
 func zhimaStack(t *testing.T) *stack {
-	e := startEmulator(t)
-	keyFile := filepath.Join(t.TempDir(), "alipay_app_key.pem")
-	require.NoError(t, os.WriteFile(keyFile, []byte(emulator.AlipayTestAppPrivateKey), 0o600))
+	_, e := e2e.Emulator(t)
 	const req = `{"biz_code":"FACE","identity_param":{"identity_type":"CERT_INFO","cert_type":"IDENTITY_CARD","cert_name":"张三","cert_no":"260104197909275964"}}`
 	const bad = `{"biz_code":"FACE"}`
-	s := &stack{emu: e.Remote, valid: post("/kyc/zhima-init", req), invalid: post("/kyc/zhima-init", bad),
+	s := &stack{emu: e, valid: post("/kyc/zhima-init", req), invalid: post("/kyc/zhima-init", bad),
 		event: payload(req), badEvent: payload(bad),
 		upstream: func(t *testing.T) int64 {
 			st, err := e.AlipayStats()
 			require.NoError(t, err)
 			return st.Requests[alipay.MethodZhimaInitialize]
-		},
-		hang: func(t *testing.T) {
-			require.NoError(t, e.InjectFault(emulator.Alipay, alipay.MethodZhimaInitialize, emulator.Fault{Kind: emulator.FaultSlow, Delay: hang}))
-		},
-		clear: func(t *testing.T) { require.NoError(t, e.ClearFaults()) }}
-	s.fn = startLambda(t, "zhima-init", append(common(t, e, "file://"+t.TempDir()),
-		"ALIPAY_GATEWAY="+e.url+"/gateway.do",
-		"ALIPAY_APP_ID="+emulator.AlipayTestAppID,
-		"ALIPAY_PRIVATE_KEY_FILE="+keyFile,
-		"ALIPAY_PUBLIC_KEY="+emulator.AlipayTestPublicKey,
+		}}
+	s.hang, s.clear = hangs(e, emulator.Alipay, alipay.MethodZhimaInitialize)
+	s.fn = startLambda(t, "zhima-init", append(common("zhima-init", e, "file://"+t.TempDir()),
 		"ZHIMA_RETURN_URL=https://api.example.com/kyc/zhima/return")...)
 	return s
 }
 
 func otpStack(t *testing.T) *stack {
-	e := startEmulator(t)
+	_, e := e2e.Emulator(t)
 	var seq atomic.Int64
 	req := func() string {
 		n := seq.Add(1)
@@ -349,19 +336,12 @@ func otpStack(t *testing.T) *stack {
 			`"userIdentityType":"WALLET_TOKEN","userIdentityValue":"lambdatest-wallet-%d"}`, time.Now().UnixNano(), n, n)
 	}
 	const bad = `{"authenticationType":"OTP"}`
-	s := &stack{emu: e.Remote, upstream: cloudauthCount(e, "initAuthentication"),
+	s := &stack{emu: e, upstream: emulatorCount(e, "initAuthentication"),
 		valid:   func(t *testing.T) call { return post("/kyc/otp-init", req())(t) },
 		invalid: post("/kyc/otp-init", bad),
-		event:   func(t *testing.T) []byte { return []byte(req()) }, badEvent: payload(bad),
-		hang: func(t *testing.T) {
-			require.NoError(t, e.InjectFault(emulator.Antom, "initAuthentication", emulator.Fault{Kind: emulator.FaultSlow, Delay: hang}))
-		},
-		clear: func(t *testing.T) { require.NoError(t, e.ClearFaults()) }}
-	s.fn = startLambda(t, "otp-init", append(common(t, e, "file://"+t.TempDir()),
-		"ANTOM_GATEWAY="+e.url,
-		"ANTOM_CLIENT_ID="+emulator.AntomClientID,
-		"ANTOM_PRIVATE_KEY="+emulator.AntomMerchantPrivateKey,
-		"ANTOM_PUBLIC_KEY="+emulator.AntomGatewayPublicKey)...)
+		event:   func(t *testing.T) []byte { return []byte(req()) }, badEvent: payload(bad)}
+	s.hang, s.clear = hangs(e, emulator.Antom, "initAuthentication")
+	s.fn = startLambda(t, "otp-init", common("otp-init", e, "file://"+t.TempDir())...)
 	return s
 }
 
@@ -370,28 +350,19 @@ func otpStack(t *testing.T) *stack {
 // Its HTTP request is ID Verification's notification of a transaction the
 // emulator has completed; its event is the schedule's timer event.
 func callbackStack(t *testing.T) *stack {
-	e := startEmulator(t)
+	_, e := e2e.Emulator(t)
 	storeURL := "file://" + t.TempDir()
 	hook := webhooktest.NewReceiver(t, []byte(webhookSecret))
-	initPort := testproc.FreePort(t)
-	ekyc := testproc.Start(t, testproc.Build(t, modulePath+"/functions/ekyc-init"), initPort,
-		append(common(t, e, storeURL), "FC_CUSTOM_LISTEN_PORT="+initPort, "EKYC_CALLBACK_URL=https://api.example.com/kyc/callback")...)
+	ekyc := e2e.Function(t, "ekyc-init", e.BaseURL, append(common("ekyc-init", e, storeURL),
+		"EKYC_CALLBACK_URL=https://api.example.com/kyc/callback")...)
 	// completed makes a transaction the user has finished; the service's
 	// notification is left to the test.
 	completed := func(t *testing.T) emulator.Transaction {
-		req, err := http.NewRequest(http.MethodPost, ekyc.URL()+"/", strings.NewReader(ekycRequest))
-		require.NoError(t, err)
-		req.Header.Set("X-Api-Key", apiKey)
-		res, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer res.Body.Close()
-		var out struct {
-			Result struct{ TransactionId string }
-		}
-		require.Equal(t, http.StatusOK, res.StatusCode)
-		require.NoError(t, json.NewDecoder(res.Body).Decode(&out))
-		require.NoError(t, e.CompleteWithCallbacks(context.Background(), out.Result.TransactionId, "Y", "200", 0))
-		tx, err := e.Transaction(out.Result.TransactionId)
+		a := e2e.Post(t, ekyc.URL()+"/", map[string]string{"X-Api-Key": apiKey}, ekycRequest)
+		require.Equal(t, http.StatusOK, a.Status, "%s", a.Raw)
+		id := a.Str("Result", "TransactionId")
+		require.NoError(t, e.CompleteWithCallbacks(context.Background(), id, "Y", "200", 0))
+		tx, err := e.Transaction(id)
 		require.NoError(t, err)
 		return tx
 	}
@@ -413,14 +384,14 @@ func callbackStack(t *testing.T) *stack {
 		return call{method: http.MethodGet, path: u.Path, query: q, header: http.Header{}}
 	}
 	timer := `{"triggerTime":"2026-11-23T04:00:00Z","triggerName":"reconcile","payload":""}`
-	s := &stack{emu: e.Remote, upstream: cloudauthCount(e, "CheckResult"),
+	s := &stack{emu: e, upstream: emulatorCount(e, "CheckResult"),
 		valid:   func(t *testing.T) call { return notification(t, false) },
 		invalid: func(t *testing.T) call { return notification(t, true) },
 		// A transaction the notification missed, for the timer to find.
 		event:    func(t *testing.T) []byte { completed(t); return []byte(timer) },
 		badEvent: payload(`{"triggerTime":"2026-11-23T04:00:00Z","triggerName":"reconcile","payload":"not json"}`)}
-	s.hang, s.clear = cloudauthHang(e, "CheckResult")
-	s.fn = startLambda(t, "callback", append(common(t, e, storeURL),
+	s.hang, s.clear = hangs(e, emulator.Cloudauth, "CheckResult")
+	s.fn = startLambda(t, "callback", append(common("callback", e, storeURL),
 		"RECONCILE_AFTER=1ms",
 		"RESULT_WEBHOOK_URL="+hook.URL()+"/kyc/results", "RESULT_WEBHOOK_SECRET="+webhookSecret)...)
 	return s

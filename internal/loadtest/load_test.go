@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/idverify/fc-kyc/internal/e2e"
 	"github.com/idverify/fc-kyc/pkg/callbacktoken"
 	"github.com/idverify/fc-kyc/pkg/cloudauth"
 	"github.com/idverify/fc-kyc/pkg/credentials"
@@ -37,18 +38,23 @@ const (
 	invalid             // refused by the function's checks: 400, no upstream call
 )
 
-// target is one function under load: how to configure it and what to send.
+// target is one function under load: what to send, and how to make its
+// upstream fail.
 type target struct {
 	fn string
-	// env configures the function against the emulator; setup, when set,
-	// prepares state (transactions) and may add variables.
-	env   func(emuURL string) []string
+	// setup, when set, prepares state (transactions) and returns the
+	// variables it needs.
 	setup func(t *testing.T, emu *emulator.Emulator, emuURL string) []string
-	// body returns request i's JSON body (POST), or query its query (GET).
-	body  func(i int, k kind) any
+	// body returns request i's JSON body (POST), which spoil makes
+	// invalid; or query returns its query (GET).
+	body  func(i int) map[string]any
+	spoil func(body map[string]any)
 	query func(i int, k kind) url.Values
-	// inject makes the next n upstream requests fail.
-	inject func(emu *emulator.Emulator, n int)
+	// fault is what the upstream answers the faulty requests with: a
+	// fault of kind on operation op of upstream.
+	upstream emulator.Upstream
+	op       string
+	fault    emulator.FaultKind
 	// faultStatus are the answers a valid request may get from a fault;
 	// invalidStatus the answer to an invalid one (default 400).
 	faultStatus   []int
@@ -73,91 +79,51 @@ const goroutineSlack = 10
 
 const invalidEvery = 10 // a tenth of the requests are invalid
 
-var cloudauthEnv = func(emuURL string) []string {
-	return []string{"CLOUDAUTH_ENDPOINT=" + emuURL,
-		"ALIBABA_CLOUD_ACCESS_KEY_ID=" + emulator.DefaultAccessKeyID,
-		"ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + emulator.DefaultAccessKeySecret,
-		// The load measures one instance's capacity, not the account's
-		// QPS budget (pkg/budget has its own test).
-		"CLOUDAUTH_QPS_EKYC=off", "CLOUDAUTH_QPS_BANK_CARD_N_META=off"}
-}
-
 var targets = []target{
 	{
-		fn:  "ekyc-init",
-		env: cloudauthEnv,
-		body: func(i int, k kind) any {
-			b := map[string]any{"MetaInfo": map[string]any{"zimVer": "3.0.0", "appName": "com.example.app", "deviceType": "h5"},
+		fn: "ekyc-init",
+		body: func(i int) map[string]any {
+			return map[string]any{"MetaInfo": map[string]any{"zimVer": "3.0.0", "appName": "com.example.app", "deviceType": "h5"},
 				"MerchantUserId": "load-user-" + strconv.Itoa(i), "DocType": "01560000"}
-			if k == invalid {
-				delete(b, "DocType")
-			}
-			return b
 		},
-		inject: func(emu *emulator.Emulator, n int) {
-			emu.InjectFault(emulator.Cloudauth, "Initialize", emulator.Fault{Kind: emulator.FaultServerError, Times: n})
-		},
+		spoil:    func(b map[string]any) { delete(b, "DocType") },
+		upstream: emulator.Cloudauth, op: "Initialize", fault: emulator.FaultServerError,
 		faultStatus: []int{http.StatusServiceUnavailable},
 	},
 	{
-		fn:  "bank-verify",
-		env: cloudauthEnv,
-		body: func(i int, k kind) any {
-			b := map[string]any{"ProductType": "BANK_CARD_4_META", "BankCard": "6222020101987654",
+		fn: "bank-verify",
+		body: func(int) map[string]any {
+			return map[string]any{"ProductType": "BANK_CARD_4_META", "BankCard": "6222020101987654",
 				"UserName": "欧阳明月", "IdentifyNum": "42900119900101821X", "Mobile": "13912345678"}
-			if k == invalid {
-				b["BankCard"] = "not-a-card"
-			}
-			return b
 		},
-		inject: func(emu *emulator.Emulator, n int) {
-			emu.InjectFault(emulator.Cloudauth, "BankMetaVerifyIntl", emulator.Fault{Kind: emulator.FaultInternalError, Times: n})
-		},
+		spoil:    func(b map[string]any) { b["BankCard"] = "not-a-card" },
+		upstream: emulator.Cloudauth, op: "BankMetaVerifyIntl", fault: emulator.FaultInternalError,
 		faultStatus: []int{http.StatusBadGateway},
 	},
 	{
 		fn: "otp-init",
-		env: func(emuURL string) []string {
-			return []string{"ANTOM_GATEWAY=" + emuURL, "ANTOM_CLIENT_ID=" + emulator.AntomClientID,
-				"ANTOM_PRIVATE_KEY=" + emulator.AntomMerchantPrivateKey, "ANTOM_PUBLIC_KEY=" + emulator.AntomGatewayPublicKey}
-		},
-		body: func(i int, k kind) any {
-			b := map[string]any{"authenticationType": "OTP", "authenticationChannelType": "SMS",
+		body: func(i int) map[string]any {
+			return map[string]any{"authenticationType": "OTP", "authenticationChannelType": "SMS",
 				// One user per request: the emulator, like Antom, limits the codes sent to one user.
 				"userIdentityType": "WALLET_TOKEN", "userIdentityValue": fmt.Sprintf("2020042910435415881282340824710273532915573s%010d", i),
 				"authenticationRequestId": fmt.Sprintf("load-%d-%d", time.Now().UnixNano(), i)}
-			if k == invalid {
-				b["authenticationType"] = "PASSWORD"
-			}
-			return b
 		},
-		inject: func(emu *emulator.Emulator, n int) {
-			emu.InjectFault(emulator.Antom, "initAuthentication", emulator.Fault{Kind: emulator.AntomFaultBadSignature, Times: n})
-		},
+		spoil:    func(b map[string]any) { b["authenticationType"] = "PASSWORD" },
+		upstream: emulator.Antom, op: "initAuthentication", fault: emulator.AntomFaultBadSignature,
 		faultStatus: []int{http.StatusBadGateway},
 	},
 	{
 		fn: "zhima-init",
-		env: func(emuURL string) []string {
-			return []string{"ALIPAY_GATEWAY=" + emuURL + "/gateway.do", "ALIPAY_APP_ID=" + emulator.AlipayTestAppID,
-				"ALIPAY_PRIVATE_KEY=" + emulator.AlipayTestAppPrivateKey, "ALIPAY_PUBLIC_KEY=" + emulator.AlipayTestPublicKey}
-		},
-		body: func(i int, k kind) any {
-			b := map[string]any{"biz_code": "FACE", "identity_param": map[string]any{"identity_type": "CERT_INFO",
+		body: func(int) map[string]any {
+			return map[string]any{"biz_code": "FACE", "identity_param": map[string]any{"identity_type": "CERT_INFO",
 				"cert_type": "IDENTITY_CARD", "cert_name": "张三", "cert_no": "260104197909275964"}}
-			if k == invalid {
-				delete(b, "identity_param")
-			}
-			return b
 		},
-		inject: func(emu *emulator.Emulator, n int) {
-			emu.InjectFault(emulator.Alipay, "", emulator.Fault{Kind: emulator.AlipayFaultBadSignature, Times: n})
-		},
+		spoil:    func(b map[string]any) { delete(b, "identity_param") },
+		upstream: emulator.Alipay, fault: emulator.AlipayFaultBadSignature,
 		faultStatus: []int{http.StatusBadGateway},
 	},
 	{
 		fn:    "callback",
-		env:   cloudauthEnv,
 		setup: callbackSetup,
 		query: func(i int, k kind) url.Values {
 			tx := callbackTxs[i%len(callbackTxs)]
@@ -167,9 +133,7 @@ var targets = []target{
 			}
 			return url.Values{"merchantBizId": {tx.bizID}, "transactionId": {tx.id}, "callbackToken": {token}}
 		},
-		inject: func(emu *emulator.Emulator, n int) {
-			emu.InjectFault(emulator.Cloudauth, "CheckResult", emulator.Fault{Kind: emulator.FaultServerError, Times: n})
-		},
+		upstream: emulator.Cloudauth, op: "CheckResult", fault: emulator.FaultServerError,
 		faultStatus:   []int{http.StatusServiceUnavailable, http.StatusBadGateway},
 		invalidStatus: http.StatusForbidden,
 		retried:       true,
@@ -264,15 +228,14 @@ func runLoad(t *testing.T, tg target, requests, concurrency int) {
 	emu := emulator.New(emulator.Config{})
 	srv := httptest.NewServer(emu.Handler())
 	t.Cleanup(srv.Close)
-	extra := tg.env(srv.URL)
+	env := []string{"FUNCTION_TIMEOUT_S=10", "RATE_LIMIT_PER_CALLER=off", "RATE_LIMIT_PER_SUBJECT=off",
+		// The load measures one instance's capacity, not the account's
+		// QPS budget (pkg/budget has its own test).
+		"CLOUDAUTH_QPS_EKYC=off", "CLOUDAUTH_QPS_BANK_CARD_N_META=off"}
 	if tg.setup != nil {
-		extra = append(extra, tg.setup(t, emu, srv.URL)...) // later entries win
+		env = append(env, tg.setup(t, emu, srv.URL)...)
 	}
-	start := func() *testproc.Proc {
-		env := append([]string{"AUTH_MODE=none", "FUNCTION_TIMEOUT_S=10",
-			"STORE_URL=file://" + t.TempDir(), "RATE_LIMIT_PER_CALLER=off", "RATE_LIMIT_PER_SUBJECT=off"}, extra...)
-		return testproc.StartFunction(t, tg.fn, env...)
-	}
+	start := func() *testproc.Proc { return e2e.Function(t, tg.fn, srv.URL, env...) }
 	invalidStatus := cmp.Or(tg.invalidStatus, http.StatusBadRequest)
 	client := &http.Client{Timeout: 30 * time.Second,
 		Transport: &http.Transport{MaxIdleConns: concurrency, MaxIdleConnsPerHost: concurrency}}
@@ -286,7 +249,11 @@ func runLoad(t *testing.T, tg target, requests, concurrency int) {
 		if tg.query != nil {
 			res, err = client.Get(p.URL() + "/?" + tg.query(i, k).Encode())
 		} else {
-			raw, _ := json.Marshal(tg.body(i, k))
+			b := tg.body(i)
+			if k == invalid {
+				tg.spoil(b)
+			}
+			raw, _ := json.Marshal(b)
 			res, err = client.Post(p.URL()+"/", "application/json", bytes.NewReader(raw))
 		}
 		if err != nil {
@@ -296,12 +263,15 @@ func runLoad(t *testing.T, tg target, requests, concurrency int) {
 		b, err := io.ReadAll(res.Body)
 		return res.StatusCode, b, err
 	}
-	// quiesce closes every connection on both sides of the function, so
-	// that what is left is what the function keeps on its own.
-	quiesce := func() {
+	// quiesce closes every connection on both sides of p, and waits until
+	// p has let go of them, so that what is left is what p keeps on its own.
+	quiesce := func(p *testproc.Proc) {
 		client.CloseIdleConnections()
 		srv.CloseClientConnections()
-		time.Sleep(time.Second)
+		deadline := time.Now().Add(10 * time.Second)
+		for connections(t, p) > 0 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
 
 	// Baseline: a fresh instance after one valid and one invalid request.
@@ -310,12 +280,12 @@ func runLoad(t *testing.T, tg target, requests, concurrency int) {
 		_, _, err := send(base, i)
 		require.NoError(t, err)
 	}
-	quiesce()
+	quiesce(base)
 	baseline := goroutines(t, base)
 
 	fn := start()
 	faults := requests / 20 // a twentieth of the upstream calls fail
-	tg.inject(emu, faults)
+	emu.InjectFault(tg.upstream, tg.op, emulator.Fault{Kind: tg.fault, Times: faults})
 	var (
 		next       atomic.Int64
 		mu         sync.Mutex
@@ -370,7 +340,7 @@ func runLoad(t *testing.T, tg target, requests, concurrency int) {
 	wg.Wait()
 	took := time.Since(began)
 	peak := peakRSS(t, fn)
-	quiesce()
+	quiesce(fn)
 	after := goroutines(t, fn)
 
 	t.Logf("%s: %d requests at concurrency %d in %v (%.0f/s): answers %v, faults answered %d of %d injected; peak RSS %d MiB; goroutines %d after the load, %d after one request",
@@ -380,7 +350,7 @@ func runLoad(t *testing.T, tg target, requests, concurrency int) {
 	if tg.retried {
 		// Under load the attempts of different requests interleave, so
 		// a retry nearly always succeeds: the faults are met, not answered.
-		assert.Equal(t, int64(faults), emu.Stats().Faults[string(emulator.FaultServerError)], "every injected fault was met")
+		assert.Equal(t, int64(faults), emu.Stats().Faults[string(tg.fault)], "every injected fault was met")
 		assert.LessOrEqual(t, faulted, faults)
 	} else {
 		assert.Equal(t, faults, faulted, "each injected fault answered once, as its documented error")

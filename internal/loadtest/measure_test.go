@@ -54,6 +54,35 @@ func goroutines(t *testing.T, p *testproc.Proc) int {
 	return n
 }
 
+// connections counts the TCP connections p has open, its listening
+// sockets aside: its socket descriptors whose inode /proc/<pid>/net/tcp{,6}
+// does not list as listening (state 0A).
+func connections(t *testing.T, p *testproc.Proc) int {
+	t.Helper()
+	dir := fmt.Sprintf("/proc/%d", p.Pid())
+	listening := map[string]bool{}
+	for _, table := range []string{"net/tcp", "net/tcp6"} {
+		b, _ := os.ReadFile(dir + "/" + table)
+		for line := range strings.Lines(string(b)) {
+			if f := strings.Fields(line); len(f) > 9 && f[3] == "0A" {
+				listening[f[9]] = true
+			}
+		}
+	}
+	fds, err := os.ReadDir(dir + "/fd")
+	if err != nil {
+		t.Fatalf("reading the function's descriptors: %v (the load test runs on Linux)", err)
+	}
+	n := 0
+	for _, fd := range fds {
+		link, _ := os.Readlink(dir + "/fd/" + fd.Name())
+		if inode, ok := strings.CutPrefix(link, "socket:["); ok && !listening[strings.TrimSuffix(inode, "]")] {
+			n++
+		}
+	}
+	return n
+}
+
 func tail(s string, n int) string {
 	if len(s) > n {
 		return s[len(s)-n:]

@@ -3,16 +3,19 @@ package restarttest
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/idverify/fc-kyc/internal/e2e"
 	"github.com/idverify/fc-kyc/pkg/emulator"
 	"github.com/idverify/fc-kyc/pkg/store"
 	"github.com/idverify/fc-kyc/pkg/testproc"
@@ -56,17 +59,12 @@ func restart(t *testing.T, storeURL string) {
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })
 
-	common := []string{"AUTH_MODE=none", "FUNCTION_TIMEOUT_S=10", "STORE_URL=" + storeURL,
-		"TRUST_CONTROL_PATH=true", // the test plays FC's part and sends the timer as an event
-		"CALLBACK_SECRET=" + callbackSecret, "CLOUDAUTH_ENDPOINT=" + emuSrv.URL,
-		"ALIBABA_CLOUD_ACCESS_KEY_ID=" + emulator.DefaultAccessKeyID,
-		"ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + emulator.DefaultAccessKeySecret,
+	common := []string{"FUNCTION_TIMEOUT_S=10", "STORE_URL=" + storeURL, "CALLBACK_SECRET=" + callbackSecret,
 		"RATE_LIMIT_PER_CALLER=off", "RATE_LIMIT_PER_SUBJECT=off"}
-	cbPort, iniPort := testproc.FreePort(t), testproc.FreePort(t)
+	cbFront := newFront(t)
 
 	// 1. ekyc-init.
-	ini := testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/functions/ekyc-init"), iniPort,
-		append([]string{"FC_CUSTOM_LISTEN_PORT=" + iniPort, "EKYC_CALLBACK_URL=http://127.0.0.1:" + cbPort + "/ekyc/callback"}, common...)...)
+	ini := e2e.Function(t, "ekyc-init", emuSrv.URL, append(common, "EKYC_CALLBACK_URL="+cbFront.URL+"/ekyc/callback")...)
 	var txs []string
 	for range 4 {
 		id, status := initialize(t, ini)
@@ -87,9 +85,9 @@ func restart(t *testing.T, storeURL string) {
 	txs = append(txs, id)
 
 	// 2. callback: the receiver is down for the first two results.
-	cb := testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/functions/callback"), cbPort,
-		append([]string{"FC_CUSTOM_LISTEN_PORT=" + cbPort, "RECONCILE_AFTER=1ms", "RESULT_WEBHOOK_URL=" + hook.URL() + "/kyc/results",
-			"RESULT_WEBHOOK_SECRET=" + webhookSecret}, common...)...)
+	cb := e2e.Function(t, "callback", emuSrv.URL, append(common, "RECONCILE_AFTER=1ms",
+		"RESULT_WEBHOOK_URL="+hook.URL()+"/kyc/results", "RESULT_WEBHOOK_SECRET="+webhookSecret)...)
+	cbFront.forward(cb)
 	hook.FailNext(2)
 	for _, id := range txs[:2] {
 		require.NoError(t, emu.Complete(ctx, id, "Y", "200", true), "notification acknowledged")
@@ -98,6 +96,7 @@ func restart(t *testing.T, storeURL string) {
 	acked = inFlightDuring(t, emu, "CheckResult", func() bool { return emu.Complete(ctx, txs[2], "N", "205", true) == nil }, cb.Kill)
 	assert.False(t, acked, "the killed notification was never acknowledged")
 	cb.Restart(t)
+	cbFront.forward(cb)
 	for _, id := range txs[:2] {
 		tx, err := st.Get(ctx, id)
 		require.NoError(t, err)
@@ -196,15 +195,38 @@ type reconcileReport struct {
 func timer(t *testing.T, p *testproc.Proc) reconcileReport {
 	t.Helper()
 	ev := `{"triggerTime":"` + time.Now().UTC().Format(time.RFC3339) + `","triggerName":"reconcile","payload":""}`
-	req, err := http.NewRequest(http.MethodPost, p.URL()+"/invoke", strings.NewReader(ev))
-	require.NoError(t, err)
-	req.Header.Set("x-fc-control-path", "/invoke")
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	require.Equal(t, http.StatusOK, res.StatusCode, "%s", b)
+	a := e2e.Post(t, p.URL()+"/invoke", map[string]string{"x-fc-control-path": "/invoke"}, ev)
+	require.Equal(t, http.StatusOK, a.Status, "%s", a.Raw)
 	var rep reconcileReport
-	require.NoError(t, json.Unmarshal(b, &rep), "%s", b)
+	require.NoError(t, json.Unmarshal([]byte(a.Raw), &rep), "%s", a.Raw)
 	return rep
+}
+
+// front is the callback's public address, which the service keeps with
+// every transaction (ekyc-init gives it at Initialize). As an FC trigger's
+// URL does, it stays while the instance behind it is replaced (a restarted
+// process serves on a new port), and forwards to whichever one serves now;
+// with none serving, the service gets a 502.
+type front struct {
+	*httptest.Server
+	to atomic.Pointer[url.URL]
+}
+
+func newFront(t *testing.T) *front {
+	f := &front{}
+	f.Server = httptest.NewServer(&httputil.ReverseProxy{
+		Rewrite:      func(r *httputil.ProxyRequest) { r.SetURL(f.to.Load()) },
+		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, _ error) { w.WriteHeader(http.StatusBadGateway) },
+	})
+	t.Cleanup(f.Close)
+	return f
+}
+
+// forward sends what reaches the front to p from now on.
+func (f *front) forward(p *testproc.Proc) {
+	u, err := url.Parse(p.URL())
+	if err != nil {
+		panic(err)
+	}
+	f.to.Store(u)
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/idverify/fc-kyc/internal/e2e"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -43,8 +44,8 @@ func hashedSub(sub string) string {
 }
 
 func TestJWTMode(t *testing.T) {
-	skipShort(t)
-	e := startEmulator(t)
+	e2e.Skip(t)
+	_, e := e2e.Emulator(t)
 	p := newIDP(t)
 
 	for _, fn := range initFunctions {
@@ -59,29 +60,29 @@ func TestJWTMode(t *testing.T) {
 				"not yet valid":  bearer(p.token(t, "u-1", func(c jwt.MapClaims) { c["nbf"] = time.Now().Add(5 * time.Minute).Unix() })),
 				"an API key":     {"X-Api-Key": "k"},
 			}
-			before := e.requests(t, fn.action)
+			before := requests(t, e, fn.action)
 			for name, h := range refused {
-				a := post(t, proc.URL()+"/", h, fn.body())
-				assert.Equal(t, http.StatusUnauthorized, a.status, name)
-				assert.Equal(t, "Unauthorized", a.str("Code"), name)
+				a := e2e.Post(t, proc.URL()+"/", h, fn.body())
+				assert.Equal(t, http.StatusUnauthorized, a.Status, name)
+				assert.Equal(t, "Unauthorized", a.Str("Code"), name)
 			}
-			assert.Equal(t, before, e.requests(t, fn.action), "a refused caller costs no upstream request")
+			assert.Equal(t, before, requests(t, e, fn.action), "a refused caller costs no upstream request")
 
 			sub := "alice@shop.example"
-			a := post(t, proc.URL()+"/", bearer(p.token(t, sub, nil)), fn.body())
-			require.Equal(t, http.StatusOK, a.status, a.raw)
-			assert.Equal(t, before+1, e.requests(t, fn.action))
+			a := e2e.Post(t, proc.URL()+"/", bearer(p.token(t, sub, nil)), fn.body())
+			require.Equal(t, http.StatusOK, a.Status, a.Raw)
+			assert.Equal(t, before+1, requests(t, e, fn.action))
 
-			ev := post(t, proc.URL()+"/invoke", event, fn.body())
-			assert.Equal(t, http.StatusOK, ev.status, "events are authorised by FC, not by a token: %s", ev.raw)
+			ev := e2e.Post(t, proc.URL()+"/invoke", event, fn.body())
+			assert.Equal(t, http.StatusOK, ev.Status, "events are authorised by FC, not by a token: %s", ev.Raw)
 		})
 	}
 
 	t.Run("ekyc-init sends the hashed sub as MerchantUserId", func(t *testing.T) {
 		proc := startFunction(t, "ekyc-init", e, p.env()...)
 		sub := "alice@shop.example"
-		a := post(t, proc.URL()+"/", bearer(p.token(t, sub, nil)), initFunctions[0].body())
-		require.Equal(t, http.StatusOK, a.status, a.raw)
+		a := e2e.Post(t, proc.URL()+"/", bearer(p.token(t, sub, nil)), initFunctions[0].body())
+		require.Equal(t, http.StatusOK, a.Status, a.Raw)
 		got, err := e.LastRequest("Initialize")
 		require.NoError(t, err)
 		assert.Equal(t, hashedSub(sub), got.Params["MerchantUserId"], "the token's sub, hashed, overrides the body")
@@ -89,8 +90,8 @@ func TestJWTMode(t *testing.T) {
 
 		body := initFunctions[0].body()
 		delete(body, "MerchantUserId")
-		a = post(t, proc.URL()+"/", bearer(p.token(t, "bob", nil)), body)
-		require.Equal(t, http.StatusOK, a.status, "with a token the body needs no MerchantUserId: %s", a.raw)
+		a = e2e.Post(t, proc.URL()+"/", bearer(p.token(t, "bob", nil)), body)
+		require.Equal(t, http.StatusOK, a.Status, "with a token the body needs no MerchantUserId: %s", a.Raw)
 		got, err = e.LastRequest("Initialize")
 		require.NoError(t, err)
 		assert.Equal(t, hashedSub("bob"), got.Params["MerchantUserId"])
@@ -98,8 +99,8 @@ func TestJWTMode(t *testing.T) {
 }
 
 func TestJWKSURLMode(t *testing.T) {
-	skipShort(t)
-	e := startEmulator(t)
+	e2e.Skip(t)
+	_, e := e2e.Emulator(t)
 	p := newIDP(t)
 	var fetches atomic.Int64
 	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -120,46 +121,45 @@ func TestJWKSURLMode(t *testing.T) {
 	s, err := tok.SignedString(p.key)
 	require.NoError(t, err)
 	for range 3 {
-		a := post(t, proc.URL()+"/", bearer(s), initFunctions[1].body())
-		require.Equal(t, http.StatusOK, a.status, a.raw)
+		a := e2e.Post(t, proc.URL()+"/", bearer(s), initFunctions[1].body())
+		require.Equal(t, http.StatusOK, a.Status, a.Raw)
 	}
 	assert.EqualValues(t, 1, fetches.Load(), "the keys are cached")
 }
 
 func TestAPIKeyMode(t *testing.T) {
-	skipShort(t)
-	e := startEmulator(t)
-	sum := func(k string) string { s := sha256.Sum256([]byte(k)); return hex.EncodeToString(s[:]) }
+	e2e.Skip(t)
+	_, e := e2e.Emulator(t)
 	for _, fn := range initFunctions {
 		t.Run(fn.name, func(t *testing.T) {
-			proc := startFunction(t, fn.name, e, "AUTH_MODE=apikey", "API_KEY_HASHES="+sum("old-key-0001")+","+sum("new-key-0002"))
-			before := e.requests(t, fn.action)
+			proc := startFunction(t, fn.name, e, apiKeyEnv("old-key-0001", "new-key-0002")...)
+			before := requests(t, e, fn.action)
 			for name, h := range map[string]map[string]string{
 				"no key":    nil,
 				"wrong key": {"X-Api-Key": "guess"},
-				"the hash":  {"X-Api-Key": sum("new-key-0002")},
+				"the hash":  {"X-Api-Key": keyHash("new-key-0002")},
 				"basic":     {"Authorization": "Basic new-key-0002"},
 			} {
-				a := post(t, proc.URL()+"/", h, fn.body())
-				assert.Equal(t, http.StatusUnauthorized, a.status, name)
+				a := e2e.Post(t, proc.URL()+"/", h, fn.body())
+				assert.Equal(t, http.StatusUnauthorized, a.Status, name)
 			}
-			assert.Equal(t, before, e.requests(t, fn.action), "a refused caller costs no upstream request")
+			assert.Equal(t, before, requests(t, e, fn.action), "a refused caller costs no upstream request")
 			for _, h := range []map[string]string{{"X-Api-Key": "new-key-0002"}, bearer("old-key-0001")} {
-				a := post(t, proc.URL()+"/", h, fn.body())
-				require.Equal(t, http.StatusOK, a.status, a.raw)
+				a := e2e.Post(t, proc.URL()+"/", h, fn.body())
+				require.Equal(t, http.StatusOK, a.Status, a.Raw)
 			}
-			assert.Equal(t, before+2, e.requests(t, fn.action))
+			assert.Equal(t, before+2, requests(t, e, fn.action))
 		})
 	}
 }
 
 func TestNoneMode(t *testing.T) {
-	skipShort(t)
-	e := startEmulator(t)
+	e2e.Skip(t)
+	_, e := e2e.Emulator(t)
 	for _, fn := range initFunctions {
 		proc := startFunction(t, fn.name, e, "AUTH_MODE=none")
-		a := post(t, proc.URL()+"/", nil, fn.body())
-		assert.Equal(t, http.StatusOK, a.status, "%s: %s", fn.name, a.raw)
-		assert.False(t, strings.Contains(a.raw, "Unauthorized"))
+		a := e2e.Post(t, proc.URL()+"/", nil, fn.body())
+		assert.Equal(t, http.StatusOK, a.Status, "%s: %s", fn.name, a.Raw)
+		assert.False(t, strings.Contains(a.Raw, "Unauthorized"))
 	}
 }

@@ -4,13 +4,14 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/idverify/fc-kyc/internal/e2e"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 func TestCORS(t *testing.T) {
-	skipShort(t)
-	e := startEmulator(t)
+	e2e.Skip(t)
+	_, e := e2e.Emulator(t)
 	p := newIDP(t)
 	const shop = "https://shop.example.com"
 	for _, fn := range initFunctions {
@@ -23,30 +24,30 @@ func TestCORS(t *testing.T) {
 				h["Authorization"] = tok["Authorization"]
 				return h
 			}
-			before := e.requests(t, fn.action)
+			before := requests(t, e, fn.action)
 
 			// Nothing is allowed by default, and a cross-site call is not made.
-			r := post(t, closed.URL()+"/", withOrigin(shop), fn.body())
-			assert.Equal(t, http.StatusForbidden, r.status, r.raw)
-			assert.Empty(t, r.header.Get("Access-Control-Allow-Origin"))
-			r = do(t, http.MethodOptions, closed.URL()+"/", map[string]string{"Origin": shop, "Access-Control-Request-Method": "POST"}, "")
-			assert.Equal(t, http.StatusForbidden, r.status)
-			r = post(t, open.URL()+"/", withOrigin("https://evil.example"), fn.body())
-			assert.Equal(t, http.StatusForbidden, r.status, r.raw)
-			assert.Equal(t, before, e.requests(t, fn.action), "refused origins cost no upstream request")
+			r := e2e.Post(t, closed.URL()+"/", withOrigin(shop), fn.body())
+			assert.Equal(t, http.StatusForbidden, r.Status, r.Raw)
+			assert.Empty(t, r.Header.Get("Access-Control-Allow-Origin"))
+			r = e2e.Do(t, http.MethodOptions, closed.URL()+"/", map[string]string{"Origin": shop, "Access-Control-Request-Method": "POST"}, "")
+			assert.Equal(t, http.StatusForbidden, r.Status)
+			r = e2e.Post(t, open.URL()+"/", withOrigin("https://evil.example"), fn.body())
+			assert.Equal(t, http.StatusForbidden, r.Status, r.Raw)
+			assert.Equal(t, before, requests(t, e, fn.action), "refused origins cost no upstream request")
 
 			// The configured front-end: preflight without credentials, then the call.
-			r = do(t, http.MethodOptions, open.URL()+"/", map[string]string{"Origin": shop,
+			r = e2e.Do(t, http.MethodOptions, open.URL()+"/", map[string]string{"Origin": shop,
 				"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type"}, "")
-			assert.Equal(t, http.StatusNoContent, r.status, r.raw)
-			assert.Equal(t, shop, r.header.Get("Access-Control-Allow-Origin"))
-			assert.Contains(t, r.header.Get("Access-Control-Allow-Headers"), "Authorization")
-			r = post(t, open.URL()+"/", withOrigin(shop), fn.body())
-			require.Equal(t, http.StatusOK, r.status, r.raw)
-			assert.Equal(t, shop, r.header.Get("Access-Control-Allow-Origin"))
-			r = post(t, open.URL()+"/", map[string]string{"Origin": shop}, fn.body())
-			assert.Equal(t, http.StatusUnauthorized, r.status, "an allowed origin still needs a token")
-			assert.Equal(t, shop, r.header.Get("Access-Control-Allow-Origin"), "so the page can read the 401")
+			assert.Equal(t, http.StatusNoContent, r.Status, r.Raw)
+			assert.Equal(t, shop, r.Header.Get("Access-Control-Allow-Origin"))
+			assert.Contains(t, r.Header.Get("Access-Control-Allow-Headers"), "Authorization")
+			r = e2e.Post(t, open.URL()+"/", withOrigin(shop), fn.body())
+			require.Equal(t, http.StatusOK, r.Status, r.Raw)
+			assert.Equal(t, shop, r.Header.Get("Access-Control-Allow-Origin"))
+			r = e2e.Post(t, open.URL()+"/", map[string]string{"Origin": shop}, fn.body())
+			assert.Equal(t, http.StatusUnauthorized, r.Status, "an allowed origin still needs a token")
+			assert.Equal(t, shop, r.Header.Get("Access-Control-Allow-Origin"), "so the page can read the 401")
 		})
 	}
 }

@@ -1,14 +1,10 @@
 package securitytest
 
 import (
-	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/json"
 	"encoding/pem"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -18,9 +14,13 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/require"
 
+	"crypto/sha256"
+	"encoding/hex"
 	"github.com/idverify/fc-kyc/internal/contract"
+	"github.com/idverify/fc-kyc/internal/e2e"
 	"github.com/idverify/fc-kyc/pkg/emulator"
 	"github.com/idverify/fc-kyc/pkg/testproc"
+	"strings"
 )
 
 const (
@@ -29,53 +29,34 @@ const (
 	audience   = "kyc-functions"
 )
 
-func skipShort(t *testing.T) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end: builds and runs binaries")
-	}
-}
-
-// emu is one emulator process.
-type emu struct {
-	url string
-	*emulator.Remote
-}
-
-func startEmulator(t *testing.T) emu {
-	t.Helper()
-	p := testproc.StartEmulator(t)
-	return emu{url: p.URL(), Remote: &emulator.Remote{BaseURL: p.URL()}}
-}
-
-// requests is how many requests for action reached the emulator.
-func (e emu) requests(t *testing.T, action string) int64 {
+// requests is how many requests for action reached the emulator e.
+func requests(t *testing.T, e *emulator.Remote, action string) int64 {
 	t.Helper()
 	st, err := e.Stats()
 	require.NoError(t, err)
 	return st.Requests[action]
 }
 
-// startFunction runs functions/<name> against e, with its own file store,
-// and env on top.
-func startFunction(t *testing.T, name string, e emu, env ...string) *testproc.Proc {
+// startFunction is e2e.Function, with the key of bank-verify's per-card
+// limit every function here is given, and env on top.
+func startFunction(t *testing.T, name string, e *emulator.Remote, env ...string) *testproc.Proc {
 	t.Helper()
-	all := append([]string{
-		"FUNCTION_TIMEOUT_S=5", // StartFunction trusts x-fc-control-path; env may say TRUST_CONTROL_PATH=false
-		"CLOUDAUTH_ENDPOINT=" + e.url,
-		"ALIBABA_CLOUD_ACCESS_KEY_ID=" + emulator.DefaultAccessKeyID,
-		"ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + emulator.DefaultAccessKeySecret,
-		"STORE_URL=file://" + t.TempDir(),
-		"BANK_CARD_LIMIT_SECRET=securitytest-card-limit-key-0123456789", // bank-verify's per-card limit
-	}, env...)
-	p := testproc.StartFunction(t, name, all...)
-	contract.Register(t, name, p.URL())
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("%s output:\n%s", name, p.Output())
-		}
-	})
-	return p
+	return e2e.Function(t, name, e.BaseURL, append([]string{"BANK_CARD_LIMIT_SECRET=securitytest-card-limit-key-0123456789"}, env...)...)
+}
+
+// apiKeyEnv is the configuration of AUTH_MODE=apikey accepting keys.
+func apiKeyEnv(keys ...string) []string {
+	hashes := make([]string, len(keys))
+	for i, k := range keys {
+		hashes[i] = keyHash(k)
+	}
+	return []string{"AUTH_MODE=apikey", "API_KEY_HASHES=" + strings.Join(hashes, ",")}
+}
+
+// keyHash is an API key's entry in API_KEY_HASHES: its SHA-256 in hex.
+func keyHash(key string) string {
+	s := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(s[:])
 }
 
 // The identity provider's key and a stranger's, made once per test binary
@@ -142,49 +123,6 @@ func signToken(t *testing.T, key *rsa.PrivateKey, sub string, change func(jwt.Ma
 	s, err := jwt.NewWithClaims(jwt.SigningMethodRS256, c).SignedString(key)
 	require.NoError(t, err)
 	return s
-}
-
-type answer struct {
-	status int
-	header http.Header
-	raw    string
-	body   map[string]any
-}
-
-func (a answer) str(key string) string { s, _ := a.body[key].(string); return s }
-
-// post sends body (JSON-encoded unless it is a string) and reads the JSON
-// answer.
-func post(t *testing.T, url string, headers map[string]string, body any) answer {
-	t.Helper()
-	raw, ok := body.(string)
-	if !ok {
-		b, err := json.Marshal(body)
-		require.NoError(t, err)
-		raw = string(b)
-	}
-	return do(t, http.MethodPost, url, headers, raw)
-}
-
-func do(t *testing.T, method, url string, headers map[string]string, body string) answer {
-	t.Helper()
-	req, err := http.NewRequest(method, url, bytes.NewReader([]byte(body)))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	client := &http.Client{Timeout: 30 * time.Second}
-	res, err := client.Do(req)
-	require.NoError(t, err)
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	require.NoError(t, err)
-	a := answer{status: res.StatusCode, header: res.Header, raw: string(b)}
-	if len(bytes.TrimSpace(b)) > 0 {
-		require.NoError(t, json.Unmarshal(b, &a.body), "answer is JSON: %s", b)
-	}
-	return a
 }
 
 func bearer(tok string) map[string]string { return map[string]string{"Authorization": "Bearer " + tok} }

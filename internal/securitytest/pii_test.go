@@ -2,7 +2,6 @@ package securitytest
 
 import (
 	"crypto/md5"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/idverify/fc-kyc/internal/e2e"
 	"github.com/idverify/fc-kyc/pkg/emulator"
 	"github.com/idverify/fc-kyc/pkg/testproc"
 )
@@ -61,21 +61,20 @@ type capture struct {
 	bodies []string
 }
 
-func (c *capture) post(t *testing.T, url string, headers map[string]string, body any) answer {
+func (c *capture) post(t *testing.T, url string, headers map[string]string, body any) e2e.Answer {
 	t.Helper()
-	a := post(t, url, headers, body)
+	a := e2e.Post(t, url, headers, body)
 	c.mu.Lock()
-	c.bodies = append(c.bodies, a.raw)
+	c.bodies = append(c.bodies, a.Raw)
 	c.mu.Unlock()
 	return a
 }
 
 func TestNoPersonalDataInLogsOrAnswers(t *testing.T) {
-	skipShort(t)
-	e := startEmulator(t)
+	e2e.Skip(t)
+	_, e := e2e.Emulator(t)
 	p := newIDP(t)
-	keyHash := sha256.Sum256([]byte(apiKey))
-	apikeyEnv := []string{"AUTH_MODE=apikey", "API_KEY_HASHES=" + hex.EncodeToString(keyHash[:])}
+	apikeyEnv := apiKeyEnv(apiKey)
 	limits := "RATE_LIMIT_PER_SUBJECT=40/1h"
 	procs := map[string]*testproc.Proc{
 		"bank-verify jwt":        startFunction(t, "bank-verify", e, append(p.env(), limits)...),
@@ -106,20 +105,20 @@ func TestNoPersonalDataInLogsOrAnswers(t *testing.T) {
 			u := procs[name].URL() + "/"
 			for _, h := range []map[string]string{bearer(stolen), bearer(expired), bearer(apiKey), key} {
 				a := c.post(t, u, refused(h), bankBody(cards[0], "BANK_CARD_4_META"))
-				assert.Equal(t, http.StatusUnauthorized, a.status)
+				assert.Equal(t, http.StatusUnauthorized, a.Status)
 			}
 			a := c.post(t, u, refused(map[string]string{"Origin": "https://" + email[6:]}), bankBody(cards[0], "BANK_CARD_4_META"))
-			assert.Equal(t, http.StatusForbidden, a.status)
+			assert.Equal(t, http.StatusForbidden, a.Status)
 		}
 		a := c.post(t, procs["bank-verify md5 apikey"].URL()+"/", refused(map[string]string{"X-Api-Key": mobile}), bankBody(cards[0], "BANK_CARD_4_META"))
-		assert.Equal(t, http.StatusUnauthorized, a.status)
+		assert.Equal(t, http.StatusUnauthorized, a.Status)
 	})
 	t.Run("rate limited", func(t *testing.T) {
 		tok := bearer(p.token(t, "limited-"+email, nil))
 		got429 := false
 		for range 41 {
 			a := c.post(t, procs["bank-verify jwt"].URL()+"/", tok, bankBody(cards[1], "BANK_CARD_4_META"))
-			got429 = got429 || a.status == http.StatusTooManyRequests
+			got429 = got429 || a.Status == http.StatusTooManyRequests
 		}
 		assert.True(t, got429, "the 41st call is over RATE_LIMIT_PER_SUBJECT=40/1h")
 	})
@@ -157,11 +156,11 @@ func bankBody(card, productType string) map[string]any {
 
 // bankScenarios drives bank-verify through outcomes, every bad parameter,
 // events and upstream faults.
-func bankScenarios(t *testing.T, c *capture, e emu, url string, auth map[string]string) {
+func bankScenarios(t *testing.T, c *capture, e *emulator.Remote, url string, auth map[string]string) {
 	for _, card := range cards {
 		for _, pt := range []string{"BANK_CARD_2_META", "BANK_CARD_3_META", "BANK_CARD_4_META"} {
 			a := c.post(t, url+"/", auth, bankBody(card, pt))
-			require.Equal(t, http.StatusOK, a.status, a.raw)
+			require.Equal(t, http.StatusOK, a.Status, a.Raw)
 		}
 	}
 	other := bankBody(cards[2], "BANK_CARD_3_META")
@@ -170,7 +169,7 @@ func bankScenarios(t *testing.T, c *capture, e emu, url string, auth map[string]
 	old["IdentifyNum"], old["Mobile"] = idCard15, mobileIntl
 	for _, b := range []map[string]any{other, old} {
 		a := c.post(t, url+"/", auth, b)
-		require.Equal(t, http.StatusOK, a.status, a.raw)
+		require.Equal(t, http.StatusOK, a.Status, a.Raw)
 	}
 	with := func(k string, v any) map[string]any { m := bankBody(cards[0], "BANK_CARD_4_META"); m[k] = v; return m }
 	for _, b := range []any{
@@ -183,9 +182,9 @@ func bankScenarios(t *testing.T, c *capture, e emu, url string, auth map[string]
 		`{"ProductType":"BANK_CARD_2_META","BankCard":"` + cards[0] + `","UserName":"` + strings.Repeat(nameHan, 600) + `"}`,
 	} {
 		a := c.post(t, url+"/", refused(auth), b)
-		assert.GreaterOrEqual(t, a.status, 400, a.raw)
+		assert.GreaterOrEqual(t, a.Status, 400, a.Raw)
 		ev := c.post(t, url+"/invoke", refused(event), b)
-		assert.Equal(t, "404", ev.header.Get("x-fc-status"), ev.raw)
+		assert.Equal(t, "404", ev.Header.Get("x-fc-status"), ev.Raw)
 	}
 	payload, _ := json.Marshal(bankBody(cards[4], "BANK_CARD_4_META"))
 	for _, ev := range []any{
@@ -194,9 +193,9 @@ func bankScenarios(t *testing.T, c *capture, e emu, url string, auth map[string]
 		map[string]any{"specversion": "1.0", "id": "1", "source": "s", "type": "t", "data": bankBody(cards[6], "BANK_CARD_3_META")},
 	} {
 		a := c.post(t, url+"/invoke", event, ev)
-		assert.Equal(t, http.StatusOK, a.status, a.raw)
+		assert.Equal(t, http.StatusOK, a.Status, a.Raw)
 	}
-	faults(t, c, e, "BankMetaVerifyIntl", func() answer { return c.post(t, url+"/", auth, bankBody(cards[0], "BANK_CARD_4_META")) })
+	faults(t, c, e, "BankMetaVerifyIntl", func() e2e.Answer { return c.post(t, url+"/", auth, bankBody(cards[0], "BANK_CARD_4_META")) })
 }
 
 func ekycBody(user string) map[string]any {
@@ -204,12 +203,12 @@ func ekycBody(user string) map[string]any {
 		"MerchantUserId": user, "DocType": "01560000"}
 }
 
-func ekycScenarios(t *testing.T, c *capture, e emu, url string, auth map[string]string) {
+func ekycScenarios(t *testing.T, c *capture, e *emulator.Remote, url string, auth map[string]string) {
 	for _, user := range []string{merchantUID, email, mobile, idCard} {
 		a := c.post(t, url+"/", auth, ekycBody(user))
-		require.Equal(t, http.StatusOK, a.status, a.raw)
+		require.Equal(t, http.StatusOK, a.Status, a.Raw)
 		a = c.post(t, url+"/invoke", event, ekycBody(user))
-		require.Equal(t, http.StatusOK, a.status, a.raw)
+		require.Equal(t, http.StatusOK, a.Status, a.Raw)
 	}
 	with := func(k string, v any) map[string]any { m := ekycBody(merchantUID); m[k] = v; return m }
 	metaString, _ := json.Marshal(ekycBody(email)["MetaInfo"])
@@ -225,22 +224,22 @@ func ekycScenarios(t *testing.T, c *capture, e emu, url string, auth map[string]
 	}
 	for _, b := range bad {
 		a := c.post(t, url+"/", refused(auth), b)
-		assert.GreaterOrEqual(t, a.status, 400, a.raw)
+		assert.GreaterOrEqual(t, a.Status, 400, a.Raw)
 		ev := c.post(t, url+"/invoke", refused(event), b)
-		assert.Equal(t, "404", ev.header.Get("x-fc-status"), ev.raw)
+		assert.Equal(t, "404", ev.Header.Get("x-fc-status"), ev.Raw)
 	}
-	faults(t, c, e, "Initialize", func() answer { return c.post(t, url+"/", auth, ekycBody(email)) })
+	faults(t, c, e, "Initialize", func() e2e.Answer { return c.post(t, url+"/", auth, ekycBody(email)) })
 }
 
 // faults makes each upstream failure happen once under call.
-func faults(t *testing.T, c *capture, e emu, action string, call func() answer) {
+func faults(t *testing.T, c *capture, e *emulator.Remote, action string, call func() e2e.Answer) {
 	for _, f := range []emulator.Fault{
 		{Kind: emulator.FaultThrottle}, {Kind: emulator.FaultServerError}, {Kind: emulator.FaultInternalError},
 		{Kind: emulator.FaultMalformed}, {Kind: emulator.FaultReset}, {Kind: emulator.FaultSlow, Delay: 10 * time.Second},
 	} {
 		require.NoError(t, e.InjectFault(emulator.Cloudauth, action, f))
 		a := call()
-		assert.GreaterOrEqual(t, a.status, 500, "%s: %s", f.Kind, a.raw)
+		assert.GreaterOrEqual(t, a.Status, 500, "%s: %s", f.Kind, a.Raw)
 		require.NoError(t, e.ClearFaults())
 	}
 }

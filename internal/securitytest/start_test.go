@@ -1,6 +1,7 @@
 package securitytest
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -8,7 +9,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/idverify/fc-kyc/internal/e2e"
 	"github.com/idverify/fc-kyc/internal/registry"
+	"github.com/idverify/fc-kyc/pkg/emulator"
 	"github.com/idverify/fc-kyc/pkg/testproc"
 )
 
@@ -30,7 +33,7 @@ func authenticatedFunctions(t *testing.T) []string {
 }
 
 func TestStartRefusesMissingOrMalformedSecurityConfiguration(t *testing.T) {
-	skipShort(t)
+	e2e.Skip(t)
 	keyFile := filepath.Join(t.TempDir(), "key.pem")
 	require.NoError(t, os.WriteFile(keyFile, []byte("-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n"), 0o600))
 	jwt := []string{"AUTH_MODE=jwt", "AUTH_JWT_ISSUER=" + issuer, "AUTH_JWT_AUDIENCE=" + audience, "AUTH_SUBJECT_SECRET=" + subjectSecret}
@@ -53,7 +56,7 @@ func TestStartRefusesMissingOrMalformedSecurityConfiguration(t *testing.T) {
 		{"jwt with a missing key file", append(jwt, "AUTH_JWT_PUBLIC_KEY_FILE="+keyFile+".gone"), "AUTH_JWT_PUBLIC_KEY_FILE"},
 		{"jwt with a malformed JWKS", append(jwt, `AUTH_JWKS={"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"}]}`), "AUTH_JWKS"},
 		{"jwt with a JWKS URL over http", append(jwt, "AUTH_JWKS_URL=http://idp.example.com/jwks"), "AUTH_JWKS_URL"},
-		{"jwt with an unreachable JWKS URL", append(jwt, "AUTH_JWKS_URL=http://127.0.0.1:"+testproc.FreePort(t)+"/jwks"), "AUTH_JWKS_URL"},
+		{"jwt with an unreachable JWKS URL", append(jwt, "AUTH_JWKS_URL="+unreachableURL(t, "/jwks")), "AUTH_JWKS_URL"},
 		{"CORS wildcard", []string{"AUTH_MODE=none", "CORS_ALLOWED_ORIGINS=*"}, "CORS_ALLOWED_ORIGINS"},
 		{"malformed limit", []string{"AUTH_MODE=none", "RATE_LIMIT_PER_SUBJECT=lots"}, "RATE_LIMIT_PER_SUBJECT"},
 		{"malformed caller limit", []string{"AUTH_MODE=none", "RATE_LIMIT_PER_CALLER=10"}, "RATE_LIMIT_PER_CALLER"},
@@ -75,10 +78,19 @@ func TestStartRefusesMissingOrMalformedSecurityConfiguration(t *testing.T) {
 // upstreamEnv is a valid upstream configuration for fn (its upstream is not
 // called at start), so that the security settings are what stops it.
 func upstreamEnv(fn string) []string {
-	for _, g := range gatewayFunctions {
-		if g.name == fn {
-			return g.env(emu{url: "http://127.0.0.1:9"})
-		}
+	if f, ok := registry.Lookup(fn); ok && f.Upstream != registry.None {
+		return emulator.ClientEnv(emulator.Upstream(f.Upstream), "http://127.0.0.1:9")
 	}
 	return nil
+}
+
+// unreachableURL is a loopback URL nothing listens on: the port of a
+// listener the test opened and closed.
+func unreachableURL(t *testing.T, path string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	return "http://" + addr + path
 }

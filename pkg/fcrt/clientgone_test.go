@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/idverify/fc-kyc/internal/e2e"
 	"github.com/idverify/fc-kyc/pkg/apierr"
 )
 
@@ -82,11 +82,10 @@ func TestClientHangUpIsLoggedAs499(t *testing.T) {
 			}
 			lines := make(lineWriter, 16)
 			o := Options{Logger: slog.New(slog.NewJSONHandler(lines, nil)), TrustControlPath: true}
-			srv := httptest.NewServer(Handler(f, o))
-			t.Cleanup(srv.Close)
+			url := server(t, f, o)
 
 			ctx, hangUp := context.WithCancel(context.Background())
-			req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/", strings.NewReader(`{}`))
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/", strings.NewReader(`{}`))
 			require.NoError(t, err)
 			for k, v := range kind.header {
 				req.Header.Set(k, v)
@@ -134,12 +133,7 @@ func TestDeadlineIsStillAnError(t *testing.T) {
 	}
 	lines := make(lineWriter, 16)
 	o := Options{Logger: slog.New(slog.NewJSONHandler(lines, nil)), Timeout: time.Second}
-	srv := httptest.NewServer(Handler(f, o))
-	t.Cleanup(srv.Close)
-	res, err := http.Post(srv.URL+"/", "application/json", strings.NewReader(`{}`))
-	require.NoError(t, err)
-	res.Body.Close()
-	assert.Equal(t, http.StatusGatewayTimeout, res.StatusCode)
+	assert.Equal(t, http.StatusGatewayTimeout, e2e.Post(t, server(t, f, o)+"/", nil, `{}`).Status)
 	logged := untilInvocation(t, lines)
 	inv := logged[len(logged)-1]
 	assert.Equal(t, "ERROR", inv["level"])

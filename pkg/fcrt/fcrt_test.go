@@ -35,22 +35,23 @@ func TestListenAddr(t *testing.T) {
 			t.Setenv("FC_SERVER_PORT", tt.server)
 			t.Setenv("LISTEN_HOST", tt.host)
 			got, err := ListenAddr()
-			if tt.errNames != "" {
-				require.Error(t, err)
-				assert.Contains(t, err.Error(), tt.errNames)
+			if failedNaming(t, err, tt.errNames) {
 				return
 			}
-			require.NoError(t, err)
 			assert.Equal(t, tt.want, got)
 		})
 	}
 }
 
+// OptionsFromEnv reads the timeout, the log level and whether the control
+// path is trusted (on FC, or by TRUST_CONTROL_PATH) from the environment.
 func TestOptionsFromEnv(t *testing.T) {
 	tests := []struct {
 		name, timeout, level string
+		onFC, trust          string // FC_FUNCTION_NAME, TRUST_CONTROL_PATH
 		want                 time.Duration
 		debug                bool
+		trusted              bool
 		errNames             string
 	}{
 		{name: "defaults", want: 10 * time.Second},
@@ -62,24 +63,44 @@ func TestOptionsFromEnv(t *testing.T) {
 		{name: "with unit", timeout: "10s", errNames: "FUNCTION_TIMEOUT_S"},
 		{name: "over FC's limit", timeout: "86401", errNames: "FUNCTION_TIMEOUT_S"},
 		{name: "bad level", level: "verbose", errNames: "LOG_LEVEL"},
+
+		{name: "on FC: the control path is trusted", onFC: "ekyc-init", want: 10 * time.Second, trusted: true},
+		{name: "off FC, trusted by the setting", trust: "true", want: 10 * time.Second, trusted: true},
+		{name: "off FC, setting false", trust: "false", want: 10 * time.Second},
+		{name: "on FC, setting false: FC's header is FC's", onFC: "ekyc-init", trust: "false", want: 10 * time.Second, trusted: true},
+		{name: "bad trust setting", trust: "trust", errNames: "TRUST_CONTROL_PATH"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("FUNCTION_TIMEOUT_S", tt.timeout)
 			t.Setenv("LOG_LEVEL", tt.level)
+			t.Setenv(onFCVar, tt.onFC)
+			t.Setenv("TRUST_CONTROL_PATH", tt.trust)
 			o, err := OptionsFromEnv()
-			if tt.errNames != "" {
-				require.Error(t, err)
-				assert.Contains(t, err.Error(), tt.errNames)
+			if failedNaming(t, err, tt.errNames) {
 				return
 			}
-			require.NoError(t, err)
 			assert.Equal(t, tt.want, o.Timeout)
 			assert.Equal(t, int64(1<<20), o.MaxEventBytes)
 			require.NotNil(t, o.Logger)
 			assert.Equal(t, tt.debug, o.Logger.Enabled(context.Background(), slog.LevelDebug))
+			assert.Equal(t, tt.trusted, o.TrustControlPath)
 		})
 	}
+}
+
+// failedNaming checks err against a case that expects a failure naming the
+// variable names ("" for success), and says whether it was such a failure:
+// the case then has nothing more to check.
+func failedNaming(t *testing.T, err error, names string) bool {
+	t.Helper()
+	if names != "" {
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), names)
+		return true
+	}
+	require.NoError(t, err)
+	return false
 }
 
 func TestBudget(t *testing.T) {

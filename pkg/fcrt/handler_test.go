@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/idverify/fc-kyc/internal/e2e"
 	"github.com/idverify/fc-kyc/pkg/apierr"
 	"github.com/idverify/fc-kyc/pkg/credentials"
 	"github.com/idverify/fc-kyc/pkg/testproc"
@@ -28,16 +29,22 @@ type syncBuffer struct{ testproc.Buffer }
 // lines decodes the JSON log lines.
 func (s *syncBuffer) lines(t *testing.T) []map[string]any {
 	t.Helper()
-	var out []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(s.String()), "\n") {
+	return logLines(t, s.String())
+}
+
+// logLines decodes the JSON lines of a log.
+func logLines(t *testing.T, log string) []map[string]any {
+	t.Helper()
+	var lines []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(log), "\n") {
 		if l == "" {
 			continue
 		}
 		var m map[string]any
-		require.NoError(t, json.Unmarshal([]byte(l), &m), "log line %q", l)
-		out = append(out, m)
+		require.NoError(t, json.Unmarshal([]byte(l), &m), "a log line that is not JSON: %s", l)
+		lines = append(lines, m)
 	}
-	return out
+	return lines
 }
 
 func testOptions() (Options, *syncBuffer) {
@@ -66,6 +73,15 @@ func (c call) do(h http.Handler) *httptest.ResponseRecorder {
 }
 
 var invokeHeader = map[string]string{headerControlPath: "/invoke"}
+
+// server serves Handler(f, o) over HTTP until the test ends, and returns its
+// base URL.
+func server(t *testing.T, f Function, o Options) string {
+	t.Helper()
+	srv := httptest.NewServer(Handler(f, o))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
 
 func errorBody(t *testing.T, w *httptest.ResponseRecorder) apierr.Body {
 	t.Helper()
@@ -202,77 +218,73 @@ func TestInitializeRetriedUntilItSucceeds(t *testing.T) {
 	assert.Equal(t, int32(2), calls.Load())
 }
 
-func TestInitRunsBeforeTheFirstInvocation(t *testing.T) {
+// The lifecycle hooks run once for the call that needs them. Init runs
+// before the first invocation, and when it fails the invocation is answered
+// with its error and never served. PreStop runs for GET /pre-stop; its
+// failure is a 500 (x-fc-status 404).
+func TestHooks(t *testing.T) {
+	storeDown := apierr.New(apierr.UpstreamUnavailable, "store down")
+	preStop := call{method: http.MethodGet, path: "/pre-stop"}
 	tests := []struct {
-		name     string
-		call     call
-		initErr  error
-		wantCode int
+		name       string
+		hook       string // the one the Function has: "init" or "pre-stop"
+		call       call
+		hookErr    error
+		wantCode   int
+		wantStatus string // x-fc-status, where the answer has one
 	}{
-		{"http", call{path: "/"}, nil, http.StatusOK},
-		{"event", call{path: "/invoke", header: invokeHeader}, nil, http.StatusOK},
-		{"http, Init fails", call{path: "/"}, apierr.New(apierr.UpstreamUnavailable, "store down"), http.StatusServiceUnavailable},
-		{"event, Init fails", call{path: "/invoke", header: invokeHeader}, apierr.New(apierr.UpstreamUnavailable, "store down"), http.StatusServiceUnavailable},
+		{"init before http", "init", call{path: "/"}, nil, http.StatusOK, ""},
+		{"init before event", "init", call{path: "/invoke", header: invokeHeader}, nil, http.StatusOK, "200"},
+		{"init fails, http", "init", call{path: "/"}, storeDown, http.StatusServiceUnavailable, ""},
+		{"init fails, event", "init", call{path: "/invoke", header: invokeHeader}, storeDown, http.StatusServiceUnavailable, "404"},
+		{"pre-stop, plain GET", "pre-stop", preStop, nil, http.StatusOK, "200"},
+		{"pre-stop, control path", "pre-stop", call{method: http.MethodGet, path: "/pre-stop", header: map[string]string{headerControlPath: "/pre-stop"}}, nil, http.StatusOK, "200"},
+		{"pre-stop fails", "pre-stop", preStop, errors.New("flush failed"), http.StatusInternalServerError, "404"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var ready atomic.Bool
-			var served atomic.Int32
+			var hookCalls, served atomic.Int32
+			hook := func(context.Context) error {
+				hookCalls.Add(1)
+				if tt.hookErr != nil {
+					return tt.hookErr
+				}
+				ready.Store(true)
+				return nil
+			}
 			f := Function{
-				Init: func(context.Context) error {
-					if tt.initErr != nil {
-						return tt.initErr
-					}
-					ready.Store(true)
-					return nil
-				},
 				HTTP: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 					served.Add(1)
-					assert.True(t, ready.Load())
+					assert.True(t, ready.Load(), "served before Init succeeded")
 				}),
 				Event: func(context.Context, Event) (any, error) {
 					served.Add(1)
-					assert.True(t, ready.Load())
+					assert.True(t, ready.Load(), "served before Init succeeded")
 					return struct{}{}, nil
 				},
+			}
+			if tt.hook == "init" {
+				f.Init = hook
+			} else {
+				f.PreStop = hook
 			}
 			o, _ := testOptions()
 			tt.call.body = `{}`
 			w := tt.call.do(Handler(f, o))
 			assert.Equal(t, tt.wantCode, w.Code)
-			if tt.initErr != nil {
-				assert.Equal(t, int32(0), served.Load(), "no invocation before Init succeeded")
-				assert.Equal(t, apierr.UpstreamUnavailable, errorBody(t, w).Code)
+			if tt.wantStatus != "" {
+				assert.Equal(t, tt.wantStatus, w.Header().Get(headerStatus))
 			}
-		})
-	}
-}
-
-func TestPreStop(t *testing.T) {
-	tests := []struct {
-		name       string
-		call       call
-		hookErr    error
-		wantCode   int
-		wantStatus string
-	}{
-		{"plain GET", call{method: http.MethodGet, path: "/pre-stop"}, nil, http.StatusOK, "200"},
-		{"control path", call{method: http.MethodGet, path: "/pre-stop", header: map[string]string{headerControlPath: "/pre-stop"}}, nil, http.StatusOK, "200"},
-		{"hook fails", call{method: http.MethodGet, path: "/pre-stop"}, errors.New("flush failed"), http.StatusInternalServerError, "404"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var calls atomic.Int32
-			f := viaFunction()
-			f.PreStop = func(context.Context) error {
-				calls.Add(1)
-				return tt.hookErr
+			assert.Equal(t, int32(1), hookCalls.Load(), "hook calls")
+			if tt.hook == "init" {
+				if tt.hookErr != nil {
+					assert.Equal(t, int32(0), served.Load(), "no invocation before Init succeeded")
+					assert.Equal(t, apierr.UpstreamUnavailable, errorBody(t, w).Code)
+				} else {
+					assert.Equal(t, int32(1), served.Load())
+				}
 			}
-			o, _ := testOptions()
-			w := tt.call.do(Handler(f, o))
-			assert.Equal(t, tt.wantCode, w.Code)
-			assert.Equal(t, tt.wantStatus, w.Header().Get(headerStatus))
-			assert.Equal(t, int32(1), calls.Load())
 		})
 	}
 }
@@ -524,20 +536,7 @@ func TestPanicIsRecovered(t *testing.T) {
 		},
 	}
 	o, logs := testOptions()
-	srv := httptest.NewServer(Handler(f, o))
-	defer srv.Close()
-
-	post := func(path string, header map[string]string) *http.Response {
-		req, err := http.NewRequest(http.MethodPost, srv.URL+path, strings.NewReader(`{}`))
-		require.NoError(t, err)
-		for k, v := range header {
-			req.Header.Set(k, v)
-		}
-		resp, err := srv.Client().Do(req)
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = resp.Body.Close() })
-		return resp
-	}
+	url := server(t, f, o)
 	for _, tt := range []struct {
 		path       string
 		header     map[string]string
@@ -546,14 +545,12 @@ func TestPanicIsRecovered(t *testing.T) {
 		{"/boom", nil, ""},
 		{"/invoke", invokeHeader, "404"},
 	} {
-		resp := post(tt.path, tt.header)
-		assert.Equal(t, http.StatusInternalServerError, resp.StatusCode, tt.path)
-		assert.Equal(t, tt.wantStatus, resp.Header.Get(headerStatus), tt.path)
-		var b apierr.Body
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&b))
-		assert.Equal(t, apierr.InternalError, b.Code)
+		a := e2e.Post(t, url+tt.path, tt.header, `{}`)
+		assert.Equal(t, http.StatusInternalServerError, a.Status, tt.path)
+		assert.Equal(t, tt.wantStatus, a.Header.Get(headerStatus), tt.path)
+		assert.Equal(t, apierr.InternalError, a.Str("Code"), a.Raw)
 	}
-	assert.Equal(t, http.StatusNoContent, post("/fine", nil).StatusCode, "the server keeps serving")
+	assert.Equal(t, http.StatusNoContent, e2e.Post(t, url+"/fine", nil, `{}`).Status, "the server keeps serving")
 
 	var panics int
 	for _, l := range logs.lines(t) {

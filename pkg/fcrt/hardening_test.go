@@ -1,7 +1,6 @@
 package fcrt
 
 import (
-	"context"
 	"io"
 	"net"
 	"net/http"
@@ -11,30 +10,21 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/idverify/fc-kyc/internal/e2e"
 )
 
 // The server refuses headers FC itself would refuse (8 KB) and still serves
 // a request whose headers, a JWT included, fit.
 func TestServeBoundsRequestHeaders(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
 	o, _ := testOptions()
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- Serve(ctx, l, viaFunction(), o) }()
-	t.Cleanup(func() { cancel(); <-served })
+	addr := serve(t, viaFunction(), o)
 
-	send := func(headerBytes int) int {
-		req, err := http.NewRequest(http.MethodPost, "http://"+l.Addr().String()+"/", strings.NewReader(`{}`))
-		require.NoError(t, err)
-		req.Header.Set("Authorization", "Bearer "+strings.Repeat("a", headerBytes))
-		res, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		res.Body.Close()
-		return res.StatusCode
+	status := func(headerBytes int) int {
+		return e2e.Post(t, "http://"+addr+"/", map[string]string{"Authorization": "Bearer " + strings.Repeat("a", headerBytes)}, `{}`).Status
 	}
-	assert.NotEqual(t, http.StatusRequestHeaderFieldsTooLarge, send(4<<10), "a 4 KB token fits")
-	assert.Equal(t, http.StatusRequestHeaderFieldsTooLarge, send(16<<10))
+	assert.NotEqual(t, http.StatusRequestHeaderFieldsTooLarge, status(4<<10), "a 4 KB token fits")
+	assert.Equal(t, http.StatusRequestHeaderFieldsTooLarge, status(16<<10))
 }
 
 // A client that starts a request and never finishes its headers (slowloris)
@@ -43,15 +33,10 @@ func TestServeCutsOffSlowHeaders(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for the 10 s header timeout")
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
 	o, _ := testOptions()
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- Serve(ctx, l, viaFunction(), o) }()
-	t.Cleanup(func() { cancel(); <-served })
+	addr := serve(t, viaFunction(), o)
 
-	c, err := net.Dial("tcp", l.Addr().String())
+	c, err := net.Dial("tcp", addr)
 	require.NoError(t, err)
 	defer c.Close()
 	_, err = c.Write([]byte("POST / HTTP/1.1\r\nHost: x\r\nX-Slow: "))

@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -97,40 +96,54 @@ func (f *fakeRuntimeAPI) invoke(t *testing.T, id, payload string, proc func() st
 	return runtimeAnswer{}
 }
 
-func TestLambdaRuntimeLoopEndToEnd(t *testing.T) {
+// bootstrap is the built ekyc-init started as Lambda starts a
+// provided.al2023 bootstrap: with only PATH, the Runtime API's address and
+// env. It is killed when the test ends.
+type bootstrap struct {
+	out    *testproc.Buffer
+	exited chan error    // the process's end, once
+	gone   chan struct{} // closed when it has ended
+}
+
+func startBootstrap(t *testing.T, rt *fakeRuntimeAPI, env ...string) *bootstrap {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end: builds and runs the ekyc-init binary")
 	}
+	cmd := exec.Command(testproc.Build(t, "github.com/idverify/fc-kyc/functions/ekyc-init"))
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "AWS_LAMBDA_RUNTIME_API=" + rt.srv.Listener.Addr().String()}, env...)
+	b := &bootstrap{out: &testproc.Buffer{}, exited: make(chan error, 1), gone: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = b.out, b.out
+	require.NoError(t, cmd.Start())
+	go func() { b.exited <- cmd.Wait(); close(b.gone) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-b.gone
+		if t.Failed() {
+			t.Logf("ekyc-init output:\n%s", b.out.String())
+		}
+	})
+	return b
+}
+
+// lambdaError is the body of an invocation's or a start's error.
+type lambdaError struct {
+	Type    string `json:"errorType"`
+	Message string `json:"errorMessage"`
+}
+
+func TestLambdaRuntimeLoopEndToEnd(t *testing.T) {
 	emu := emulator.New(emulator.Config{})
 	upstream := httptest.NewServer(emu.Handler())
 	t.Cleanup(upstream.Close)
 	rt := newFakeRuntimeAPI(t)
-
-	bin := testproc.Build(t, "github.com/idverify/fc-kyc/functions/ekyc-init")
-	cmd := exec.Command(bin)
-	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"),
-		"AWS_LAMBDA_RUNTIME_API=" + rt.srv.Listener.Addr().String(),
+	fn := startBootstrap(t, rt, append([]string{
 		"AWS_LAMBDA_FUNCTION_NAME=ekyc-init",
 		"AUTH_MODE=none",
 		"FUNCTION_TIMEOUT_S=10",
 		"STORE_URL=file://" + t.TempDir(), // its own store, not the machine's default
-		"CLOUDAUTH_ENDPOINT=" + upstream.URL,
-		"ALIBABA_CLOUD_ACCESS_KEY_ID=" + emulator.DefaultAccessKeyID,
-		"ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + emulator.DefaultAccessKeySecret,
-	}
-	out := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	require.NoError(t, cmd.Start())
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("ekyc-init output:\n%s", out.String())
-		}
-	})
+	}, emulator.ClientEnv(emulator.Cloudauth, upstream.URL)...)...)
+	out, exited := fn.out, fn.exited
 
 	request := `{"MetaInfo":{"zimVer":"3.0.0","appName":"com.example.app","deviceType":"h5"},` +
 		`"MerchantUserId":"lambda-user-1","DocType":"01560000"}`
@@ -169,10 +182,7 @@ func TestLambdaRuntimeLoopEndToEnd(t *testing.T) {
 		before := emu.Stats().Requests["Initialize"]
 		a := rt.invoke(t, "inv-bad", `[{"MerchantUserId":"x"}]`, out.String)
 		require.Equal(t, "error", a.kind, "%s", a.body)
-		var e struct {
-			Type    string `json:"errorType"`
-			Message string `json:"errorMessage"`
-		}
+		var e lambdaError
 		require.NoError(t, json.Unmarshal(a.body, &e), "%s", a.body)
 		assert.Equal(t, "InvalidParameter", e.Type)
 		assert.Contains(t, e.Message, "must be one JSON object")
@@ -229,28 +239,14 @@ func TestLambdaRuntimeLoopEndToEnd(t *testing.T) {
 // A start that fails on Lambda is posted to /runtime/init/error with its
 // message, and the process ends.
 func TestLambdaInitError(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: builds and runs the ekyc-init binary")
-	}
 	rt := newFakeRuntimeAPI(t)
-	bin := testproc.Build(t, "github.com/idverify/fc-kyc/functions/ekyc-init")
-	cmd := exec.Command(bin)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "AWS_LAMBDA_RUNTIME_API=" + rt.srv.Listener.Addr().String(),
-		"AUTH_MODE=none", "FUNCTION_TIMEOUT_S=ten"}
-	out := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	require.NoError(t, cmd.Start())
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	fn := startBootstrap(t, rt, "AUTH_MODE=none", "FUNCTION_TIMEOUT_S=ten")
+	out, exited := fn.out, fn.exited
 
 	select {
 	case a := <-rt.answers:
 		require.Equal(t, "init-error", a.kind, "%s", a.body)
-		var e struct {
-			Type    string `json:"errorType"`
-			Message string `json:"errorMessage"`
-		}
+		var e lambdaError
 		require.NoError(t, json.Unmarshal(a.body, &e), "%s", a.body)
 		assert.Equal(t, "Runtime.InitError", e.Type)
 		assert.Contains(t, e.Message, `FUNCTION_TIMEOUT_S="ten"`)
@@ -266,22 +262,4 @@ func TestLambdaInitError(t *testing.T) {
 		t.Fatalf("the process did not end after reporting its start failure\n%s", out.String())
 	}
 	assert.Contains(t, out.String(), `"msg":"function stopped"`)
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  []byte
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.b = append(l.b, p...)
-	return len(p), nil
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return string(l.b)
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -89,21 +88,6 @@ func invokeLambdaLogged(t *testing.T, s *seen, payload string) ([]byte, string, 
 	return out, logged.String(), err
 }
 
-// logLines decodes the JSON lines of a log.
-func logLines(t *testing.T, log string) []map[string]any {
-	t.Helper()
-	var lines []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(log), "\n") {
-		if l == "" {
-			continue
-		}
-		var m map[string]any
-		require.NoError(t, json.Unmarshal([]byte(l), &m), "a log line that is not JSON: %s", l)
-		lines = append(lines, m)
-	}
-	return lines
-}
-
 const httpEvent = `{
   "version": "2.0", "routeKey": "POST /kyc/{proxy+}", "rawPath": "/kyc/ekyc-init",
   "rawQueryString": "a=1&a=2&binary=%s",
@@ -116,32 +100,48 @@ const httpEvent = `{
   "body": %s, "isBase64Encoded": %t
 }`
 
-func TestLambdaHTTPEvent(t *testing.T) {
+// httpEventBody is an HTTP event's body field, and whether it is in base64.
+type httpEventBody struct {
+	name, body string
+	b64        bool
+}
+
+// eventBodies are the body {"x":1} as an HTTP event carries it: as it is,
+// and in base64 (a binary media type).
+func eventBodies() []httpEventBody {
 	plain, _ := json.Marshal(`{"x":1}`)
 	encoded, _ := json.Marshal(base64.StdEncoding.EncodeToString([]byte(`{"x":1}`)))
-	for _, tt := range []struct {
-		name, body string
-		b64        bool
-	}{{"plain body", string(plain), false}, {"base64 body", string(encoded), true}} {
+	return []httpEventBody{{"plain body", string(plain), false}, {"base64 body", string(encoded), true}}
+}
+
+// assertCallersRequest checks that the function's HTTP API saw the caller's
+// POST /kyc/ekyc-init?a=1&a=2 to host with {"x":1}, from 203.0.113.9 with
+// two cookies, without the x-fc-* headers a caller can forge: no event
+// path, no caller's credentials, and Lambda's request id as the
+// invocation's.
+func assertCallersRequest(t *testing.T, s *seen, host string) {
+	t.Helper()
+	require.NotNil(t, s.req, "the HTTP API was not reached")
+	assert.Nil(t, s.event, "an HTTP event reached the event path")
+	assert.Equal(t, http.MethodPost, s.req.Method)
+	assert.Equal(t, "/kyc/ekyc-init", s.req.URL.Path, "the resource path, without a stage")
+	assert.Equal(t, []string{"1", "2"}, s.req.URL.Query()["a"], "every value of a multi-value parameter")
+	assert.Equal(t, `{"x":1}`, string(s.body))
+	assert.Equal(t, host, s.req.Host)
+	assert.Equal(t, "203.0.113.9:0", s.req.RemoteAddr)
+	assert.Equal(t, "s=abc; t=def", s.req.Header.Get("Cookie"))
+	assert.False(t, s.creds, "forged x-fc-access-key-* became credentials")
+	assert.Empty(t, s.req.Header.Get("x-fc-access-key-id"))
+	assert.Equal(t, "lambda-req-1", s.req.Header.Get(headerRequestID), "the Lambda request id is the invocation's id")
+}
+
+func TestLambdaHTTPEvent(t *testing.T) {
+	for _, tt := range eventBodies() {
 		t.Run(tt.name, func(t *testing.T) {
 			s := &seen{}
 			out, err := invokeLambda(t, s, fmtEvent(tt.body, "", tt.b64))
 			require.NoError(t, err)
-
-			// The request the function saw is the caller's, without the
-			// forged x-fc-* headers: no event path, no caller's credentials.
-			require.NotNil(t, s.req, "the HTTP API was not reached")
-			assert.Nil(t, s.event, "an HTTP event reached the event path")
-			assert.Equal(t, http.MethodPost, s.req.Method)
-			assert.Equal(t, "/kyc/ekyc-init", s.req.URL.Path)
-			assert.Equal(t, []string{"1", "2"}, s.req.URL.Query()["a"])
-			assert.Equal(t, `{"x":1}`, string(s.body))
-			assert.Equal(t, "api.example.com", s.req.Host)
-			assert.Equal(t, "203.0.113.9:0", s.req.RemoteAddr)
-			assert.Equal(t, "s=abc; t=def", s.req.Header.Get("Cookie"))
-			assert.False(t, s.creds, "forged x-fc-access-key-* became credentials")
-			assert.Empty(t, s.req.Header.Get("x-fc-access-key-id"))
-			assert.Equal(t, "lambda-req-1", s.req.Header.Get(headerRequestID), "the Lambda request id is the invocation's id")
+			assertCallersRequest(t, s, "api.example.com")
 
 			var res events.APIGatewayV2HTTPResponse
 			require.NoError(t, json.Unmarshal(out, &res))
@@ -283,31 +283,14 @@ const restEvent = `{
 }`
 
 func TestLambdaRESTEvent(t *testing.T) {
-	plain, _ := json.Marshal(`{"x":1}`)
-	encoded, _ := json.Marshal(base64.StdEncoding.EncodeToString([]byte(`{"x":1}`)))
-	for _, tt := range []struct {
-		name, body string
-		b64        bool
-	}{{"plain body", string(plain), false}, {"base64 body", string(encoded), true}} {
+	for _, tt := range eventBodies() {
 		t.Run(tt.name, func(t *testing.T) {
 			s := &seen{}
 			out, logged, err := invokeLambdaLogged(t, s, fmt.Sprintf(restEvent, "", "", tt.body, tt.b64))
 			require.NoError(t, err, "a REST API event is an HTTP request, not a failed invocation")
-
-			require.NotNil(t, s.req, "the HTTP API was not reached")
-			assert.Nil(t, s.event, "an HTTP event reached the event path")
-			assert.Equal(t, http.MethodPost, s.req.Method)
-			assert.Equal(t, "/kyc/ekyc-init", s.req.URL.Path, "the resource path, without the stage")
-			assert.Equal(t, []string{"1", "2"}, s.req.URL.Query()["a"], "every value of a multi-value parameter")
+			assertCallersRequest(t, s, "abc.execute-api.eu-central-1.amazonaws.com")
 			assert.Equal(t, "x y&z", s.req.URL.Query().Get("q"), "a decoded value is encoded again")
 			assert.Equal(t, []string{"application/json", "text/html"}, s.req.Header.Values("Accept"), "every value of a multi-value header")
-			assert.Equal(t, `{"x":1}`, string(s.body))
-			assert.Equal(t, "abc.execute-api.eu-central-1.amazonaws.com", s.req.Host)
-			assert.Equal(t, "203.0.113.9:0", s.req.RemoteAddr)
-			assert.Equal(t, "s=abc; t=def", s.req.Header.Get("Cookie"))
-			assert.False(t, s.creds, "forged x-fc-access-key-* became credentials")
-			assert.Empty(t, s.req.Header.Get("x-fc-access-key-id"))
-			assert.Equal(t, "lambda-req-1", s.req.Header.Get(headerRequestID))
 
 			var res events.APIGatewayProxyResponse
 			require.NoError(t, json.Unmarshal(out, &res))

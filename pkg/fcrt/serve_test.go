@@ -123,27 +123,26 @@ func TestRunStartFailures(t *testing.T) {
 
 // run serves on all interfaces at the configured port until a signal.
 func TestRunServesUntilSignalled(t *testing.T) {
-	free, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := strconv.Itoa(free.Addr().(*net.TCPAddr).Port)
-	require.NoError(t, free.Close())
-	t.Setenv("FC_CUSTOM_LISTEN_PORT", port)
-	t.Setenv("FUNCTION_TIMEOUT_S", "")
-	t.Setenv("LOG_LEVEL", "error")
+	port := freePort(t)
 	defer slog.SetDefault(slog.Default())
 
 	done := make(chan error, 1)
 	go func() { done <- run(func() (Function, error) { return viaFunction(), nil }) }()
-	var resp *http.Response
+	var status int
 	require.Eventually(t, func() bool {
-		resp, err = http.Post("http://127.0.0.1:"+port+"/", "application/json", strings.NewReader(`{}`))
+		var err error
+		status, err = postTo(port)
 		return err == nil
 	}, 5*time.Second, 20*time.Millisecond)
-	_ = resp.Body.Close()
-	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, http.StatusOK, status)
+	interrupt(t, done)
+}
 
-	// run is past signal.NotifyContext once it answers, so SIGINT stops it
-	// rather than the test.
+// interrupt sends the test process SIGINT and waits for run, which has
+// answered a request and so is past signal.NotifyContext, to stop on it
+// (rather than the test) with no error.
+func interrupt(t *testing.T, done <-chan error) {
+	t.Helper()
 	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGINT))
 	select {
 	case err := <-done:
@@ -167,7 +166,7 @@ func freePort(t *testing.T) string {
 	return port
 }
 
-// post sends one request to port and returns its status, or the error.
+// postTo sends one request to port and returns its status, or the error.
 func postTo(port string) (int, error) {
 	resp, err := http.Post("http://127.0.0.1:"+port+"/", "application/json", strings.NewReader(`{}`))
 	if err != nil {
@@ -175,6 +174,19 @@ func postTo(port string) (int, error) {
 	}
 	_ = resp.Body.Close()
 	return resp.StatusCode, nil
+}
+
+// serve runs Serve for f on a loopback port of its own until the test
+// ends, and returns its address.
+func serve(t *testing.T, f Function, o Options) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- Serve(ctx, l, f, o) }()
+	t.Cleanup(func() { cancel(); <-served })
+	return l.Addr().String()
 }
 
 // Ready runs while the port opens: a request that comes before it is done
@@ -226,13 +238,7 @@ func TestRunServesOnlyOnceReady(t *testing.T) {
 				return
 			}
 			require.NoError(t, <-answer)
-			require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGINT))
-			select {
-			case err := <-done:
-				assert.NoError(t, err)
-			case <-time.After(5 * time.Second):
-				t.Fatal("run did not stop on SIGINT")
-			}
+			interrupt(t, done)
 		})
 	}
 }
