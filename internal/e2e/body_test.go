@@ -1,0 +1,67 @@
+package e2e_test
+
+import (
+	"errors"
+	"runtime"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/idverify/fc-kyc/internal/e2e"
+	"github.com/idverify/fc-kyc/pkg/apierr"
+)
+
+func TestEditCopies(t *testing.T) {
+	base := map[string]any{"a": "1", "b": "2"}
+	got := e2e.Edit(base, "a", nil, "c", 3)
+	assert.Equal(t, map[string]any{"b": "2", "c": 3}, got)
+	assert.Equal(t, map[string]any{"a": "1", "b": "2"}, base, "the original is unchanged")
+	assert.Panics(t, func() { e2e.Edit(base, "a") }, "a key without its value")
+}
+
+func TestDecode(t *testing.T) {
+	type req struct {
+		A string `json:"a"`
+		N int    `json:"n"`
+	}
+	assert.Equal(t, req{A: "x", N: 2}, e2e.Decode[req](t, map[string]any{"a": "x", "n": 2}))
+}
+
+func TestRefused(t *testing.T) {
+	e2e.Refused(t, apierr.Invalid("DocType", "must be 8 digits"), apierr.InvalidParameter, "DocType")
+
+	for name, err := range map[string]error{
+		"no error":        nil,
+		"another code":    apierr.Missing("DocType"),
+		"another param":   apierr.Invalid("MetaInfo", "must be an object"),
+		"not a 400":       &apierr.Error{Code: apierr.InvalidParameter, Message: `"DocType" is wrong`, HTTPStatus: 502},
+		"not an apierror": errors.New(`"DocType" is wrong`),
+	} {
+		assert.True(t, fails(t, func(tb testing.TB) { e2e.Refused(tb, err, apierr.InvalidParameter, "DocType") }), name)
+	}
+}
+
+// fails says whether check fails the test it is given.
+func fails(t *testing.T, check func(testing.TB)) bool {
+	r := &recorder{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		check(r)
+	}()
+	<-done
+	return r.failed
+}
+
+// recorder is a testing.TB that notes failures instead of failing.
+type recorder struct {
+	testing.TB
+	failed bool
+}
+
+func (r *recorder) Helper()               {}
+func (r *recorder) Errorf(string, ...any) { r.failed = true }
+func (r *recorder) Error(args ...any)     { r.failed = true }
+func (r *recorder) Fatalf(string, ...any) { r.failed = true; runtime.Goexit() }
+func (r *recorder) FailNow()              { r.failed = true; runtime.Goexit() }
+func (r *recorder) Fail()                 { r.failed = true }
