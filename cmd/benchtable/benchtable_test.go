@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/idverify/fc-kyc/pkg/emulator"
 )
 
 var spin atomic.Int64
@@ -81,11 +84,9 @@ BenchmarkRequestWithoutUpstream-2   	  100000	     20000 ns/op	    5000 B/op	   
 	assert.Nil(t, benchesOf(all, "zhima-init"))
 }
 
-func TestPercentileAndMedian(t *testing.T) {
-	s := []time.Duration{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
-	assert.Equal(t, time.Duration(5), percentile(s, 50))
-	assert.Equal(t, time.Duration(10), percentile(s, 99))
+func TestMedian(t *testing.T) {
 	assert.Equal(t, time.Duration(3), median([]time.Duration{5, 1, 3}))
+	assert.Equal(t, time.Duration(2), median([]time.Duration{4, 1, 3, 2}), "the lower middle, as nearest rank")
 }
 
 func TestLoadStopsOnAWrongStatus(t *testing.T) {
@@ -222,4 +223,22 @@ func TestSignCost(t *testing.T) {
 	d, err := signCost()
 	require.NoError(t, err)
 	assert.Positive(t, d)
+}
+
+// Every measured function runs with AUTH_MODE=none and its registry
+// upstream's client pointed at the emulator; its own settings come last.
+func TestSpecEnv(t *testing.T) {
+	const emu = "http://127.0.0.1:1"
+	for _, s := range specs {
+		env := s.env(emu)
+		assert.Equal(t, "AUTH_MODE=none", env[0], s.Name)
+		assert.Subset(t, env, emulator.ClientEnv(s.upstream(), emu), s.Name)
+		assert.True(t, slices.Equal(s.Env, env[len(env)-len(s.Env):]), "%s: its own settings last", s.Name)
+	}
+	cb := specs[slices.IndexFunc(specs, func(s spec) bool { return s.Name == "callback" })]
+	assert.Equal(t, emulator.Cloudauth, cb.upstream())
+	assert.Contains(t, cb.env(emu), "CALLBACK_SECRET="+benchCallbackSecret)
+	assert.Contains(t, spec{Name: "zhima-init"}.env(emu), "ALIPAY_GATEWAY="+emu+"/gateway.do")
+	assert.Equal(t, []string{"AUTH_MODE=none"}, spec{Name: "result"}.env(emu), "no upstream, no client")
+	assert.Panics(t, func() { spec{Name: "no-such-function"}.env(emu) })
 }

@@ -141,7 +141,7 @@ func run(cfg config, out, progress io.Writer) error {
 			r.Binary = fi.Size()
 		}
 		fmt.Fprintf(progress, "measuring %s (Go)...\n", s.Name)
-		goT := target{Label: "Go", Argv: []string{bins[s.Name]}, Env: append(s.Env(emuURL), harnessEnv(storeURL)...)}
+		goT := target{Label: "Go", Argv: []string{bins[s.Name]}, Env: append(s.env(emuURL), harnessEnv(storeURL)...)}
 		if r.Go, err = measure(goT, s, emu, cfg.Plan); err != nil {
 			fmt.Fprintf(out, "\n### %s\n\nnot measured: %v\n", s.Name, err)
 			failed = append(failed, s.Name)
@@ -157,7 +157,7 @@ func run(cfg config, out, progress io.Writer) error {
 			// alipay-sdk writes its timestamp in local time, which the gateway
 			// reads as Beijing time: the zone a merchant's Node function runs in.
 			nodeT := target{Label: "Node", Argv: []string{"node", "server.js"}, Dir: peerDir,
-				Env: append(s.Env(emuURL), "PEER_OPERATION="+s.Peer, "TZ=Asia/Shanghai")}
+				Env: append(s.env(emuURL), "PEER_OPERATION="+s.Peer, "TZ=Asia/Shanghai")}
 			m, err := measure(nodeT, s, emu, cfg.Plan)
 			if err != nil {
 				r.NodeWhy = "failed: " + err.Error()

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"os"
@@ -327,7 +326,7 @@ func measure(t target, s spec, emu *emulator.Remote, pl plan) (measurement, erro
 		return r, h, err
 	}
 	added := func(r loadResult, h emulator.HandlingTimes) [2]time.Duration {
-		return [2]time.Duration{percentile(r.Latencies, 50) - h.P50, percentile(r.Latencies, 99) - h.P50}
+		return [2]time.Duration{emulator.Percentile(r.Latencies, 50) - h.P50, emulator.Percentile(r.Latencies, 99) - h.P50}
 	}
 	r1, h1, err := run(1, pl.Latency1)
 	if err != nil {
@@ -362,11 +361,12 @@ func measure(t target, s spec, emu *emulator.Remote, pl plan) (measurement, erro
 	if s.UpstreamDelay > 0 {
 		delay = s.UpstreamDelay
 	}
-	if s.Upstream == "" {
+	upstream := s.upstream()
+	if upstream == "" {
 		delay = 0
 	}
 	if delay > 0 {
-		if err := emu.InjectFault(s.Upstream, "", emulator.Fault{Kind: emulator.FaultSlow, Delay: delay}); err != nil {
+		if err := emu.InjectFault(upstream, "", emulator.Fault{Kind: emulator.FaultSlow, Delay: delay}); err != nil {
 			return m, fmt.Errorf("slowing the upstream: %w", err)
 		}
 		defer func() { _ = emu.ClearFaults() }()
@@ -452,13 +452,7 @@ func freePort() (string, error) {
 // median of unsorted durations (not empty).
 func median(d []time.Duration) time.Duration {
 	s := slices.Sorted(slices.Values(d))
-	return percentile(s, 50)
-}
-
-// percentile (nearest rank) of ascending, not empty, durations.
-func percentile(sorted []time.Duration, p float64) time.Duration {
-	rank := int(math.Ceil(p/100*float64(len(sorted)))) - 1
-	return sorted[max(0, min(rank, len(sorted)-1))]
+	return emulator.Percentile(s, 50)
 }
 
 // tailBuffer keeps the last 4 KiB written to it.

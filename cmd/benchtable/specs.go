@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/idverify/fc-kyc/internal/registry"
 	"github.com/idverify/fc-kyc/pkg/callbacktoken"
 	"github.com/idverify/fc-kyc/pkg/cloudauth"
 	"github.com/idverify/fc-kyc/pkg/credentials"
@@ -17,10 +18,11 @@ import (
 type spec struct {
 	// Name is the directory under functions/ and the table's title.
 	Name string
-	// Env configures the function against the emulator at emu
-	// ("http://127.0.0.1:port"), besides the listen port the harness sets.
-	// The Node peer gets the same environment.
-	Env func(emu string) []string
+	// Env is the function's own settings, besides AUTH_MODE=none, its
+	// client of the upstream internal/registry names pointed at the
+	// emulator (emulator.ClientEnv), and the listen port the harness sets;
+	// env puts them together. The Node peer gets the same environment.
+	Env []string
 	// Body is the request every measured call sends; Want is its status.
 	Body string
 	Want int
@@ -34,9 +36,6 @@ type spec struct {
 	// one request needs (the floor of that ratio); 0 means 1.
 	RSA   bool
 	Signs int
-	// Upstream is the emulated upstream made slow for the runs that need
-	// it; "" leaves it answering at once.
-	Upstream emulator.Upstream
 	// UpstreamDelay, when set, replaces plan.UpstreamDelay: a function that
 	// spends milliseconds of CPU per request (RSA) needs a slower upstream
 	// for 50 requests in flight not to saturate two cores.
@@ -50,39 +49,25 @@ type spec struct {
 	Peer string
 }
 
-// alipayEnv points a function at the emulator's Alipay gateway with the
-// emulator's test app keys.
-func alipayEnv(emu string) []string {
-	return []string{
-		"AUTH_MODE=none",
-		"ALIPAY_GATEWAY=" + emu + "/gateway.do",
-		"ALIPAY_APP_ID=" + emulator.AlipayTestAppID,
-		"ALIPAY_PRIVATE_KEY=" + emulator.AlipayTestAppPrivateKey,
-		"ALIPAY_PUBLIC_KEY=" + emulator.AlipayTestPublicKey,
+// upstream is the emulated upstream the function calls, as
+// internal/registry says: its client is pointed at the emulator, and it is
+// the upstream made slow for the runs that need it ("" for none).
+func (s spec) upstream() emulator.Upstream {
+	f, ok := registry.Lookup(s.Name)
+	if !ok {
+		panic("benchtable: " + s.Name + " is not in internal/registry")
 	}
+	return emulator.Upstream(f.Upstream)
 }
 
-// antomEnv points a function at the emulator's Antom gateway with the
-// emulator's registered merchant.
-func antomEnv(emu string) []string {
-	return []string{
-		"AUTH_MODE=none",
-		"ANTOM_GATEWAY=" + emu,
-		"ANTOM_CLIENT_ID=" + emulator.AntomClientID,
-		"ANTOM_PRIVATE_KEY=" + emulator.AntomMerchantPrivateKey,
-		"ANTOM_PUBLIC_KEY=" + emulator.AntomGatewayPublicKey,
+// env is the function's environment against the emulator at emu
+// ("http://127.0.0.1:port"), besides the listen port.
+func (s spec) env(emu string) []string {
+	env := []string{"AUTH_MODE=none"}
+	if u := s.upstream(); u != "" {
+		env = append(env, emulator.ClientEnv(u, emu)...)
 	}
-}
-
-// cloudauthEnv points a function at the emulator's cloudauth-intl gateway
-// with the emulator's AccessKey, as cmd/devstack does.
-func cloudauthEnv(emu string) []string {
-	return []string{
-		"AUTH_MODE=none",
-		"CLOUDAUTH_ENDPOINT=" + emu,
-		"ALIBABA_CLOUD_ACCESS_KEY_ID=" + emulator.DefaultAccessKeyID,
-		"ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + emulator.DefaultAccessKeySecret,
-	}
+	return append(env, s.Env...)
 }
 
 // specs are the functions measured, in table order. The bodies are the ones
@@ -90,41 +75,33 @@ func cloudauthEnv(emu string) []string {
 // "consistent" (BizCode 1).
 var specs = []spec{
 	{
-		Name:     "ekyc-init",
-		Env:      cloudauthEnv,
-		Body:     `{"MetaInfo":{"zimVer":"3.0.0","appName":"com.example.app","deviceType":"h5"},"MerchantUserId":"user-1","DocType":"01560000"}`,
-		Want:     200,
-		Upstream: emulator.Cloudauth,
-		Peer:     "ekyc-init",
+		Name: "ekyc-init",
+		Body: `{"MetaInfo":{"zimVer":"3.0.0","appName":"com.example.app","deviceType":"h5"},"MerchantUserId":"user-1","DocType":"01560000"}`,
+		Want: 200,
+		Peer: "ekyc-init",
 	},
 	{
-		Name:     "bank-verify",
-		Env:      cloudauthEnv,
-		Body:     `{"ProductType":"BANK_CARD_4_META","BankCard":"6222020101987654","UserName":"张三","IdentifyNum":"11010519491231002X","Mobile":"13812345678"}`,
-		Want:     200,
-		Upstream: emulator.Cloudauth,
-		Peer:     "bank-verify",
+		Name: "bank-verify",
+		Body: `{"ProductType":"BANK_CARD_4_META","BankCard":"6222020101987654","UserName":"张三","IdentifyNum":"11010519491231002X","Mobile":"13812345678"}`,
+		Want: 200,
+		Peer: "bank-verify",
 	},
 	{
 		// Two signs per request: the gateway call and the certify URL.
 		Name:          "zhima-init",
 		Signs:         2,
-		Env:           alipayEnv,
 		Body:          `{"biz_code":"FACE","identity_param":{"identity_type":"CERT_INFO","cert_type":"IDENTITY_CARD","cert_name":"张三","cert_no":"260104197909275964"}}`,
 		Want:          200,
 		RSA:           true,
-		Upstream:      emulator.Alipay,
 		UpstreamDelay: 300 * time.Millisecond,
 		Peer:          "zhima-init",
 	},
 	{
 		// One sign per request; Antom has no official Node SDK to compare with.
 		Name:          "otp-init",
-		Env:           antomEnv,
 		Body:          `{"authenticationType":"OTP","authenticationChannelType":"SMS","userIdentityType":"WALLET_TOKEN","userIdentityValue":"2020042910435415881282340824710273532915573saFBMrdXVH"}`,
 		Want:          200,
 		RSA:           true,
-		Upstream:      emulator.Antom,
 		UpstreamDelay: 300 * time.Millisecond,
 		Prepare:       func(emu *emulator.Remote) error { return emu.SetAntomSendLimit(1 << 30) },
 	},
@@ -133,12 +110,11 @@ var specs = []spec{
 		// not finished): the token check, a store read and one signed
 		// CheckResult per request, nothing written. A transaction that is
 		// already recorded would be answered from the store alone.
-		Name:     "callback",
-		Env:      func(emu string) []string { return append(cloudauthEnv(emu), "CALLBACK_SECRET="+benchCallbackSecret) },
-		Method:   "GET",
-		Path:     pendingCallback,
-		Want:     200,
-		Upstream: emulator.Cloudauth,
+		Name:   "callback",
+		Env:    []string{"CALLBACK_SECRET=" + benchCallbackSecret},
+		Method: "GET",
+		Path:   pendingCallback,
+		Want:   200,
 	},
 }
 

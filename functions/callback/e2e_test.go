@@ -10,9 +10,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/idverify/fc-kyc/internal/contract"
+	"github.com/idverify/fc-kyc/internal/e2e"
 	"github.com/idverify/fc-kyc/pkg/callbacktoken"
 	"github.com/idverify/fc-kyc/pkg/emulator"
 	"github.com/idverify/fc-kyc/pkg/store"
@@ -48,53 +48,48 @@ type e2eStack struct {
 // run reconciles what the test just created.
 func startE2E(t *testing.T, storeURL string) *e2eStack {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end: builds and runs binaries")
-	}
+	s := newStack(t, storeURL)
+	s.callback = s.function(t, "callback", "RECONCILE_AFTER=1ms",
+		"RESULT_WEBHOOK_URL="+s.hook.URL()+"/kyc/results", "RESULT_WEBHOOK_SECRET="+e2eWebhookSecret)
+	s.init = s.startEKYCInit(t)
+	return s
+}
+
+// newStack starts the emulator and the webhook receiver of a stack on
+// storeURL ("" for a fresh file store directory), before its functions.
+func newStack(t *testing.T, storeURL string) *e2eStack {
+	t.Helper()
+	e2e.Skip(t)
 	if storeURL == "" {
 		storeURL = "file://" + t.TempDir()
 	}
-	s := &e2eStack{storeURL: storeURL, hook: webhooktest.NewReceiver(t, []byte(e2eWebhookSecret))}
-	emu := testproc.StartEmulator(t)
-	s.emu = &emulator.Remote{BaseURL: emu.URL()}
-	common := []string{
-		"FUNCTION_TIMEOUT_S=10",
-		"STORE_URL=" + storeURL,
-		"CALLBACK_SECRET=" + e2eCallbackSecret,
-		"CLOUDAUTH_ENDPOINT=" + emu.URL(),
-		"ALIBABA_CLOUD_ACCESS_KEY_ID=" + emulator.DefaultAccessKeyID,
-		"ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + emulator.DefaultAccessKeySecret,
-	}
-	s.callback = testproc.StartFunction(t, "callback",
-		append([]string{"RECONCILE_AFTER=1ms",
-			"RESULT_WEBHOOK_URL=" + s.hook.URL() + "/kyc/results", "RESULT_WEBHOOK_SECRET=" + e2eWebhookSecret}, common...)...)
-	s.init = testproc.StartFunction(t, "ekyc-init",
-		append([]string{"AUTH_MODE=none", "EKYC_CALLBACK_URL=" + s.callback.URL() + "/ekyc/callback"}, common...)...)
-	contract.Register(t, "callback", s.callback.URL())
-	contract.Register(t, "ekyc-init", s.init.URL())
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("callback output:\n%s\nekyc-init output:\n%s", s.callback.Output(), s.init.Output())
-		}
-	})
-	return s
+	_, emu := e2e.Emulator(t)
+	return &e2eStack{emu: emu, storeURL: storeURL, hook: webhooktest.NewReceiver(t, []byte(e2eWebhookSecret))}
+}
+
+// function starts the function name against the stack's emulator, on its
+// store, with its callback keys, env on top.
+func (s *e2eStack) function(t *testing.T, name string, env ...string) *testproc.Proc {
+	t.Helper()
+	return e2e.Function(t, name, s.emu.BaseURL, slices.Concat([]string{
+		"FUNCTION_TIMEOUT_S=10", "STORE_URL=" + s.storeURL, "CALLBACK_SECRET=" + e2eCallbackSecret,
+	}, env)...)
+}
+
+// startEKYCInit starts ekyc-init with its callback URL the stack's callback.
+func (s *e2eStack) startEKYCInit(t *testing.T) *testproc.Proc {
+	t.Helper()
+	return s.function(t, "ekyc-init", "EKYC_CALLBACK_URL="+s.callback.URL()+"/ekyc/callback")
 }
 
 // initialize starts a transaction through ekyc-init and returns its ids.
 func (s *e2eStack) initialize(t *testing.T) (txID, bizID string) {
 	t.Helper()
-	body := `{"MetaInfo":{"zimVer":"3.0.0","appName":"com.example.app","deviceType":"h5"},"MerchantUserId":"` + e2eUserID + `","DocType":"01560000"}`
-	res, err := http.Post(s.init.URL()+"/", "application/json", strings.NewReader(body))
-	require.NoError(t, err)
-	defer res.Body.Close()
-	var out struct {
-		MerchantBizId string
-		Result        struct{ TransactionId string }
-	}
-	require.Equal(t, http.StatusOK, res.StatusCode)
-	require.NoError(t, json.NewDecoder(res.Body).Decode(&out))
-	require.NotEmpty(t, out.Result.TransactionId)
-	return out.Result.TransactionId, out.MerchantBizId
+	a := e2e.Post(t, s.init.URL()+"/", nil, `{"MetaInfo":{"zimVer":"3.0.0","appName":"com.example.app","deviceType":"h5"},"MerchantUserId":"`+e2eUserID+`","DocType":"01560000"}`)
+	require.Equal(t, http.StatusOK, a.Status, a.Raw)
+	txID = a.Str("Result", "TransactionId")
+	require.NotEmpty(t, txID)
+	return txID, a.Str("MerchantBizId")
 }
 
 // openStore opens the stack's store from the test, as a third process would.
@@ -113,27 +108,17 @@ func (s *e2eStack) checkResults(t *testing.T) int64 {
 	return st.Requests["CheckResult"]
 }
 
-// trustControlPath: these tests play FC's part and send the timer as an
-// event (x-fc-control-path), which a process off FC otherwise serves as an
-// HTTP request.
-const trustControlPath = "TRUST_CONTROL_PATH=true"
-
-// timer sends one timer event, as FC's time trigger does.
+// timer sends one timer event, as FC's time trigger does (the tests play
+// FC's part: the functions trust x-fc-control-path).
 func (s *e2eStack) timer(t *testing.T) (int, ReconcileReport) {
 	t.Helper()
 	ev := `{"triggerTime":"` + time.Now().UTC().Format(time.RFC3339) + `","triggerName":"reconcile","payload":""}`
-	req, err := http.NewRequest(http.MethodPost, s.callback.URL()+"/invoke", strings.NewReader(ev))
-	require.NoError(t, err)
-	req.Header.Set("x-fc-control-path", "/invoke")
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
+	a := e2e.Post(t, s.callback.URL()+"/invoke", map[string]string{"x-fc-control-path": "/invoke"}, ev)
 	var rep ReconcileReport
-	if res.Header.Get("x-fc-status") == "200" {
-		require.NoError(t, json.Unmarshal(b, &rep), "%s", b)
+	if a.Header.Get("x-fc-status") == "200" {
+		require.NoError(t, json.Unmarshal([]byte(a.Raw), &rep), "%s", a.Raw)
 	}
-	return res.StatusCode, rep
+	return a.Status, rep
 }
 
 // TestEndToEndCallbackRoundTrip: the emulator completes a transaction and
@@ -210,10 +195,7 @@ func TestEndToEndRefusedTokens(t *testing.T) {
 
 	get := func(biz, token string) int {
 		q := url.Values{"merchantBizId": {biz}, "callbackToken": {token}, "transactionId": {txID}, "passed": {"Y"}, "subCode": {"200"}}
-		res, err := http.Get(s.callback.URL() + "/ekyc/callback?" + q.Encode())
-		require.NoError(t, err)
-		res.Body.Close()
-		return res.StatusCode
+		return e2e.Do(t, http.MethodGet, s.callback.URL()+"/ekyc/callback?"+q.Encode(), nil, nil).Status
 	}
 	before := s.checkResults(t)
 	for name, c := range map[string]struct{ biz, token string }{
@@ -264,9 +246,7 @@ func TestEndToEndLostCallback(t *testing.T) {
 // and records nothing; once Redis is back, one timer run records the result
 // and delivers it. Nothing is lost.
 func TestEndToEndRedisOutage(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: builds and runs binaries")
-	}
+	e2e.Skip(t)
 	redis := testproc.Redis(t)
 	s := startE2E(t, redis.URL)
 	txID, _ := s.initialize(t)
@@ -298,9 +278,7 @@ func TestEndToEndRedisOutage(t *testing.T) {
 // TestStartRefusesBadConfiguration: the function does not start without
 // what it needs, and says which variable is wrong.
 func TestStartRefusesBadConfiguration(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: builds and runs binaries")
-	}
+	e2e.Skip(t)
 	bin := testproc.Build(t, "github.com/idverify/fc-kyc/functions/callback")
 	dir := "STORE_URL=file://" + t.TempDir()
 	secret := "CALLBACK_SECRET=" + e2eCallbackSecret

@@ -15,25 +15,18 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/idverify/fc-kyc/internal/e2e"
 	"github.com/idverify/fc-kyc/pkg/alipay"
-	"github.com/idverify/fc-kyc/pkg/emulator"
 	"github.com/idverify/fc-kyc/pkg/store"
 	"github.com/idverify/fc-kyc/pkg/store/storetest"
 	"github.com/idverify/fc-kyc/pkg/testproc"
 )
 
 func TestEndToEndLostResultsAmong100kPending(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: builds and runs binaries, loads 100,000 transactions")
-	}
+	e2e.Skip(t) // it also loads 100,000 transactions
 	srv := testproc.Redis(t)
 	s := startZhimaE2EOn(t, srv.URL)
-	s.init = testproc.StartFunction(t, "ekyc-init", "AUTH_MODE=none", "FUNCTION_TIMEOUT_S=10",
-		"STORE_URL="+srv.URL, "CALLBACK_SECRET="+e2eCallbackSecret,
-		"EKYC_CALLBACK_URL="+s.callback.URL()+"/ekyc/callback",
-		"CLOUDAUTH_ENDPOINT="+s.emu.BaseURL,
-		"ALIBABA_CLOUD_ACCESS_KEY_ID="+emulator.DefaultAccessKeyID,
-		"ALIBABA_CLOUD_ACCESS_KEY_SECRET="+emulator.DefaultAccessKeySecret)
+	s.init = s.startEKYCInit(t)
 	ctx := context.Background()
 
 	st, err := store.OpenRedis(ctx, srv.URL, store.Options{})

@@ -8,12 +8,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -21,12 +21,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/idverify/fc-kyc/internal/contract"
+	"github.com/idverify/fc-kyc/internal/e2e"
 	"github.com/idverify/fc-kyc/pkg/alipay"
 	"github.com/idverify/fc-kyc/pkg/callbacktoken"
 	"github.com/idverify/fc-kyc/pkg/emulator"
 	"github.com/idverify/fc-kyc/pkg/store"
 	"github.com/idverify/fc-kyc/pkg/testproc"
-	"github.com/idverify/fc-kyc/pkg/webhook/webhooktest"
 )
 
 type zhimaE2E struct {
@@ -40,65 +40,37 @@ type zhimaE2E struct {
 // callbackEnv says otherwise.
 func startZhimaE2E(t *testing.T, callbackEnv ...string) *zhimaE2E {
 	t.Helper()
-	return startZhimaE2EOn(t, "file://"+t.TempDir(), callbackEnv...)
+	return startZhimaE2EOn(t, "", callbackEnv...)
 }
 
-// startZhimaE2EOn is startZhimaE2E on the store of storeURL.
+// startZhimaE2EOn is startZhimaE2E on the store of storeURL ("" for a fresh
+// file store directory).
+//
+// zhima-init needs the callback's address (its ZHIMA_RETURN_URL), so the
+// callback starts first, on a port of its own choosing. The callback reads
+// only the path of its ZHIMA_RETURN_URL (where it serves the return), so
+// its own URL is not needed before it starts.
 func startZhimaE2EOn(t *testing.T, storeURL string, callbackEnv ...string) *zhimaE2E {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end: builds and runs binaries")
-	}
-	s := &zhimaE2E{e2eStack: &e2eStack{storeURL: storeURL, hook: webhooktest.NewReceiver(t, []byte(e2eWebhookSecret))}}
-	emu := testproc.StartEmulator(t)
-	s.emu = &emulator.Remote{BaseURL: emu.URL()}
-	keyFile := filepath.Join(t.TempDir(), "app_private_key.pem")
-	require.NoError(t, os.WriteFile(keyFile, []byte(emulator.AlipayTestAppPrivateKey), 0o600))
-	cbPort := testproc.FreePort(t)
-	common := []string{
-		"FUNCTION_TIMEOUT_S=10",
-		"STORE_URL=" + s.storeURL,
-		"CALLBACK_SECRET=" + e2eCallbackSecret,
-		"ALIPAY_GATEWAY=" + emu.URL() + "/gateway.do",
-		"ALIPAY_APP_ID=" + emulator.AlipayTestAppID,
-		"ALIPAY_PRIVATE_KEY_FILE=" + keyFile,
-		"ALIPAY_PUBLIC_KEY=" + emulator.AlipayTestPublicKey,
-		"ZHIMA_RETURN_URL=http://127.0.0.1:" + cbPort + "/zhima/return",
-	}
-	s.callback = testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/functions/callback"), cbPort,
-		append(append([]string{"FC_CUSTOM_LISTEN_PORT=" + cbPort, "RECONCILE_AFTER=1ms", "ZHIMA_SETTLE_AFTER=1ms", trustControlPath,
-			"CLOUDAUTH_ENDPOINT=" + emu.URL(),
-			"ALIBABA_CLOUD_ACCESS_KEY_ID=" + emulator.DefaultAccessKeyID,
-			"ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + emulator.DefaultAccessKeySecret,
-			"RESULT_WEBHOOK_URL=" + s.hook.URL() + "/kyc/results", "RESULT_WEBHOOK_SECRET=" + e2eWebhookSecret}, common...), callbackEnv...)...)
-	zPort := testproc.FreePort(t)
-	s.zhima = testproc.Start(t, testproc.Build(t, "github.com/idverify/fc-kyc/functions/zhima-init"), zPort,
-		append([]string{"FC_CUSTOM_LISTEN_PORT=" + zPort, "AUTH_MODE=none"}, common...)...)
-	contract.Register(t, "callback", s.callback.URL())
-	contract.Register(t, "zhima-init", s.zhima.URL())
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("callback output:\n%s\nzhima-init output:\n%s", s.callback.Output(), s.zhima.Output())
-		}
-	})
+	s := &zhimaE2E{e2eStack: newStack(t, storeURL)}
+	s.callback = s.function(t, "callback", slices.Concat(
+		[]string{"RECONCILE_AFTER=1ms", "ZHIMA_SETTLE_AFTER=1ms", "ZHIMA_RETURN_URL=http://127.0.0.1" + zhimaReturnPath,
+			"RESULT_WEBHOOK_URL=" + s.hook.URL() + "/kyc/results", "RESULT_WEBHOOK_SECRET=" + e2eWebhookSecret},
+		emulator.ClientEnv(emulator.Alipay, s.emu.BaseURL), callbackEnv)...)
+	s.zhima = s.function(t, "zhima-init", "ZHIMA_RETURN_URL="+s.callback.URL()+zhimaReturnPath)
 	return s
 }
+
+// zhimaReturnPath is where the callback serves the browser's return.
+const zhimaReturnPath = "/zhima/return"
 
 // initialize starts a certification through zhima-init.
 func (s *zhimaE2E) initialize(t *testing.T, transactionID string) (bizNo, certifyURL string) {
 	t.Helper()
-	body := `{"transaction_id":"` + transactionID + `","biz_code":"FACE","identity_param":{"identity_type":"CERT_INFO","cert_type":"IDENTITY_CARD","cert_name":"张三","cert_no":"260104197909275964"}}`
-	res, err := http.Post(s.zhima.URL()+"/", "application/json", strings.NewReader(body))
-	require.NoError(t, err)
-	defer res.Body.Close()
-	var out struct {
-		BizNo      string `json:"biz_no"`
-		CertifyURL string `json:"certify_url"`
-	}
-	require.Equal(t, http.StatusOK, res.StatusCode)
-	require.NoError(t, json.NewDecoder(res.Body).Decode(&out))
-	require.NotEmpty(t, out.BizNo)
-	return out.BizNo, out.CertifyURL
+	a := e2e.Post(t, s.zhima.URL()+"/", nil, `{"transaction_id":"`+transactionID+`","biz_code":"FACE","identity_param":{"identity_type":"CERT_INFO","cert_type":"IDENTITY_CARD","cert_name":"张三","cert_no":"260104197909275964"}}`)
+	require.Equal(t, http.StatusOK, a.Status, a.Raw)
+	require.NotEmpty(t, a.Str("biz_no"))
+	return a.Str("biz_no"), a.Str("certify_url")
 }
 
 // certify is the browser on the emulator's certify page: it opens the
@@ -123,26 +95,19 @@ func (s *zhimaE2E) certify(t *testing.T, bizNo, certifyURL, passed string) strin
 	return res.Header.Get("Location")
 }
 
+// browse is the browser opening target: its status and page.
 func (s *zhimaE2E) browse(t *testing.T, target string) (int, string) {
 	t.Helper()
-	res, err := http.Get(target)
-	require.NoError(t, err)
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(b)
+	a := e2e.Do(t, http.MethodGet, target, nil, nil)
+	return a.Status, a.Raw
 }
 
 // browseRefused is browse for an address that breaks the contract on
 // purpose (internal/contract checks only its answer).
 func (s *zhimaE2E) browseRefused(t *testing.T, target string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, target, nil)
-	require.NoError(t, err)
-	res, err := http.DefaultClient.Do(contract.Invalid(req))
-	require.NoError(t, err)
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(b)
+	a := e2e.Do(t, http.MethodGet, target, map[string]string{contract.InvalidHeader: "1"}, nil)
+	return a.Status, a.Raw
 }
 
 func (s *zhimaE2E) queries(t *testing.T) int64 {
@@ -165,7 +130,7 @@ func TestEndToEndZhimaReturn(t *testing.T) {
 		assert.Equal(t, store.Pending, tx.Status)
 
 		back := s.certify(t, bizNo, certifyURL, "true")
-		require.True(t, strings.HasPrefix(back, s.callback.URL()+"/zhima/return?"), back)
+		require.True(t, strings.HasPrefix(back, s.callback.URL()+zhimaReturnPath+"?"), back)
 		for range 2 {
 			code, page := s.browse(t, back)
 			require.Equal(t, http.StatusOK, code, page)

@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idverify/fc-kyc/pkg/antom"
-	"github.com/idverify/fc-kyc/pkg/emulator"
 	"github.com/idverify/fc-kyc/pkg/fcrt"
 	"github.com/idverify/fc-kyc/pkg/testproc"
 )
@@ -20,19 +18,7 @@ import (
 // benchFunction is the function's full HTTP handler (runtime adapter,
 // routing, decoding, checks, signing, answer verification) against gateway.
 func benchFunction(b *testing.B, gateway string) http.Handler {
-	priv, err := antom.ParsePrivateKey(emulator.AntomMerchantPrivateKey)
-	if err != nil {
-		b.Fatal(err)
-	}
-	pub, err := antom.ParsePublicKey(emulator.AntomGatewayPublicKey)
-	if err != nil {
-		b.Fatal(err)
-	}
-	client, err := antom.New(antom.Config{Gateway: gateway, ClientID: emulator.AntomClientID, PrivateKey: priv, AntomPublicKey: pub})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return fcrt.Handler(function(&Handler{Upstream: client}),
+	return fcrt.Handler(function(&Handler{Upstream: antomClient(b, gateway)}),
 		fcrt.Options{Timeout: 10 * time.Second, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 }
 

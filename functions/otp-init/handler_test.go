@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +18,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/idverify/fc-kyc/internal/e2e"
+	"github.com/idverify/fc-kyc/internal/testbody"
 	"github.com/idverify/fc-kyc/pkg/antom"
 	"github.com/idverify/fc-kyc/pkg/emulator"
 	"github.com/idverify/fc-kyc/pkg/fcrt"
@@ -28,9 +29,12 @@ import (
 // never appear in an answer or a log).
 const walletToken = "2020042910435415881282340824710273532915573saFBMrdXVH"
 
+// fixture is the function's handler with the real Antom client against
+// the emulator in-process, served on loopback so that tests call it as the
+// end-to-end suite does.
 type fixture struct {
 	emu *emulator.Emulator
-	fn  http.Handler
+	url string
 	log *bytes.Buffer
 }
 
@@ -39,55 +43,31 @@ func newFixture(t *testing.T, timeout time.Duration) *fixture {
 	emu := emulator.New(emulator.Config{})
 	srv := httptest.NewServer(emu.Handler())
 	t.Cleanup(srv.Close)
+	var log bytes.Buffer
+	fn := httptest.NewServer(fcrt.Handler(function(&Handler{Upstream: antomClient(t, srv.URL)}),
+		fcrt.Options{Timeout: timeout, Logger: slog.New(slog.NewJSONHandler(&log, nil)), TrustControlPath: true}))
+	t.Cleanup(fn.Close)
+	return &fixture{emu: emu, url: fn.URL, log: &log}
+}
+
+// antomClient is the function's Antom client of the gateway at gateway,
+// with the keys the emulator knows and a short wait between repeats.
+func antomClient(t testing.TB, gateway string) *antom.Client {
+	t.Helper()
 	priv, err := antom.ParsePrivateKey(emulator.AntomMerchantPrivateKey)
 	require.NoError(t, err)
 	pub, err := antom.ParsePublicKey(emulator.AntomGatewayPublicKey)
 	require.NoError(t, err)
-	client, err := antom.New(antom.Config{Gateway: srv.URL, ClientID: emulator.AntomClientID,
+	client, err := antom.New(antom.Config{Gateway: gateway, ClientID: emulator.AntomClientID,
 		PrivateKey: priv, AntomPublicKey: pub, Backoff: 10 * time.Millisecond})
 	require.NoError(t, err)
-	var log bytes.Buffer
-	fn := fcrt.Handler(function(&Handler{Upstream: client}),
-		fcrt.Options{Timeout: timeout, Logger: slog.New(slog.NewJSONHandler(&log, nil)), TrustControlPath: true})
-	return &fixture{emu: emu, fn: fn, log: &log}
+	return client
 }
 
-type reply struct {
-	status int
-	header http.Header
-	raw    string
-	body   map[string]any
-}
-
-func (r reply) result(field string) string {
-	m, _ := r.body["result"].(map[string]any)
-	s, _ := m[field].(string)
-	return s
-}
-
-func (f *fixture) do(t *testing.T, method, path string, header map[string]string, body string) reply {
+// post sends body (a string as it is, anything else as JSON) to path.
+func (f *fixture) post(t *testing.T, path string, body any) e2e.Answer {
 	t.Helper()
-	req := httptest.NewRequest(method, path, strings.NewReader(body))
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	w := httptest.NewRecorder()
-	f.fn.ServeHTTP(w, req)
-	raw, _ := io.ReadAll(w.Body)
-	r := reply{status: w.Code, header: w.Header(), raw: string(raw)}
-	require.NoError(t, json.Unmarshal(raw, &r.body), "answer is JSON: %s", raw)
-	return r
-}
-
-func (f *fixture) post(t *testing.T, path string, body any) reply {
-	t.Helper()
-	raw, ok := body.(string)
-	if !ok {
-		b, err := json.Marshal(body)
-		require.NoError(t, err)
-		raw = string(b)
-	}
-	return f.do(t, http.MethodPost, path, nil, raw)
+	return e2e.Post(t, f.url+path, nil, body)
 }
 
 func initBody(id, user string) map[string]any {
@@ -99,20 +79,8 @@ func initBody(id, user string) map[string]any {
 	return m
 }
 
-func with(m map[string]any, kv ...any) map[string]any {
-	out := map[string]any{}
-	for k, v := range m {
-		out[k] = v
-	}
-	for i := 0; i < len(kv); i += 2 {
-		if kv[i+1] == nil {
-			delete(out, kv[i].(string))
-		} else {
-			out[kv[i].(string)] = kv[i+1]
-		}
-	}
-	return out
-}
+// with is testbody.With: m with kv applied.
+var with = testbody.With
 
 func TestInvalidRequestsCostNothing(t *testing.T) {
 	f := newFixture(t, 5*time.Second)
@@ -154,17 +122,12 @@ func TestInvalidRequestsCostNothing(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			raw, ok := c.body.(string)
-			if !ok {
-				b, _ := json.Marshal(c.body)
-				raw = string(b)
-			}
-			r := f.do(t, c.method, c.path, nil, raw)
-			assert.Equal(t, c.status, r.status, r.raw)
-			assert.Equal(t, c.code, r.result("resultCode"), r.raw)
-			assert.Equal(t, "F", r.result("resultStatus"))
-			assert.Contains(t, r.result("resultMessage"), c.field)
-			assert.NotContains(t, r.raw, walletToken, "never echoes the access token")
+			r := e2e.Do(t, c.method, f.url+c.path, nil, c.body)
+			assert.Equal(t, c.status, r.Status, r.Raw)
+			assert.Equal(t, c.code, r.Str("result", "resultCode"), r.Raw)
+			assert.Equal(t, "F", r.Str("result", "resultStatus"))
+			assert.Contains(t, r.Str("result", "resultMessage"), c.field)
+			assert.NotContains(t, r.Raw, walletToken, "never echoes the access token")
 		})
 	}
 	assert.Empty(t, f.emu.Stats().Requests, "no request reached Antom")
@@ -174,10 +137,10 @@ func TestInvalidRequestsCostNothing(t *testing.T) {
 func TestInitThenVerify(t *testing.T) {
 	f := newFixture(t, 5*time.Second)
 	r := f.post(t, "/", initBody("", walletToken))
-	require.Equal(t, http.StatusOK, r.status, r.raw)
-	assert.Equal(t, "S", r.result("resultStatus"))
-	assert.Equal(t, "SUCCESS", r.result("resultCode"))
-	id, _ := r.body["authenticationRequestId"].(string)
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	assert.Equal(t, "S", r.Str("result", "resultStatus"))
+	assert.Equal(t, "SUCCESS", r.Str("result", "resultCode"))
+	id, _ := r.Body["authenticationRequestId"].(string)
 	require.NotEmpty(t, id, "an id is generated when absent")
 	assert.LessOrEqual(t, len(id), 64)
 
@@ -189,43 +152,42 @@ func TestInitThenVerify(t *testing.T) {
 	require.True(t, ok)
 	wrong := map[bool]string{true: "111111", false: "000000"}[otp == "000000"]
 	r = f.post(t, "/verify", map[string]any{"authenticationType": "OTP", "authenticationRequestId": id, "authenticationValue": wrong})
-	require.Equal(t, http.StatusOK, r.status, r.raw)
-	assert.Equal(t, false, r.body["isPassed"])
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	assert.Equal(t, false, r.Body["isPassed"])
 	r = f.post(t, "/kyc/otp/verify", map[string]any{"authenticationType": "OTP", "authenticationRequestId": id, "authenticationValue": otp})
-	require.Equal(t, http.StatusOK, r.status, r.raw)
-	assert.Equal(t, true, r.body["isPassed"])
-	assert.Equal(t, "S", r.result("resultStatus"))
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	assert.Equal(t, true, r.Body["isPassed"])
+	assert.Equal(t, "S", r.Str("result", "resultStatus"))
 	assert.NotContains(t, f.log.String(), walletToken)
 	assert.NotContains(t, f.log.String(), otp)
 }
 
 func TestEventsChooseByOperation(t *testing.T) {
 	f := newFixture(t, 5*time.Second)
-	ev := func(body any) reply {
-		b, _ := json.Marshal(body)
-		return f.do(t, http.MethodPost, "/invoke", map[string]string{"x-fc-control-path": "/invoke"}, string(b))
+	ev := func(body any) e2e.Answer {
+		return e2e.Post(t, f.url+"/invoke", map[string]string{"x-fc-control-path": "/invoke"}, body)
 	}
 	r := ev(initBody("ev-1", walletToken))
-	require.Equal(t, http.StatusOK, r.status, r.raw)
-	assert.Equal(t, "200", r.header.Get("x-fc-status"))
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	assert.Equal(t, "200", r.Header.Get("x-fc-status"))
 	otp, ok := f.emu.AntomOTP("ev-1")
 	require.True(t, ok)
 
 	// A timer whose payload is a verify request.
 	payload, _ := json.Marshal(map[string]any{"operation": "verify", "authenticationType": "OTP", "authenticationRequestId": "ev-1", "authenticationValue": otp})
 	r = ev(map[string]any{"triggerTime": "2026-11-23T00:00:00Z", "triggerName": "t", "payload": string(payload)})
-	require.Equal(t, http.StatusOK, r.status, r.raw)
-	assert.Equal(t, true, r.body["isPassed"])
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	assert.Equal(t, true, r.Body["isPassed"])
 
 	r = ev(with(initBody("ev-2", walletToken), "operation", "resend"))
-	assert.Equal(t, "404", r.header.Get("x-fc-status"))
-	assert.Equal(t, "InvalidParameter", r.body["Code"])
-	assert.Contains(t, r.body["Message"], "operation")
+	assert.Equal(t, "404", r.Header.Get("x-fc-status"))
+	assert.Equal(t, "InvalidParameter", r.Body["Code"])
+	assert.Contains(t, r.Body["Message"], "operation")
 
 	r = ev(initBody("ev-3", "USER_NOT_EXIST-9"))
-	assert.Equal(t, "404", r.header.Get("x-fc-status"))
-	assert.Equal(t, "USER_NOT_EXIST", r.body["Code"])
-	assert.Equal(t, "ev-3", r.body["RequestId"], "the authenticationRequestId")
+	assert.Equal(t, "404", r.Header.Get("x-fc-status"))
+	assert.Equal(t, "USER_NOT_EXIST", r.Body["Code"])
+	assert.Equal(t, "ev-3", r.Body["RequestId"], "the authenticationRequestId")
 }
 
 func TestDocumentedCodesPassThrough(t *testing.T) {
@@ -238,24 +200,24 @@ func TestDocumentedCodesPassThrough(t *testing.T) {
 	} {
 		t.Run(c.code, func(t *testing.T) {
 			r := f.post(t, "/", initBody("id-"+c.code, c.code+"-user"))
-			assert.Equal(t, c.status, r.status, r.raw)
-			assert.Equal(t, c.code, r.result("resultCode"))
-			assert.Equal(t, "F", r.result("resultStatus"))
-			assert.Equal(t, "id-"+c.code, r.body["authenticationRequestId"])
+			assert.Equal(t, c.status, r.Status, r.Raw)
+			assert.Equal(t, c.code, r.Str("result", "resultCode"))
+			assert.Equal(t, "F", r.Str("result", "resultStatus"))
+			assert.Equal(t, "id-"+c.code, r.Body["authenticationRequestId"])
 			assert.Len(t, f.emu.AntomRequests("id-"+c.code), 1, "an F is not repeated")
 		})
 	}
 	t.Run("send limit reached", func(t *testing.T) {
 		f.emu.SetAntomSendLimit(1)
-		require.Equal(t, http.StatusOK, f.post(t, "/", initBody("lim-1", "limited-user")).status)
+		require.Equal(t, http.StatusOK, f.post(t, "/", initBody("lim-1", "limited-user")).Status)
 		r := f.post(t, "/", initBody("lim-2", "limited-user"))
-		assert.Equal(t, http.StatusTooManyRequests, r.status)
-		assert.Equal(t, "SEND_TIMES_EXCEED_LIMIT", r.result("resultCode"))
+		assert.Equal(t, http.StatusTooManyRequests, r.Status)
+		assert.Equal(t, "SEND_TIMES_EXCEED_LIMIT", r.Str("result", "resultCode"))
 	})
 	t.Run("same id, other parameters", func(t *testing.T) {
 		r := f.post(t, "/", with(initBody("lim-1", "limited-user"), "authenticationChannelType", "EMAIL"))
-		assert.Equal(t, http.StatusConflict, r.status)
-		assert.Equal(t, "REPEAT_REQ_INCONSISTENT", r.result("resultCode"))
+		assert.Equal(t, http.StatusConflict, r.Status)
+		assert.Equal(t, "REPEAT_REQ_INCONSISTENT", r.Str("result", "resultCode"))
 	})
 }
 
@@ -263,17 +225,17 @@ func TestUnknownUntilTheDeadlineIsU(t *testing.T) {
 	f := newFixture(t, 2*time.Second)
 	f.emu.InjectFault(emulator.Antom, "", emulator.Fault{Kind: emulator.AntomFaultUnknown})
 	r := f.post(t, "/", initBody("dl-1", walletToken))
-	assert.Equal(t, http.StatusServiceUnavailable, r.status, r.raw)
-	assert.Equal(t, "U", r.result("resultStatus"))
-	assert.Equal(t, "UNKNOWN_EXCEPTION", r.result("resultCode"))
-	assert.Equal(t, "dl-1", r.body["authenticationRequestId"], "the id to repeat with")
+	assert.Equal(t, http.StatusServiceUnavailable, r.Status, r.Raw)
+	assert.Equal(t, "U", r.Str("result", "resultStatus"))
+	assert.Equal(t, "UNKNOWN_EXCEPTION", r.Str("result", "resultCode"))
+	assert.Equal(t, "dl-1", r.Body["authenticationRequestId"], "the id to repeat with")
 	assert.Greater(t, len(f.emu.AntomRequests("dl-1")), 1)
 
 	f.emu.InjectFault(emulator.Antom, "", emulator.Fault{Kind: emulator.AntomFaultUnsigned})
 	r = f.post(t, "/", initBody("us-1", walletToken))
-	assert.Equal(t, http.StatusBadGateway, r.status, r.raw)
-	assert.Equal(t, "U", r.result("resultStatus"))
-	assert.Equal(t, "BadUpstreamAnswer", r.result("resultCode"))
+	assert.Equal(t, http.StatusBadGateway, r.Status, r.Raw)
+	assert.Equal(t, "U", r.Str("result", "resultStatus"))
+	assert.Equal(t, "BadUpstreamAnswer", r.Str("result", "resultCode"))
 }
 
 func TestFailureShape(t *testing.T) {

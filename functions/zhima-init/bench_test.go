@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/idverify/fc-kyc/pkg/alipay"
-	"github.com/idverify/fc-kyc/pkg/emulator"
 	"github.com/idverify/fc-kyc/pkg/fcrt"
 	"github.com/idverify/fc-kyc/pkg/testproc"
 )
@@ -40,29 +39,13 @@ func serve(b *testing.B, h http.Handler, m map[string]any, want int) {
 	}
 }
 
-func emulatorClient(b *testing.B, gateway string) *alipay.Client {
-	key, err := alipay.ParsePrivateKey(emulator.AlipayTestAppPrivateKey)
-	if err != nil {
-		b.Fatal(err)
-	}
-	pub, err := alipay.ParsePublicKey(emulator.AlipayTestPublicKey)
-	if err != nil {
-		b.Fatal(err)
-	}
-	c, err := alipay.New(alipay.Config{Gateway: gateway, AppID: emulator.AlipayTestAppID, PrivateKey: key, AlipayPublicKey: pub})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return c
-}
-
 // BenchmarkRequestAgainstEmulator is one initialize: checks, two RSA2
 // signatures (the call and the certify URL), the call over loopback to the
 // emulator in its own process, and the answer's verification. ns/op
 // includes the emulator's own verification and signing.
 func BenchmarkRequestAgainstEmulator(b *testing.B) {
 	emu := testproc.StartEmulator(b)
-	serve(b, benchHandler(emulatorClient(b, emu.URL()+"/gateway.do")), validBody(), http.StatusOK)
+	serve(b, benchHandler(alipayClient(b, emu.URL()+"/gateway.do")), validBody(), http.StatusOK)
 }
 
 // instantGateway answers at once, to show the function's own overhead.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/idverify/fc-kyc/internal/e2e"
+	"github.com/idverify/fc-kyc/internal/testbody"
 	"github.com/idverify/fc-kyc/pkg/alipay"
 	"github.com/idverify/fc-kyc/pkg/emulator"
 	"github.com/idverify/fc-kyc/pkg/fcrt"
@@ -24,9 +25,10 @@ import (
 const returnURL = "https://merchant.example.com/zhima/return?from=test"
 
 // stack is the function's full HTTP handler (runtime adapter, gateway
-// answers, checks, the real Alipay client) against an in-process emulator.
+// answers, checks, the real Alipay client) against an in-process emulator,
+// served on loopback so that tests call it as the end-to-end suite does.
 type stack struct {
-	h   http.Handler
+	url string
 	emu *emulator.Emulator
 	gw  *emulator.AlipayGateway
 	log *bytes.Buffer
@@ -34,50 +36,46 @@ type stack struct {
 
 func newStack(t testing.TB) *stack {
 	t.Helper()
-	emu := emulator.New(emulator.Config{})
-	srv := httptest.NewServer(emu.Handler())
-	t.Cleanup(srv.Close)
-	key, err := alipay.ParsePrivateKey(emulator.AlipayTestAppPrivateKey)
-	require.NoError(t, err)
-	pub, err := alipay.ParsePublicKey(emulator.AlipayTestPublicKey)
-	require.NoError(t, err)
-	client, err := alipay.New(alipay.Config{Gateway: srv.URL + "/gateway.do", AppID: emulator.AlipayTestAppID,
-		PrivateKey: key, AlipayPublicKey: pub, MaxAttempts: 1})
-	require.NoError(t, err)
-	h := &Handler{Upstream: client, ProductCode: DefaultProductCode, ReturnURL: returnURL, Now: time.Now}
+	emu, gateway := emulatedGateway(t)
+	h := &Handler{Upstream: alipayClient(t, gateway), ProductCode: DefaultProductCode, ReturnURL: returnURL, Now: time.Now}
 	api, event := fcrt.Operation(h.Initialize, fcrt.WithMaxBody(maxBody))
 	var log bytes.Buffer
 	fh := fcrt.Handler(fcrt.Function{Name: "zhima-init", HTTP: api, Event: event, ErrorShape: errorBody},
 		fcrt.Options{Timeout: 5 * time.Second, Logger: slog.New(slog.NewJSONHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug})), TrustControlPath: true})
-	return &stack{h: fh, emu: emu, gw: emu.Alipay(), log: &log}
+	srv := httptest.NewServer(fh)
+	t.Cleanup(srv.Close)
+	return &stack{url: srv.URL, emu: emu, gw: emu.Alipay(), log: &log}
 }
 
-type answer struct {
-	status int
-	header http.Header
-	body   map[string]any
-	raw    string // the body as received
-}
-
-func (a answer) str(key string) string {
-	s, _ := a.body[key].(string)
-	return s
-}
-
-func (s *stack) post(t testing.TB, body any) answer {
+// emulatedGateway runs the emulator in-process until t ends and returns it
+// with the URL of its Alipay gateway.
+func emulatedGateway(t testing.TB) (*emulator.Emulator, string) {
 	t.Helper()
-	raw, ok := body.(string)
-	if !ok {
-		b, err := json.Marshal(body)
-		require.NoError(t, err)
-		raw = string(b)
-	}
-	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(raw))
-	w := httptest.NewRecorder()
-	s.h.ServeHTTP(w, r)
-	a := answer{status: w.Code, header: w.Header()}
-	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &a.body), "answer is JSON: %s", w.Body)
-	return a
+	emu := emulator.New(emulator.Config{})
+	srv := httptest.NewServer(emu.Handler())
+	t.Cleanup(srv.Close)
+	return emu, srv.URL + "/gateway.do"
+}
+
+// alipayClient is the function's Alipay client of the gateway at gateway,
+// with the keys the emulator knows, sending each call once.
+func alipayClient(t testing.TB, gateway string) *alipay.Client {
+	t.Helper()
+	key, err := alipay.ParsePrivateKey(emulator.AlipayTestAppPrivateKey)
+	require.NoError(t, err)
+	pub, err := alipay.ParsePublicKey(emulator.AlipayTestPublicKey)
+	require.NoError(t, err)
+	client, err := alipay.New(alipay.Config{Gateway: gateway, AppID: emulator.AlipayTestAppID,
+		PrivateKey: key, AlipayPublicKey: pub, MaxAttempts: 1})
+	require.NoError(t, err)
+	return client
+}
+
+// post sends body (a string as it is, anything else as JSON) to the
+// function's API.
+func (s *stack) post(t testing.TB, body any) e2e.Answer {
+	t.Helper()
+	return e2e.Post(t, s.url+"/", nil, body)
 }
 
 const (
@@ -93,17 +91,8 @@ func validBody() map[string]any {
 	}
 }
 
-func with(kv ...any) map[string]any {
-	m := validBody()
-	for i := 0; i < len(kv); i += 2 {
-		if kv[i+1] == nil {
-			delete(m, kv[i].(string))
-		} else {
-			m[kv[i].(string)] = kv[i+1]
-		}
-	}
-	return m
-}
+// with is validBody with kv applied (testbody.With).
+func with(kv ...any) map[string]any { return testbody.With(validBody(), kv...) }
 
 func TestValidRequests(t *testing.T) {
 	s := newStack(t)
@@ -124,18 +113,18 @@ func TestValidRequests(t *testing.T) {
 		body := cases[name]
 		t.Run(name, func(t *testing.T) {
 			a := s.post(t, body)
-			require.Equal(t, http.StatusOK, a.status, "%v", a.body)
-			assert.Equal(t, "10000", a.body["code"])
-			bizNo, _ := a.body["biz_no"].(string)
+			require.Equal(t, http.StatusOK, a.Status, "%v", a.Body)
+			assert.Equal(t, "10000", a.Body["code"])
+			bizNo, _ := a.Body["biz_no"].(string)
 			cert, ok := s.gw.Certification(bizNo)
 			require.True(t, ok, "biz_no %q is one the gateway created", bizNo)
-			assert.Equal(t, a.body["transaction_id"], cert.TransactionID)
+			assert.Equal(t, a.Body["transaction_id"], cert.TransactionID)
 			if tx, ok := body["transaction_id"]; ok {
-				assert.Equal(t, tx, a.body["transaction_id"])
+				assert.Equal(t, tx, a.Body["transaction_id"])
 			}
 
 			// The certify URL: signed, for this biz_no, with return_url.
-			u, err := url.Parse(a.body["certify_url"].(string))
+			u, err := url.Parse(a.Body["certify_url"].(string))
 			require.NoError(t, err)
 			q := u.Query()
 			assert.Equal(t, alipay.MethodZhimaCertify, q.Get("method"))
@@ -218,15 +207,15 @@ func TestInvalidRequests(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			a := s.post(t, c.body)
-			assert.Equal(t, http.StatusBadRequest, a.status, "%v", a.body)
-			assert.Equal(t, "40004", a.body["code"])
-			assert.Equal(t, "Business Failed", a.body["msg"])
-			assert.Equal(t, "INVALID_PARAMETER", a.body["sub_code"])
-			subMsg, _ := a.body["sub_msg"].(string)
+			assert.Equal(t, http.StatusBadRequest, a.Status, "%v", a.Body)
+			assert.Equal(t, "40004", a.Body["code"])
+			assert.Equal(t, "Business Failed", a.Body["msg"])
+			assert.Equal(t, "INVALID_PARAMETER", a.Body["sub_code"])
+			subMsg, _ := a.Body["sub_msg"].(string)
 			assert.Contains(t, subMsg, c.param)
 			assert.NotContains(t, subMsg, certNo)
 			assert.NotContains(t, subMsg, certName)
-			assert.NotContains(t, a.body, "biz_no")
+			assert.NotContains(t, a.Body, "biz_no")
 		})
 	}
 	assert.Empty(t, s.gw.Stats().Requests, "no invalid request reached the gateway")
@@ -236,19 +225,17 @@ func TestInvalidRequests(t *testing.T) {
 
 func TestRequestLevelRefusals(t *testing.T) {
 	s := newStack(t)
-	r := httptest.NewRequest(http.MethodGet, "/", nil)
-	w := httptest.NewRecorder()
-	s.h.ServeHTTP(w, r)
-	assert.Equal(t, http.StatusMethodNotAllowed, w.Code)
-	assert.Equal(t, http.MethodPost, w.Header().Get("Allow"))
+	get := e2e.Do(t, http.MethodGet, s.url+"/", nil, nil)
+	assert.Equal(t, http.StatusMethodNotAllowed, get.Status)
+	assert.Equal(t, http.MethodPost, get.Header.Get("Allow"))
 	var b ErrorBody
-	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &b))
+	require.NoError(t, json.Unmarshal([]byte(get.Raw), &b))
 	assert.Equal(t, ErrorBody{Code: "40002", Msg: "Invalid Arguments", SubCode: "UnsupportedMethod", SubMsg: "This API takes POST only."}, b)
 
 	a := s.post(t, `{"face_contrast_picture":"`+strings.Repeat("A", maxBody)+`"}`)
-	assert.Equal(t, http.StatusRequestEntityTooLarge, a.status)
-	assert.Equal(t, "40002", a.body["code"])
-	assert.Equal(t, "RequestTooLarge", a.body["sub_code"])
+	assert.Equal(t, http.StatusRequestEntityTooLarge, a.Status)
+	assert.Equal(t, "40002", a.Body["code"])
+	assert.Equal(t, "RequestTooLarge", a.Body["sub_code"])
 	assert.Empty(t, s.gw.Stats().Requests)
 }
 
@@ -277,13 +264,13 @@ func TestGatewayFailures(t *testing.T) {
 				s.emu.InjectFault(emulator.Alipay, "", emulator.Fault{Kind: c.fault})
 			}
 			a := s.post(t, c.body)
-			assert.Equal(t, c.status, a.status, "%v", a.body)
-			assert.Equal(t, c.code, a.body["code"])
-			assert.Equal(t, c.subCode, a.body["sub_code"])
-			assert.NotEmpty(t, a.body["msg"])
-			assert.NotEmpty(t, a.body["sub_msg"])
-			assert.NotContains(t, a.body, "biz_no")
-			assert.NotContains(t, a.body, "certify_url")
+			assert.Equal(t, c.status, a.Status, "%v", a.Body)
+			assert.Equal(t, c.code, a.Body["code"])
+			assert.Equal(t, c.subCode, a.Body["sub_code"])
+			assert.NotEmpty(t, a.Body["msg"])
+			assert.NotEmpty(t, a.Body["sub_msg"])
+			assert.NotContains(t, a.Body, "biz_no")
+			assert.NotContains(t, a.Body, "certify_url")
 			assert.Equal(t, int64(1), s.gw.Stats().Requests[alipay.MethodZhimaInitialize])
 		})
 	}
@@ -292,24 +279,16 @@ func TestGatewayFailures(t *testing.T) {
 // The event path (/invoke, timers) runs the same operation.
 func TestEventInvocation(t *testing.T) {
 	s := newStack(t)
-	body, err := json.Marshal(validBody())
-	require.NoError(t, err)
-	r := httptest.NewRequest(http.MethodPost, "/invoke", bytes.NewReader(body))
-	r.Header.Set("x-fc-control-path", "/invoke")
-	w := httptest.NewRecorder()
-	s.h.ServeHTTP(w, r)
-	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
-	assert.Equal(t, "200", w.Header().Get("x-fc-status"))
+	event := map[string]string{"x-fc-control-path": "/invoke"}
+	a := e2e.Post(t, s.url+"/invoke", event, validBody())
+	require.Equal(t, http.StatusOK, a.Status, a.Raw)
+	assert.Equal(t, "200", a.Header.Get("x-fc-status"))
 	var res Response
-	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &res))
+	require.NoError(t, json.Unmarshal([]byte(a.Raw), &res))
 	_, ok := s.gw.Certification(res.BizNo)
 	assert.True(t, ok)
 
-	r = httptest.NewRequest(http.MethodPost, "/invoke", strings.NewReader(`{"biz_code":"FACE"}`))
-	r.Header.Set("x-fc-control-path", "/invoke")
-	w = httptest.NewRecorder()
-	s.h.ServeHTTP(w, r)
-	assert.Equal(t, "404", w.Header().Get("x-fc-status"))
-	b, _ := io.ReadAll(w.Body)
-	assert.Contains(t, string(b), "identity_param")
+	a = e2e.Post(t, s.url+"/invoke", event, `{"biz_code":"FACE"}`)
+	assert.Equal(t, "404", a.Header.Get("x-fc-status"))
+	assert.Contains(t, a.Raw, "identity_param")
 }

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -15,7 +13,6 @@ import (
 	"github.com/idverify/fc-kyc/pkg/alipay"
 	"github.com/idverify/fc-kyc/pkg/apierr"
 	"github.com/idverify/fc-kyc/pkg/auth"
-	"github.com/idverify/fc-kyc/pkg/emulator"
 	"github.com/idverify/fc-kyc/pkg/ratelimit"
 	"github.com/idverify/fc-kyc/pkg/store"
 )
@@ -23,32 +20,18 @@ import (
 // A call the gateway never received gives its limit slot back; a billed
 // one keeps it.
 func TestUnbilledCallGivesItsSlotBack(t *testing.T) {
-	emu := emulator.New(emulator.Config{})
-	srv := httptest.NewServer(emu.Handler())
-	defer srv.Close()
+	emu, gateway := emulatedGateway(t)
 	closed, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	down := "http://" + closed.Addr().String() + "/gateway.do"
 	closed.Close() // nothing listens there: every dial is refused
-	client := func(gw string) *alipay.Client {
-		key, err := alipay.ParsePrivateKey(emulator.AlipayTestAppPrivateKey)
-		require.NoError(t, err)
-		pub, err := alipay.ParsePublicKey(emulator.AlipayTestPublicKey)
-		require.NoError(t, err)
-		c, err := alipay.New(alipay.Config{Gateway: gw, AppID: emulator.AlipayTestAppID, PrivateKey: key, AlipayPublicKey: pub, MaxAttempts: 1})
-		require.NoError(t, err)
-		return c
-	}
 	st, err := store.NewFile(t.TempDir(), store.Options{})
 	require.NoError(t, err)
 	limits := &ratelimit.Limiter{Store: st, Function: "zhima-init", PerCaller: ratelimit.Rule{Limit: 2, Window: time.Hour}}
-	up := &Handler{Upstream: client(srv.URL + "/gateway.do"), ProductCode: DefaultProductCode, ReturnURL: returnURL, Now: time.Now, Limits: limits}
-	unreachable := &Handler{Upstream: client(down), ProductCode: DefaultProductCode, ReturnURL: returnURL, Now: time.Now, Limits: limits}
+	up := &Handler{Upstream: alipayClient(t, gateway), ProductCode: DefaultProductCode, ReturnURL: returnURL, Now: time.Now, Limits: limits}
+	unreachable := &Handler{Upstream: alipayClient(t, down), ProductCode: DefaultProductCode, ReturnURL: returnURL, Now: time.Now, Limits: limits}
 	ctx := auth.WithIdentity(context.Background(), auth.Identity{Caller: "key:0123456789abcdef"})
-	var req Request
-	raw, err := json.Marshal(validBody())
-	require.NoError(t, err)
-	require.NoError(t, json.Unmarshal(raw, &req))
+	req := request(t, validBody())
 
 	for range 3 {
 		_, err := unreachable.Initialize(ctx, req)

@@ -3,10 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
-	"net/http/httptest"
 	"net/url"
 	"testing"
 	"time"
@@ -14,10 +12,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/idverify/fc-kyc/pkg/alipay"
+	"github.com/idverify/fc-kyc/internal/testbody"
 	"github.com/idverify/fc-kyc/pkg/auth"
 	"github.com/idverify/fc-kyc/pkg/callbacktoken"
-	"github.com/idverify/fc-kyc/pkg/emulator"
 	"github.com/idverify/fc-kyc/pkg/idempotency"
 	"github.com/idverify/fc-kyc/pkg/logging"
 	"github.com/idverify/fc-kyc/pkg/store"
@@ -34,31 +31,15 @@ func (downStore) Create(context.Context, store.Transaction) error {
 
 func recordHandler(t *testing.T, st store.Store) (*Handler, *callbacktoken.Signer) {
 	t.Helper()
-	emu := emulator.New(emulator.Config{})
-	srv := httptest.NewServer(emu.Handler())
-	t.Cleanup(srv.Close)
-	key, err := alipay.ParsePrivateKey(emulator.AlipayTestAppPrivateKey)
-	require.NoError(t, err)
-	pub, err := alipay.ParsePublicKey(emulator.AlipayTestPublicKey)
-	require.NoError(t, err)
-	client, err := alipay.New(alipay.Config{Gateway: srv.URL + "/gateway.do", AppID: emulator.AlipayTestAppID,
-		PrivateKey: key, AlipayPublicKey: pub, MaxAttempts: 1})
-	require.NoError(t, err)
+	_, gateway := emulatedGateway(t)
 	tokens, err := callbacktoken.New([]string{recordKey}, time.Hour)
 	require.NoError(t, err)
-	return &Handler{Upstream: client, ProductCode: DefaultProductCode, ReturnURL: returnURL, Now: time.Now,
+	return &Handler{Upstream: alipayClient(t, gateway), ProductCode: DefaultProductCode, ReturnURL: returnURL, Now: time.Now,
 		Tokens: tokens, Store: st}, tokens
 }
 
 // request is body as the operation receives it.
-func request(t *testing.T, body map[string]any) Request {
-	t.Helper()
-	b, err := json.Marshal(body)
-	require.NoError(t, err)
-	var r Request
-	require.NoError(t, json.Unmarshal(b, &r))
-	return r
-}
+func request(t testing.TB, body map[string]any) Request { return testbody.Decode[Request](t, body) }
 
 func TestInitializeRecordsAndTokensTheReturn(t *testing.T) {
 	st, err := store.NewFile(t.TempDir(), store.Options{})

@@ -202,7 +202,7 @@ func (s *Stack) start() error {
 // processes is every process of the stack in start order (the emulator
 // first), with its environment.
 func (s *Stack) processes(webhookSecret string) []procSpec {
-	emu := s.Addr(emulatorOffset)
+	emu, emuURL := s.Addr(emulatorOffset), s.URL("emulator")
 	common := []string{"LISTEN_HOST=127.0.0.1", "LOG_LEVEL=info", "TRUST_CONTROL_PATH=true"}
 	// As production: callers need a JWT, here from the stack's identity
 	// provider, and browsers only the demo page's origin.
@@ -212,29 +212,23 @@ func (s *Stack) processes(webhookSecret string) []procSpec {
 	// Every function counts its limits (and the QPS budget) in this
 	// stack's own store.
 	own := []string{"STORE_URL=file://" + s.storeDir}
-	cloudauth := []string{
-		"CLOUDAUTH_ENDPOINT=http://" + emu,
-		"ALIBABA_CLOUD_ACCESS_KEY_ID=" + emulator.DefaultAccessKeyID,
-		"ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + emulator.DefaultAccessKeySecret,
-	}
 	// ekyc-init, zhima-init, the callback and result share the callback
 	// key (result: the owner keys derived from it) and the store.
 	results := []string{"CALLBACK_SECRET=devstack-callback-secret-for-local-runs-only"}
-	zhima := []string{
-		"ALIPAY_GATEWAY=http://" + emu + "/gateway.do", "ALIPAY_APP_ID=" + emulator.AlipayTestAppID,
-		"ALIPAY_PRIVATE_KEY=" + emulator.AlipayTestAppPrivateKey, "ALIPAY_PUBLIC_KEY=" + emulator.AlipayTestPublicKey,
-		"ZHIMA_RETURN_URL=" + s.URL("callback") + "/zhima/return",
-	}
+	zhimaReturn := "ZHIMA_RETURN_URL=" + s.URL("callback") + "/zhima/return"
 	// bank-verify counts each card by an HMAC under this key (required
 	// with AUTH_MODE=jwt).
 	cardKey := []string{"BANK_CARD_LIMIT_SECRET=devstack-card-limit-key-for-local-runs-only"}
+	// Each function's own settings; its client of the upstream the
+	// registry names is pointed at the emulator below.
 	env := map[string][]string{
-		"ekyc-init":   join(front, own, results, cloudauth, []string{"EKYC_CALLBACK_URL=" + s.URL("callback") + "/ekyc/callback"}),
-		"bank-verify": join(front, own, cloudauth, cardKey, []string{"BANK_VERIFY_PARAM_TYPE=md5"}),
-		"zhima-init":  join(front, own, zhima, results),
-		"otp-init": join(front, own, []string{"ANTOM_GATEWAY=http://" + emu, "ANTOM_CLIENT_ID=" + emulator.AntomClientID,
-			"ANTOM_PRIVATE_KEY=" + emulator.AntomMerchantPrivateKey, "ANTOM_PUBLIC_KEY=" + emulator.AntomGatewayPublicKey}),
-		"callback": join(own, zhima, results, cloudauth, []string{
+		"ekyc-init":   join(front, own, results, []string{"EKYC_CALLBACK_URL=" + s.URL("callback") + "/ekyc/callback"}),
+		"bank-verify": join(front, own, cardKey, []string{"BANK_VERIFY_PARAM_TYPE=md5"}),
+		"zhima-init":  join(front, own, results, []string{zhimaReturn}),
+		"otp-init":    join(front, own),
+		// The callback also queries the Alipay gateway for Zhima returns.
+		"callback": join(own, results, emulator.ClientEnv(emulator.Alipay, emuURL), []string{
+			zhimaReturn,
 			"RECONCILE_AFTER=" + s.cfg.ReconcileAfter.String(),
 			"RESULT_WEBHOOK_URL=" + s.URL("results") + "/webhook", "RESULT_WEBHOOK_SECRET=" + webhookSecret,
 			// The user's browser goes back to the demo page after a Zhima return.
@@ -248,6 +242,9 @@ func (s *Stack) processes(webhookSecret string) []procSpec {
 		e, ok := env[f.Name]
 		if !ok {
 			panic("devstack: no local configuration for function " + f.Name + " (internal/devstack, processes)")
+		}
+		if f.Upstream != registry.None {
+			e = join(emulator.ClientEnv(emulator.Upstream(f.Upstream), emuURL), e)
 		}
 		addr := s.Addr(f.PortOffset)
 		_, port, _ := net.SplitHostPort(addr)

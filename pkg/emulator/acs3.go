@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -114,13 +115,8 @@ func canonicalRequest(r *http.Request, query url.Values, signed []string, payloa
 // whole string. The client never repeats a key; if a request does, every
 // value is kept (sorted) so that none escapes the signature.
 func canonicalQuery(q url.Values) string {
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var pairs []string
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(q)) {
 		vals := slices.Clone(q[k])
 		sort.Strings(vals)
 		for _, v := range vals {

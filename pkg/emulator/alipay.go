@@ -11,14 +11,10 @@ package emulator
 // mistake in the client is not mirrored by the server it is tested against.
 
 import (
-	"crypto"
 	"crypto/rsa"
-	"crypto/sha256"
-	"crypto/x509"
 	_ "embed"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"html"
 	"net/http"
 	"regexp"
@@ -97,24 +93,6 @@ func (e *Emulator) mountAlipay(mux *http.ServeMux) {
 	g.registerControl(mux)
 }
 
-func alipayMustPublicKey(s string) *rsa.PublicKey {
-	b, _ := pem.Decode([]byte(s))
-	k, err := x509.ParsePKIXPublicKey(b.Bytes)
-	if err != nil {
-		panic("emulator: test key: " + err.Error())
-	}
-	return k.(*rsa.PublicKey)
-}
-
-func alipayMustPrivateKey(s string) *rsa.PrivateKey {
-	b, _ := pem.Decode([]byte(s))
-	k, err := x509.ParsePKCS1PrivateKey(b.Bytes)
-	if err != nil {
-		panic("emulator: test key: " + err.Error())
-	}
-	return k
-}
-
 // reset makes the zero gateway ready, then forgets certifications, faults
 // and counters; Emulator.Reset calls it. The keys and the clock are set
 // once, by the first call (from New, before anything is served), and never
@@ -123,8 +101,8 @@ func (g *AlipayGateway) reset(now func() time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.key == nil {
-		g.appKeys = map[string]*rsa.PublicKey{AlipayTestAppID: alipayMustPublicKey(AlipayTestAppPublicKey)}
-		g.key = alipayMustPrivateKey(alipayGatewayPrivateKey)
+		g.appKeys = map[string]*rsa.PublicKey{AlipayTestAppID: mustPublicKey(AlipayTestAppPublicKey)}
+		g.key = mustPrivateKey(alipayGatewayPrivateKey)
 		g.now = now
 	}
 	g.clear()
@@ -183,9 +161,7 @@ func (g *AlipayGateway) serve(w http.ResponseWriter, r *http.Request) {
 
 	f, faulty := g.faults.take(method)
 	if faulty && f.Kind == FaultSlow {
-		select {
-		case <-time.After(f.Delay):
-		case <-r.Context().Done():
+		if !waitSlow(r, f.Delay) {
 			return
 		}
 		faulty = false
@@ -281,8 +257,7 @@ func (g *AlipayGateway) authenticate(r *http.Request, p map[string]string) (stri
 	}
 	content := alipaySignContent(p)
 	sig, err := base64.StdEncoding.DecodeString(p["sign"])
-	sum := sha256.Sum256([]byte(content))
-	if err != nil || rsa.VerifyPKCS1v15(key, crypto.SHA256, sum[:], sig) != nil {
+	if err != nil || !verifySHA256(key, content, sig) {
 		// The real gateway echoes the string it verified, HTML-escaped.
 		return alipayErrorNode, invalid("isv.invalid-signature",
 			"验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配，网关生成的验签字符串为："+html.EscapeString(content))
@@ -401,9 +376,7 @@ func (g *AlipayGateway) write(w http.ResponseWriter, method, node string, ans al
 	}
 	b, _ := json.Marshal(ans)
 	content := strings.ReplaceAll(string(b), "/", `\/`)
-	sum := sha256.Sum256([]byte(content))
-	sig, _ := rsa.SignPKCS1v15(nil, g.key, crypto.SHA256, sum[:])
-	sign := base64.StdEncoding.EncodeToString(sig)
+	sign := base64.StdEncoding.EncodeToString(signSHA256(g.key, content))
 	body := `{"` + node + `":` + content + `,"sign":"` + sign + `"}`
 	if fault != nil {
 		body = alipayFaultBody(fault, node, content, sign)
@@ -439,13 +412,7 @@ func (g *AlipayGateway) certifyPage(w http.ResponseWriter, _ *http.Request, p ma
 
 // Certification returns the certification bizNo.
 func (g *AlipayGateway) Certification(bizNo string) (ZhimaCertification, bool) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	c, ok := g.certs[bizNo]
-	if !ok {
-		return ZhimaCertification{}, false
-	}
-	return *c, true
+	return copyOf(&g.mu, &g.certs, bizNo)
 }
 
 // Complete sets a certification's result, as the user finishing it would.

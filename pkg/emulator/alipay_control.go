@@ -2,10 +2,8 @@ package emulator
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
-	"mime"
 	"net/http"
 	"net/url"
 )
@@ -68,29 +66,10 @@ func (g *AlipayGateway) LastRequest(method string) (map[string]string, bool) {
 //	                                                              (the certify page's form redirects to return_url)
 func (g *AlipayGateway) registerControl(mux *http.ServeMux) {
 	const base = "/_emulator/alipay/"
-	mux.HandleFunc("GET "+base+"stats", func(w http.ResponseWriter, _ *http.Request) {
-		writeControl(w, http.StatusOK, g.Stats())
-	})
-	mux.HandleFunc("POST "+base+"reset", func(w http.ResponseWriter, _ *http.Request) {
-		g.Reset()
-		w.WriteHeader(http.StatusNoContent)
-	})
-	mux.HandleFunc("GET "+base+"requests/{method}/last", func(w http.ResponseWriter, r *http.Request) {
-		p, ok := g.LastRequest(r.PathValue("method"))
-		if !ok {
-			writeControlError(w, http.StatusNotFound, "no accepted call of this method")
-			return
-		}
-		writeControl(w, http.StatusOK, p)
-	})
-	mux.HandleFunc("GET "+base+"certifications/{bizNo}", func(w http.ResponseWriter, r *http.Request) {
-		c, ok := g.Certification(r.PathValue("bizNo"))
-		if !ok {
-			writeControlError(w, http.StatusNotFound, "unknown biz_no")
-			return
-		}
-		writeControl(w, http.StatusOK, c)
-	})
+	mux.HandleFunc("GET "+base+"stats", controlShow(g.Stats))
+	mux.HandleFunc("POST "+base+"reset", controlDo(g.Reset))
+	mux.HandleFunc("GET "+base+"requests/{method}/last", controlFind("method", "no accepted call of this method", g.LastRequest))
+	mux.HandleFunc("GET "+base+"certifications/{bizNo}", controlFind("bizNo", "unknown biz_no", g.Certification))
 	mux.HandleFunc("POST "+base+"certifications/{bizNo}/complete", g.controlComplete)
 }
 
@@ -98,30 +77,21 @@ func (g *AlipayGateway) registerControl(mux *http.ServeMux) {
 // it answers by sending the browser on to return_url with the biz_no.
 func (g *AlipayGateway) controlComplete(w http.ResponseWriter, r *http.Request) {
 	bizNo := r.PathValue("bizNo")
-	var passed, returnURL string
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	isForm := mt == "application/x-www-form-urlencoded"
-	if isForm {
-		if err := r.ParseForm(); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		passed, returnURL = r.PostForm.Get("passed"), r.PostForm.Get("return_url")
-	} else {
-		var req struct {
-			Passed string `json:"passed"`
-		}
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-			writeControlError(w, http.StatusBadRequest, "bad completion: "+err.Error())
-			return
-		}
-		passed = req.Passed
+	var req struct {
+		Passed string `json:"passed"`
 	}
-	if passed != "true" && passed != "false" {
+	var returnURL string
+	isForm, ok := readCompletion(w, r, &req, func(f url.Values) {
+		req.Passed, returnURL = f.Get("passed"), f.Get("return_url")
+	})
+	if !ok {
+		return
+	}
+	if req.Passed != "true" && req.Passed != "false" {
 		writeControlError(w, http.StatusBadRequest, `passed must be "true" or "false"`)
 		return
 	}
-	if !g.Complete(bizNo, passed == "true") {
+	if !g.Complete(bizNo, req.Passed == "true") {
 		writeControlError(w, http.StatusNotFound, "unknown biz_no")
 		return
 	}
@@ -141,9 +111,7 @@ func (g *AlipayGateway) controlComplete(w http.ResponseWriter, r *http.Request) 
 
 // AlipayStats returns the gateway's counters.
 func (r *Remote) AlipayStats() (AlipayStats, error) {
-	var st AlipayStats
-	err := r.call(context.Background(), http.MethodGet, "/_emulator/alipay/stats", nil, &st)
-	return st, err
+	return remoteGet[AlipayStats](r, "/_emulator/alipay/stats")
 }
 
 // AlipayReset forgets the gateway's certifications, faults and counters.
@@ -153,9 +121,7 @@ func (r *Remote) AlipayReset() error {
 
 // AlipayCertification returns the certification bizNo.
 func (r *Remote) AlipayCertification(bizNo string) (ZhimaCertification, error) {
-	var c ZhimaCertification
-	err := r.call(context.Background(), http.MethodGet, "/_emulator/alipay/certifications/"+url.PathEscape(bizNo), nil, &c)
-	return c, err
+	return remoteGet[ZhimaCertification](r, "/_emulator/alipay/certifications/"+url.PathEscape(bizNo))
 }
 
 // AlipayComplete sets a certification's result.
@@ -166,7 +132,5 @@ func (r *Remote) AlipayComplete(bizNo string, passed bool) error {
 
 // AlipayLastRequest returns the parameters of the last accepted call of method.
 func (r *Remote) AlipayLastRequest(method string) (map[string]string, error) {
-	var p map[string]string
-	err := r.call(context.Background(), http.MethodGet, "/_emulator/alipay/requests/"+url.PathEscape(method)+"/last", nil, &p)
-	return p, err
+	return remoteGet[map[string]string](r, "/_emulator/alipay/requests/"+url.PathEscape(method)+"/last")
 }

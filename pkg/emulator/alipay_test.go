@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -50,8 +49,8 @@ func newAlipayCall(t *testing.T) *alipayCall {
 	emu := New(Config{Now: func() time.Time { return now }})
 	srv := httptest.NewServer(emu.Handler())
 	t.Cleanup(srv.Close)
-	return &alipayCall{srv: srv, emu: emu, gw: emu.Alipay(), key: alipayMustPrivateKey(AlipayTestAppPrivateKey),
-		gwPub: alipayMustPublicKey(AlipayTestPublicKey), now: now}
+	return &alipayCall{srv: srv, emu: emu, gw: emu.Alipay(), key: mustPrivateKey(AlipayTestAppPrivateKey),
+		gwPub: mustPublicKey(AlipayTestPublicKey), now: now}
 }
 
 // params are valid common parameters for method; over replaces or (with
@@ -70,6 +69,15 @@ func (c *alipayCall) params(method, biz string, over ...string) map[string]strin
 	sig, _ := rsa.SignPKCS1v15(nil, c.key, crypto.SHA256, sum[:])
 	p["sign"] = base64.StdEncoding.EncodeToString(sig)
 	return p
+}
+
+// postForm posts every parameter of p in the body, with charset in the
+// query as the gateway wants it, and returns the raw answer.
+func (c *alipayCall) postForm(t *testing.T, p map[string]string) []byte {
+	t.Helper()
+	_, raw := roundTrip(t, nil, newRequest(t, http.MethodPost, c.srv.URL+"/gateway.do?charset=utf-8",
+		"application/x-www-form-urlencoded", strings.NewReader(values(p).Encode())))
+	return raw
 }
 
 // post sends p as the official SDKs do (biz_content in the body, the rest
@@ -95,10 +103,8 @@ func (c *alipayCall) post(t *testing.T, p map[string]string, query string) (stri
 			}
 		}
 	}
-	res, err := http.Post(c.srv.URL+"/gateway.do?"+query, "application/x-www-form-urlencoded;charset=utf-8", strings.NewReader(body.Encode()))
-	require.NoError(t, err)
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
+	res, raw := roundTrip(t, nil, newRequest(t, http.MethodPost, c.srv.URL+"/gateway.do?"+query,
+		"application/x-www-form-urlencoded;charset=utf-8", strings.NewReader(body.Encode())))
 	require.Equal(t, http.StatusOK, res.StatusCode, "the gateway answers 200 whatever happened")
 	var top map[string]json.RawMessage
 	require.NoError(t, json.Unmarshal(raw, &top), "%s", raw)
@@ -198,28 +204,17 @@ func TestAlipayGatewayFlowAndFaults(t *testing.T) {
 
 	// The certify page checks the GET URL's signature too.
 	p := c.params(zhimaCertify, `{"biz_no":"`+bizNo+`"}`, "return_url", "https://m.example.com/r?a=1")
-	v := url.Values{}
-	for k, s := range p {
-		v.Set(k, s)
-	}
-	res, err := http.Get(c.srv.URL + "/gateway.do?" + v.Encode())
-	require.NoError(t, err)
-	page, _ := io.ReadAll(res.Body)
-	res.Body.Close()
+	v := values(p)
+	_, page := roundTrip(t, nil, newRequest(t, http.MethodGet, c.srv.URL+"/gateway.do?"+v.Encode(), "", nil))
 	assert.Contains(t, string(page), bizNo)
 	v.Set("return_url", "https://evil.example.com/")
-	res, err = http.Get(c.srv.URL + "/gateway.do?" + v.Encode())
-	require.NoError(t, err)
-	page, _ = io.ReadAll(res.Body)
-	res.Body.Close()
+	_, page = roundTrip(t, nil, newRequest(t, http.MethodGet, c.srv.URL+"/gateway.do?"+v.Encode(), "", nil))
 	assert.Contains(t, string(page), "isv.invalid-signature", "a changed return_url breaks the signature")
 
 	// The page's form finishes the certification and returns to return_url.
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res, err = client.PostForm(c.srv.URL+"/_emulator/alipay/certifications/"+bizNo+"/complete",
-		url.Values{"passed": {"false"}, "return_url": {"https://m.example.com/r?a=1"}})
-	require.NoError(t, err)
-	res.Body.Close()
+	res, _ := roundTrip(t, client, newRequest(t, http.MethodPost, c.srv.URL+"/_emulator/alipay/certifications/"+bizNo+"/complete",
+		"application/x-www-form-urlencoded", strings.NewReader(url.Values{"passed": {"false"}, "return_url": {"https://m.example.com/r?a=1"}}.Encode())))
 	assert.Equal(t, http.StatusSeeOther, res.StatusCode)
 	assert.Equal(t, "https://m.example.com/r?a=1&biz_no="+bizNo, res.Header.Get("Location"))
 	cert, err := remote.AlipayCertification(bizNo)
@@ -256,14 +251,7 @@ func TestAlipayGatewayFlowAndFaults(t *testing.T) {
 	}
 	t.Run("duplicate_node", func(t *testing.T) {
 		require.NoError(t, remote.InjectFault(Alipay, "", Fault{Kind: AlipayFaultDuplicateNode, Times: 1}))
-		v := url.Values{}
-		for k, s := range c.params(zhimaQuery, `{"biz_no":"`+bizNo+`"}`) {
-			v.Set(k, s)
-		}
-		res, err := http.PostForm(c.srv.URL+"/gateway.do?charset=utf-8", v)
-		require.NoError(t, err)
-		raw, _ := io.ReadAll(res.Body)
-		res.Body.Close()
+		raw := c.postForm(t, c.params(zhimaQuery, `{"biz_no":"`+bizNo+`"}`))
 		assert.Equal(t, 2, strings.Count(string(raw), `"zhima_customer_certification_query_response"`), "%s", raw)
 	})
 	st, err := remote.AlipayStats()
@@ -283,14 +271,7 @@ func TestAlipayAnswersEscapeSlashes(t *testing.T) {
 	c := newAlipayCall(t)
 	p := c.params(zhimaInitialize, initBiz("T1"), "return_url", "https://m.example.com/r")
 	p["return_url"] = "https://m.example.com/other" // the refusal quotes the sign string, slashes and all
-	q := url.Values{}
-	for k, v := range p {
-		q.Set(k, v)
-	}
-	res, err := http.PostForm(c.srv.URL+"/gateway.do?charset=utf-8", q)
-	require.NoError(t, err)
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
+	raw := c.postForm(t, p)
 	assert.Contains(t, string(raw), `https:\/\/m.example.com\/other`)
 	node, ans, signed := c.post(t, p, "")
 	assert.Equal(t, "error_response", node)

@@ -2,16 +2,12 @@ package emulator
 
 import (
 	"bytes"
-	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/subtle"
-	"crypto/x509"
 	_ "embed"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -104,18 +100,77 @@ type antomAuth struct {
 	passed   bool
 }
 
+// antomAuthentication are the fields both APIs take.
+type antomAuthentication struct {
+	AuthenticationType      string `json:"authenticationType"`
+	AuthenticationRequestId string `json:"authenticationRequestId"`
+}
+
 type antomInit struct {
-	AuthenticationType        string `json:"authenticationType"`
-	AuthenticationRequestId   string `json:"authenticationRequestId"`
+	antomAuthentication
 	AuthenticationChannelType string `json:"authenticationChannelType"`
 	UserIdentityType          string `json:"userIdentityType"`
 	UserIdentityValue         string `json:"userIdentityValue"`
 }
 
 type antomVerify struct {
-	AuthenticationType      string `json:"authenticationType"`
-	AuthenticationRequestId string `json:"authenticationRequestId"`
-	AuthenticationValue     string `json:"authenticationValue"`
+	antomAuthentication
+	AuthenticationValue string `json:"authenticationValue"`
+}
+
+// antomParams is an API's request: invalid says what is wrong with it
+// (the PARAM_ILLEGAL message), "" when nothing is.
+type antomParams interface{ invalid() string }
+
+func (p antomAuthentication) invalid() string {
+	if p.AuthenticationType != "OTP" {
+		return "authenticationType must be OTP."
+	}
+	return antomRequired("authenticationRequestId", p.AuthenticationRequestId, 64)
+}
+
+func (p antomInit) invalid() string {
+	switch msg := p.antomAuthentication.invalid(); {
+	case msg != "":
+		return msg
+	case p.AuthenticationChannelType != "EMAIL" && p.AuthenticationChannelType != "SMS":
+		return "authenticationChannelType must be EMAIL or SMS."
+	case p.UserIdentityType != "WALLET_TOKEN":
+		return "userIdentityType must be WALLET_TOKEN."
+	}
+	return antomRequired("userIdentityValue", p.UserIdentityValue, 128)
+}
+
+func (p antomVerify) invalid() string {
+	if msg := p.antomAuthentication.invalid(); msg != "" {
+		return msg
+	}
+	return antomRequired("authenticationValue", p.AuthenticationValue, 64)
+}
+
+// antomRequired says what is wrong with a required field of at most limit
+// characters, "" when nothing is.
+func antomRequired(name, v string, limit int) string {
+	if v == "" || utf8.RuneCountInString(v) > limit {
+		return fmt.Sprintf("%s is required, at most %d characters.", name, limit)
+	}
+	return ""
+}
+
+// antomRun reads an API's request, one JSON object, checks it and runs op
+// on it with the Antom state locked. A request it cannot read, or that is
+// not valid, is PARAM_ILLEGAL.
+func antomRun[P antomParams](s *antomState, body []byte, op func(*antomState, P) antomAnswer) antomAnswer {
+	var p P
+	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&p); err != nil {
+		return antomFail("PARAM_ILLEGAL", "The request body is not a JSON object with the documented string fields.")
+	}
+	if msg := p.invalid(); msg != "" {
+		return antomFail("PARAM_ILLEGAL", msg)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return op(s, p)
 }
 
 type antomResult struct {
@@ -275,25 +330,22 @@ func (e *Emulator) antomRequest(r *http.Request, api, clientID string, body []by
 	if ok {
 		switch f.Kind {
 		case AntomFaultUnknown:
-			return antomUnknown("UNKNOWN_EXCEPTION", "An API calling is failed, which is caused by unknown reasons."), f
+			return antomResultOnly(antomResult{"UNKNOWN_EXCEPTION", "U", "An API calling is failed, which is caused by unknown reasons."}), f
 		case AntomFaultThrottle:
-			return antomUnknown("REQUEST_TRAFFIC_EXCEED_LIMIT", "The request traffic exceeds the limit."), f
+			return antomResultOnly(antomResult{"REQUEST_TRAFFIC_EXCEED_LIMIT", "U", "The request traffic exceeds the limit."}), f
 		case AntomFaultHTTPError:
 			return antomAnswer{status: http.StatusBadGateway, body: []byte("Bad Gateway"), code: "HTTP_502"}, f
 		case FaultSlow:
-			t := time.NewTimer(f.Delay)
-			select {
-			case <-t.C:
-			case <-r.Context().Done():
-				t.Stop()
-			}
+			// The operation runs even for a client that gave up waiting,
+			// as a request already taken by the gateway would.
+			_ = waitSlow(r, f.Delay)
 		}
 	}
 	var a antomAnswer
 	if api == "initAuthentication" {
-		a = e.antomInit(body)
+		a = antomRun(&e.antom, body, (*antomState).initAuthentication)
 	} else {
-		a = e.antomVerify(body)
+		a = antomRun(&e.antom, body, (*antomState).verifyAuthentication)
 	}
 	a.unsigned = a.unsigned || f.Kind == AntomFaultUnsigned
 	return a, f
@@ -307,26 +359,8 @@ var antomInputCodes = []struct{ code, message string }{
 	{"SEND_TIMES_EXCEED_LIMIT", "Sending limit exceeds."},
 }
 
-func (e *Emulator) antomInit(body []byte) antomAnswer {
-	var p antomInit
-	if msg := antomDecode(body, &p); msg != "" {
-		return antomFail("PARAM_ILLEGAL", msg)
-	}
-	switch {
-	case p.AuthenticationType != "OTP":
-		return antomFail("PARAM_ILLEGAL", "authenticationType must be OTP.")
-	case p.AuthenticationRequestId == "" || utf8.RuneCountInString(p.AuthenticationRequestId) > 64:
-		return antomFail("PARAM_ILLEGAL", "authenticationRequestId is required, at most 64 characters.")
-	case p.AuthenticationChannelType != "EMAIL" && p.AuthenticationChannelType != "SMS":
-		return antomFail("PARAM_ILLEGAL", "authenticationChannelType must be EMAIL or SMS.")
-	case p.UserIdentityType != "WALLET_TOKEN":
-		return antomFail("PARAM_ILLEGAL", "userIdentityType must be WALLET_TOKEN.")
-	case p.UserIdentityValue == "" || utf8.RuneCountInString(p.UserIdentityValue) > 128:
-		return antomFail("PARAM_ILLEGAL", "userIdentityValue is required, at most 128 characters.")
-	}
-	s := &e.antom
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// initAuthentication runs an init request, with s locked.
+func (s *antomState) initAuthentication(p antomInit) antomAnswer {
 	if prev, ok := s.auths[p.AuthenticationRequestId]; ok {
 		if prev.params != p {
 			return antomFail("REPEAT_REQ_INCONSISTENT", "The authenticationRequestId was used with other parameters.")
@@ -356,22 +390,8 @@ func (e *Emulator) antomInit(body []byte) antomAnswer {
 	return antomAnswer{status: http.StatusOK, body: auth.answer, code: result.ResultCode}
 }
 
-func (e *Emulator) antomVerify(body []byte) antomAnswer {
-	var p antomVerify
-	if msg := antomDecode(body, &p); msg != "" {
-		return antomFail("PARAM_ILLEGAL", msg)
-	}
-	switch {
-	case p.AuthenticationType != "OTP":
-		return antomFail("PARAM_ILLEGAL", "authenticationType must be OTP.")
-	case p.AuthenticationRequestId == "" || utf8.RuneCountInString(p.AuthenticationRequestId) > 64:
-		return antomFail("PARAM_ILLEGAL", "authenticationRequestId is required, at most 64 characters.")
-	case p.AuthenticationValue == "" || utf8.RuneCountInString(p.AuthenticationValue) > 64:
-		return antomFail("PARAM_ILLEGAL", "authenticationValue is required, at most 64 characters.")
-	}
-	s := &e.antom
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// verifyAuthentication runs a verify request, with s locked.
+func (s *antomState) verifyAuthentication(p antomVerify) antomAnswer {
 	key := p.AuthenticationRequestId + "\x00" + p.AuthenticationValue
 	if prev, ok := s.verified[key]; ok {
 		return antomAnswer{status: http.StatusOK, body: prev, code: "SUCCESS"}
@@ -393,28 +413,16 @@ func (e *Emulator) antomVerify(body []byte) antomAnswer {
 	return antomAnswer{status: http.StatusOK, body: answer, code: "SUCCESS"}
 }
 
-// antomDecode reads one JSON object; it returns a PARAM_ILLEGAL message
-// when it cannot.
-func antomDecode(body []byte, v any) string {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(v); err != nil {
-		return "The request body is not a JSON object with the documented string fields."
-	}
-	return ""
-}
-
+// antomFail is an F answer with code and nothing but the result.
 func antomFail(code, message string) antomAnswer {
-	b, _ := json.Marshal(struct {
-		Result antomResult `json:"result"`
-	}{antomResult{code, "F", message}})
-	return antomAnswer{status: http.StatusOK, body: b, code: code}
+	return antomResultOnly(antomResult{code, "F", message})
 }
 
-func antomUnknown(code, message string) antomAnswer {
+func antomResultOnly(r antomResult) antomAnswer {
 	b, _ := json.Marshal(struct {
 		Result antomResult `json:"result"`
-	}{antomResult{code, "U", message}})
-	return antomAnswer{status: http.StatusOK, body: b, code: code}
+	}{r})
+	return antomAnswer{status: http.StatusOK, body: b, code: r.ResultCode}
 }
 
 func antomCodeOf(answer []byte) string {
@@ -423,15 +431,15 @@ func antomCodeOf(answer []byte) string {
 	return v.Result.ResultCode
 }
 
-// antomSign returns a Signature header value over
+// antomSignContent is what a Signature header signs:
 // "POST <path>\n<clientID>.<time>.<body>".
+func antomSignContent(path, clientID, t string, body []byte) string {
+	return fmt.Sprintf("POST %s\n%s.%s.%s", path, clientID, t, body)
+}
+
+// antomSign returns a Signature header value.
 func antomSign(key *rsa.PrivateKey, path, clientID, t string, body []byte) string {
-	content := fmt.Sprintf("POST %s\n%s.%s.%s", path, clientID, t, body)
-	sum := sha256.Sum256([]byte(content))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
-	if err != nil {
-		panic("emulator: signing an Antom answer: " + err.Error())
-	}
+	sig := signSHA256(key, antomSignContent(path, clientID, t, body))
 	return "algorithm=RSA256,keyVersion=1,signature=" + url.QueryEscape(base64.StdEncoding.EncodeToString(sig))
 }
 
@@ -454,9 +462,7 @@ func antomVerifySignature(pub *rsa.PublicKey, path, clientID, t string, body []b
 	if err != nil {
 		return false
 	}
-	content := fmt.Sprintf("POST %s\n%s.%s.%s", path, clientID, t, body)
-	sum := sha256.Sum256([]byte(content))
-	return rsa.VerifyPKCS1v15(pub, crypto.SHA256, sum[:], sig) == nil
+	return verifySHA256(pub, antomSignContent(path, clientID, t, body), sig)
 }
 
 // randomDigits returns n random decimal digits.
@@ -467,28 +473,4 @@ func randomDigits(n int) string {
 		b[i] = '0' + b[i]%10
 	}
 	return string(b)
-}
-
-func mustPrivateKey(s string) *rsa.PrivateKey {
-	block, _ := pem.Decode([]byte(s))
-	if block == nil {
-		panic("emulator: embedded Antom private key is not PEM")
-	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		panic("emulator: embedded Antom private key: " + err.Error())
-	}
-	return k.(*rsa.PrivateKey)
-}
-
-func mustPublicKey(s string) *rsa.PublicKey {
-	block, _ := pem.Decode([]byte(s))
-	if block == nil {
-		panic("emulator: embedded Antom public key is not PEM")
-	}
-	k, err := x509.ParsePKIXPublicKey(block.Bytes)
-	if err != nil {
-		panic("emulator: embedded Antom public key: " + err.Error())
-	}
-	return k.(*rsa.PublicKey)
 }

@@ -24,14 +24,11 @@ func (e *Emulator) registerAntomControl(mux *http.ServeMux) {
 		e.SetAntomSendLimit(req.Limit)
 		w.WriteHeader(http.StatusNoContent)
 	})
-	mux.HandleFunc("GET /_emulator/antom/otp/{id}", func(w http.ResponseWriter, r *http.Request) {
-		otp, ok := e.AntomOTP(r.PathValue("id"))
-		if !ok {
-			writeControlError(w, http.StatusNotFound, "no code was sent for this authenticationRequestId")
-			return
-		}
-		writeControl(w, http.StatusOK, map[string]string{"otp": otp})
-	})
+	mux.HandleFunc("GET /_emulator/antom/otp/{id}", controlFind("id", "no code was sent for this authenticationRequestId",
+		func(id string) (map[string]string, bool) {
+			otp, ok := e.AntomOTP(id)
+			return map[string]string{"otp": otp}, ok
+		}))
 	mux.HandleFunc("GET /_emulator/antom/requests/{id}", func(w http.ResponseWriter, r *http.Request) {
 		writeControl(w, http.StatusOK, e.AntomRequests(r.PathValue("id")))
 	})
@@ -44,15 +41,12 @@ func (r *Remote) SetAntomSendLimit(n int) error {
 
 // AntomOTP returns the code sent for an authenticationRequestId.
 func (r *Remote) AntomOTP(authenticationRequestID string) (string, error) {
-	var out struct{ OTP string }
-	err := r.call(context.Background(), http.MethodGet, "/_emulator/antom/otp/"+url.PathEscape(authenticationRequestID), nil, &out)
+	out, err := remoteGet[struct{ OTP string }](r, "/_emulator/antom/otp/"+url.PathEscape(authenticationRequestID))
 	return out.OTP, err
 }
 
 // AntomRequests returns every signed request accepted for an
 // authenticationRequestId, in order.
 func (r *Remote) AntomRequests(authenticationRequestID string) ([]AntomRequest, error) {
-	var out []AntomRequest
-	err := r.call(context.Background(), http.MethodGet, "/_emulator/antom/requests/"+url.PathEscape(authenticationRequestID), nil, &out)
-	return out, err
+	return remoteGet[[]AntomRequest](r, "/_emulator/antom/requests/"+url.PathEscape(authenticationRequestID))
 }

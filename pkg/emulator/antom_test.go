@@ -8,7 +8,6 @@ package emulator
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -43,19 +42,13 @@ type antomReply struct {
 
 func antomPost(t *testing.T, url, path, clientID, reqTime, sig string, body []byte) antomReply {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url+path, bytes.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json; charset=UTF-8")
+	req := newRequest(t, http.MethodPost, url+path, "application/json; charset=UTF-8", bytes.NewReader(body))
 	req.Header.Set("Client-Id", clientID)
 	req.Header.Set("Request-Time", reqTime)
 	if sig != "" {
 		req.Header.Set("Signature", sig)
 	}
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	require.NoError(t, err)
+	res, raw := roundTrip(t, nil, req)
 	r := antomReply{status: res.StatusCode, header: res.Header, body: raw}
 	var env struct{ Result antomResult }
 	_ = json.Unmarshal(raw, &env)
@@ -132,11 +125,7 @@ func TestAntomOutcomesByInput(t *testing.T) {
 	assert.Equal(t, "PARAM_ILLEGAL", send(p, AntomClientID, `{"authenticationType":"PIN"}`).result.ResultCode)
 	assert.Equal(t, "NO_INTERFACE_DEF", send("/ams/api/v1/users/other", AntomClientID, init("c", "u")).result.ResultCode)
 
-	req, _ := http.NewRequest(http.MethodGet, srv.URL+p, nil)
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	raw, _ := io.ReadAll(res.Body)
-	res.Body.Close()
+	_, raw := roundTrip(t, nil, newRequest(t, http.MethodGet, srv.URL+p, "", nil))
 	assert.Contains(t, string(raw), "METHOD_NOT_SUPPORTED")
 
 	// The send limit, then idempotency: the same request gets the same bytes.
@@ -212,4 +201,50 @@ func TestAntomControlAPI(t *testing.T) {
 	require.NoError(t, remote.Reset())
 	_, err = remote.AntomOTP("r1")
 	assert.Error(t, err, "Reset forgets codes")
+}
+
+// TestAntomParamChecks: each field both APIs or one of them checks, and
+// the PARAM_ILLEGAL message it answers, in the order the checks run.
+func TestAntomParamChecks(t *testing.T) {
+	auth := antomAuthentication{AuthenticationType: "OTP", AuthenticationRequestId: "id-1"}
+	okInit := antomInit{antomAuthentication: auth, AuthenticationChannelType: "SMS", UserIdentityType: "WALLET_TOKEN", UserIdentityValue: "u"}
+	okVerify := antomVerify{antomAuthentication: auth, AuthenticationValue: "123456"}
+	with := func(f func(*antomInit)) antomInit { p := okInit; f(&p); return p }
+	withV := func(f func(*antomVerify)) antomVerify { p := okVerify; f(&p); return p }
+	tests := []struct {
+		name string
+		p    antomParams
+		want string
+	}{
+		{"init valid", okInit, ""},
+		{"verify valid", okVerify, ""},
+		{"init type", with(func(p *antomInit) { p.AuthenticationType = "PIN" }), "authenticationType must be OTP."},
+		{"verify type", withV(func(p *antomVerify) { p.AuthenticationType = "" }), "authenticationType must be OTP."},
+		{"init no id", with(func(p *antomInit) { p.AuthenticationRequestId = "" }), "authenticationRequestId is required, at most 64 characters."},
+		{"verify long id", withV(func(p *antomVerify) { p.AuthenticationRequestId = strings.Repeat("é", 65) }), "authenticationRequestId is required, at most 64 characters."},
+		{"id of 64 characters", with(func(p *antomInit) { p.AuthenticationRequestId = strings.Repeat("é", 64) }), ""},
+		{"channel", with(func(p *antomInit) { p.AuthenticationChannelType = "PUSH" }), "authenticationChannelType must be EMAIL or SMS."},
+		{"identity type", with(func(p *antomInit) { p.UserIdentityType = "PHONE" }), "userIdentityType must be WALLET_TOKEN."},
+		{"no identity value", with(func(p *antomInit) { p.UserIdentityValue = "" }), "userIdentityValue is required, at most 128 characters."},
+		{"long identity value", with(func(p *antomInit) { p.UserIdentityValue = strings.Repeat("u", 129) }), "userIdentityValue is required, at most 128 characters."},
+		{"type before value", with(func(p *antomInit) { p.AuthenticationType, p.UserIdentityValue = "", "" }), "authenticationType must be OTP."},
+		{"no code", withV(func(p *antomVerify) { p.AuthenticationValue = "" }), "authenticationValue is required, at most 64 characters."},
+		{"long code", withV(func(p *antomVerify) { p.AuthenticationValue = strings.Repeat("1", 65) }), "authenticationValue is required, at most 64 characters."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, tt.p.invalid())
+		})
+	}
+
+	var s antomState
+	s.reset()
+	ran := false
+	a := antomRun(&s, []byte(`{"authenticationType":1}`), func(*antomState, antomVerify) antomAnswer { ran = true; return antomAnswer{} })
+	assert.False(t, ran, "a body that is not the documented object is not run")
+	assert.Equal(t, "PARAM_ILLEGAL", a.code)
+	assert.Contains(t, string(a.body), "not a JSON object with the documented string fields")
+	a = antomRun(&s, []byte(`{"authenticationType":"OTP","authenticationRequestId":"x"}`), func(*antomState, antomVerify) antomAnswer { ran = true; return antomAnswer{} })
+	assert.False(t, ran, "an invalid request is not run")
+	assert.Contains(t, string(a.body), "authenticationValue is required")
 }

@@ -2,7 +2,6 @@ package emulator
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -110,11 +109,7 @@ func TestMissingParameterMessage(t *testing.T) {
 	_, srv := startEmulator(t, Config{})
 	q := validInitialize()
 	delete(q, "DocType")
-	req := defaultSigner.request(t, "POST", srv.URL, "Initialize", values(q), url.Values{})
-	resp, err := srv.Client().Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	resp, raw := roundTrip(t, srv.Client(), defaultSigner.request(t, "POST", srv.URL, "Initialize", values(q), url.Values{}))
 	assert.Equal(t, "application/json;charset=utf-8", resp.Header.Get("Content-Type"))
 	assert.Regexp(t, `^[0-9A-F]{8}(-[0-9A-F]{4}){3}-[0-9A-F]{12}$`, resp.Header.Get("x-acs-request-id"))
 	assert.Contains(t, string(raw), `"RequestId":"`+resp.Header.Get("x-acs-request-id")+`"`)
@@ -166,8 +161,7 @@ func TestCheckResultFollowsCompletion(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			emu, srv := startEmulator(t, Config{})
-			_, body := do(t, srv.Client(), defaultSigner.request(t, "POST", srv.URL, "Initialize", values(validInitialize()), url.Values{}))
-			id := body["Result"].(map[string]any)["TransactionId"].(string)
+			id := initialize(t, srv, validInitialize())
 
 			check := func(bizID, txID string) (int, map[string]any) {
 				q := url.Values{}
@@ -240,8 +234,7 @@ func TestCallback(t *testing.T) {
 			if tt.token != "" {
 				q["CallbackToken"] = tt.token
 			}
-			_, body := do(t, srv.Client(), defaultSigner.request(t, "POST", srv.URL, "Initialize", values(q), url.Values{}))
-			id := body["Result"].(map[string]any)["TransactionId"].(string)
+			id := initialize(t, srv, q)
 
 			before := len(sink.received())
 			require.NoError(t, emu.Complete(context.Background(), id, tt.passed, "", true))
@@ -256,9 +249,9 @@ func TestCallback(t *testing.T) {
 		emu, srv := startEmulator(t, Config{AllowHTTPCallback: true})
 		q := validInitialize()
 		q["CallbackUrl"] = sink.srv.URL + "/cb"
-		_, body := do(t, srv.Client(), defaultSigner.request(t, "POST", srv.URL, "Initialize", values(q), url.Values{}))
+		id := initialize(t, srv, q)
 		before := len(sink.received())
-		require.NoError(t, emu.Complete(context.Background(), body["Result"].(map[string]any)["TransactionId"].(string), "Y", "", false))
+		require.NoError(t, emu.Complete(context.Background(), id, "Y", "", false))
 		assert.Len(t, sink.received(), before)
 	})
 
@@ -268,8 +261,7 @@ func TestCallback(t *testing.T) {
 		emu, srv := startEmulator(t, Config{AllowHTTPCallback: true})
 		q := validInitialize()
 		q["CallbackUrl"] = failing.srv.URL + "/cb"
-		_, body := do(t, srv.Client(), defaultSigner.request(t, "POST", srv.URL, "Initialize", values(q), url.Values{}))
-		id := body["Result"].(map[string]any)["TransactionId"].(string)
+		id := initialize(t, srv, q)
 		err := emu.Complete(context.Background(), id, "Y", "", true)
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "500")

@@ -29,39 +29,61 @@ import (
 //	GET    /_emulator/requests/{action}/last        Received
 //	GET    /_emulator/ekyc/{id}                     the TransactionUrl page
 func (e *Emulator) registerControl(mux *http.ServeMux) {
-	mux.HandleFunc("GET /_emulator/health", func(w http.ResponseWriter, _ *http.Request) {
-		writeControl(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("GET /_emulator/stats", func(w http.ResponseWriter, _ *http.Request) {
-		writeControl(w, http.StatusOK, e.Stats())
-	})
-	mux.HandleFunc("POST /_emulator/reset", func(w http.ResponseWriter, _ *http.Request) {
-		e.Reset()
-		w.WriteHeader(http.StatusNoContent)
-	})
+	mux.HandleFunc("GET /_emulator/health", controlShow(func() map[string]string { return map[string]string{"status": "ok"} }))
+	mux.HandleFunc("GET /_emulator/stats", controlShow(e.Stats))
+	mux.HandleFunc("POST /_emulator/reset", controlDo(e.Reset))
 	mux.HandleFunc("POST /_emulator/faults", e.controlInjectFault)
-	mux.HandleFunc("DELETE /_emulator/faults", func(w http.ResponseWriter, _ *http.Request) {
-		e.ClearFaults()
-		w.WriteHeader(http.StatusNoContent)
-	})
-	mux.HandleFunc("GET /_emulator/transactions/{id}", func(w http.ResponseWriter, r *http.Request) {
-		tx, ok := e.Transaction(r.PathValue("id"))
-		if !ok {
-			writeControlError(w, http.StatusNotFound, ErrUnknownTransaction.Error())
-			return
-		}
-		writeControl(w, http.StatusOK, tx)
-	})
+	mux.HandleFunc("DELETE /_emulator/faults", controlDo(e.ClearFaults))
+	mux.HandleFunc("GET /_emulator/transactions/{id}", controlFind("id", ErrUnknownTransaction.Error(), e.Transaction))
 	mux.HandleFunc("POST /_emulator/transactions/{id}/complete", e.controlComplete)
-	mux.HandleFunc("GET /_emulator/requests/{action}/last", func(w http.ResponseWriter, r *http.Request) {
-		rec, ok := e.LastRequest(r.PathValue("action"))
+	mux.HandleFunc("GET /_emulator/requests/{action}/last", controlFind("action", "no accepted request for this action", e.LastRequest))
+	mux.HandleFunc("GET "+ekycPagePath+"{id}", e.serveEKYCPage)
+}
+
+// controlShow answers 200 with what show returns.
+func controlShow[T any](show func() T) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) { writeControl(w, http.StatusOK, show()) }
+}
+
+// controlDo runs do and answers 204.
+func controlDo(do func()) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		do()
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// controlFind answers 200 with what find returns for the path value
+// called name, or 404 saying notFound when it finds nothing.
+func controlFind[T any](name, notFound string, find func(string) (T, bool)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v, ok := find(r.PathValue(name))
 		if !ok {
-			writeControlError(w, http.StatusNotFound, "no accepted request for this action")
+			writeControlError(w, http.StatusNotFound, notFound)
 			return
 		}
-		writeControl(w, http.StatusOK, rec)
-	})
-	mux.HandleFunc("GET "+ekycPagePath+"{id}", e.serveEKYCPage)
+		writeControl(w, http.StatusOK, v)
+	}
+}
+
+// readCompletion reads the body of a complete request: the form one of
+// the emulator's pages posts, handed to form, or else JSON decoded into
+// v. When it cannot, it answers 400 itself and ok is false.
+func readCompletion(w http.ResponseWriter, r *http.Request, v any, form func(url.Values)) (isForm, ok bool) {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt == "application/x-www-form-urlencoded" {
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return true, false
+		}
+		form(r.PostForm)
+		return true, true
+	}
+	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+		writeControlError(w, http.StatusBadRequest, "bad completion: "+err.Error())
+		return false, false
+	}
+	return false, true
 }
 
 // controlInjectFault is InjectFault over HTTP; delay is a Go duration
@@ -107,26 +129,17 @@ func (e *Emulator) controlComplete(w http.ResponseWriter, r *http.Request) {
 		Callback  bool   `json:"callback"`
 		Callbacks *int   `json:"callbacks"`
 	}
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	isForm := mt == "application/x-www-form-urlencoded"
-	if isForm {
-		if err := r.ParseForm(); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		req.Passed, req.SubCode = r.PostForm.Get("passed"), r.PostForm.Get("subCode")
-		req.Callback, _ = strconv.ParseBool(r.PostForm.Get("callback"))
-	} else if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		writeControlError(w, http.StatusBadRequest, "bad completion: "+err.Error())
+	isForm, ok := readCompletion(w, r, &req, func(f url.Values) {
+		req.Passed, req.SubCode = f.Get("passed"), f.Get("subCode")
+		req.Callback, _ = strconv.ParseBool(f.Get("callback"))
+	})
+	if !ok {
 		return
 	}
 
-	n := 0
-	switch {
-	case req.Callbacks != nil:
+	n := callbackCount(req.Callback)
+	if req.Callbacks != nil {
 		n = *req.Callbacks
-	case req.Callback:
-		n = 1
 	}
 	err := e.CompleteWithCallbacks(r.Context(), id, req.Passed, req.SubCode, n)
 	if isForm {

@@ -3,7 +3,6 @@ package emulator
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -17,16 +16,7 @@ import (
 // control sends a control API request and returns the status and raw body.
 func control(t *testing.T, client *http.Client, method, target, contentType, body string) (int, string, http.Header) {
 	t.Helper()
-	req, err := http.NewRequest(method, target, strings.NewReader(body))
-	require.NoError(t, err)
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	resp, err := client.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
+	resp, raw := roundTrip(t, client, newRequest(t, method, target, contentType, strings.NewReader(body)))
 	return resp.StatusCode, string(raw), resp.Header
 }
 
@@ -62,9 +52,7 @@ func TestControlAPIRoundTrip(t *testing.T) {
 	status, _, _ = control(t, hc, "DELETE", srv.URL+"/_emulator/faults", "", "")
 	require.Equal(t, 204, status)
 
-	res, err := callSDK(ctx, sdk, "Initialize", "", q, map[string]string{})
-	require.NoError(t, err)
-	id := res["Result"].(map[string]any)["TransactionId"].(string)
+	id := sdkInitialize(ctx, t, sdk, q)
 
 	// The last accepted request, as an out-of-process test sees it.
 	status, body, _ = control(t, hc, "GET", srv.URL+"/_emulator/requests/Initialize/last", "", "")
@@ -222,9 +210,7 @@ func TestRemote(t *testing.T) {
 
 	q := validInitialize()
 	q["CallbackUrl"] = sink.srv.URL + "/cb"
-	res, err := callSDK(ctx, sdk, "Initialize", "", q, map[string]string{})
-	require.NoError(t, err)
-	id := res["Result"].(map[string]any)["TransactionId"].(string)
+	id := sdkInitialize(ctx, t, sdk, q)
 
 	tx, err := remote.Transaction(id)
 	require.NoError(t, err)
@@ -265,9 +251,7 @@ func TestCallbackMultiplicity(t *testing.T) {
 		q := validInitialize()
 		q["CallbackUrl"] = sink.srv.URL + "/cb"
 		q["CallbackToken"] = "tok"
-		res, err := callSDK(ctx, sdk, "Initialize", "", q, map[string]string{})
-		require.NoError(t, err)
-		return res["Result"].(map[string]any)["TransactionId"].(string)
+		return sdkInitialize(ctx, t, sdk, q)
 	}
 
 	tests := []struct {
@@ -308,10 +292,8 @@ func TestCallbackMultiplicity(t *testing.T) {
 		failing.status = http.StatusServiceUnavailable
 		q := validInitialize()
 		q["CallbackUrl"] = failing.srv.URL + "/cb"
-		res, err := callSDK(ctx, sdk, "Initialize", "", q, map[string]string{})
-		require.NoError(t, err)
-		id := res["Result"].(map[string]any)["TransactionId"].(string)
-		err = emu.CompleteWithCallbacks(ctx, id, "Y", "", 2)
+		id := sdkInitialize(ctx, t, sdk, q)
+		err := emu.CompleteWithCallbacks(ctx, id, "Y", "", 2)
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "notification 2 of 2")
 		assert.Contains(t, err.Error(), "503")

@@ -64,13 +64,7 @@ func (e *Emulator) newTransaction(p params) Transaction {
 
 // Transaction returns a copy of the transaction with id.
 func (e *Emulator) Transaction(id string) (Transaction, bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	tx, ok := e.transactions[id]
-	if !ok {
-		return Transaction{}, false
-	}
-	return *tx, true
+	return copyOf(&e.mu, &e.transactions, id)
 }
 
 // Complete sets a transaction's result: passed is Y, N or P; an empty
@@ -79,11 +73,15 @@ func (e *Emulator) Transaction(id string) (Transaction, bool) {
 // service does (see notify) and returns an error if that fails. The state is
 // set even when the notification fails, as it would be upstream.
 func (e *Emulator) Complete(ctx context.Context, transactionID, passed, subCode string, callback bool) error {
-	n := 0
+	return e.CompleteWithCallbacks(ctx, transactionID, passed, subCode, callbackCount(callback))
+}
+
+// callbackCount is how many notifications Complete's callback flag means.
+func callbackCount(callback bool) int {
 	if callback {
-		n = 1
+		return 1
 	}
-	return e.CompleteWithCallbacks(ctx, transactionID, passed, subCode, n)
+	return 0
 }
 
 // CompleteWithCallbacks is Complete that notifies the CallbackUrl n times in

@@ -244,3 +244,16 @@ func randomHex(n int) string {
 	_, _ = rand.Read(b) // never fails (crypto/rand documents that it panics instead)
 	return hex.EncodeToString(b)
 }
+
+// copyOf returns a copy of (*m)[key], read under mu: the map is read
+// through the pointer after locking, because Reset replaces it.
+func copyOf[V any](mu *sync.Mutex, m *map[string]*V, key string) (V, bool) {
+	mu.Lock()
+	defer mu.Unlock()
+	v, ok := (*m)[key]
+	if !ok {
+		var zero V
+		return zero, false
+	}
+	return *v, true
+}

@@ -221,14 +221,7 @@ func (e *Emulator) applyFault(w http.ResponseWriter, r *http.Request, rid string
 	case FaultInternalError:
 		return &apiError{"InternalError", "The request processing has failed due to some unknown error."}, false
 	case FaultSlow:
-		t := time.NewTimer(f.Delay)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			return nil, false
-		case <-r.Context().Done():
-			return nil, true // nobody is listening any more
-		}
+		return nil, !waitSlow(r, f.Delay) // when the client gave up, nobody is listening any more
 	case FaultMalformed:
 		w.Header().Set("Content-Type", "application/json;charset=utf-8")
 		w.Header().Set("x-acs-request-id", rid)
@@ -244,5 +237,18 @@ func (e *Emulator) applyFault(w http.ResponseWriter, r *http.Request, rid string
 		}
 		_ = conn.Close()
 		return nil, true
+	}
+}
+
+// waitSlow waits d, the delay of every upstream's FaultSlow. It returns
+// false when the client gave up first.
+func waitSlow(r *http.Request, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
 	}
 }

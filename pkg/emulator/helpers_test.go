@@ -8,9 +8,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -104,6 +106,24 @@ func sdkErrorCode(err error) (code string, status int, ok bool) {
 	return dara.StringValue(se.Code), dara.IntValue(se.StatusCode), true
 }
 
+// initialize starts a transaction with a signed Initialize of query q and
+// returns its TransactionId.
+func initialize(t *testing.T, srv *httptest.Server, q map[string]string) string {
+	t.Helper()
+	status, body := do(t, srv.Client(), defaultSigner.request(t, "POST", srv.URL, "Initialize", values(q), url.Values{}))
+	require.Equal(t, http.StatusOK, status, body)
+	return body["Result"].(map[string]any)["TransactionId"].(string)
+}
+
+// sdkInitialize starts a transaction through the SDK client c and returns
+// its TransactionId.
+func sdkInitialize(ctx context.Context, t *testing.T, c *openapi.Client, q map[string]string) string {
+	t.Helper()
+	res, err := callSDK(ctx, c, "Initialize", "", q, map[string]string{})
+	require.NoError(t, err)
+	return res["Result"].(map[string]any)["TransactionId"].(string)
+}
+
 // validInitialize is an Initialize query the emulator accepts.
 func validInitialize() map[string]string {
 	return map[string]string{
@@ -158,11 +178,7 @@ func (s testSigner) request(t *testing.T, method, base, action string, query, fo
 	if s.Token != "" {
 		h["x-acs-security-token"], h["x-acs-accesskey-id"] = s.Token, s.ID
 	}
-	names := make([]string, 0, len(h))
-	for k := range h {
-		names = append(names, k)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(h))
 
 	var qs []string
 	for k, vs := range query {
@@ -186,14 +202,36 @@ func (s testSigner) request(t *testing.T, method, base, action string, query, fo
 	return req
 }
 
-// do sends req and returns the status and the decoded JSON body.
-func do(t *testing.T, client *http.Client, req *http.Request) (int, map[string]any) {
+// newRequest is http.NewRequest for a test, with contentType when given.
+func newRequest(t *testing.T, method, target, contentType string, body io.Reader) *http.Request {
 	t.Helper()
+	req, err := http.NewRequest(method, target, body)
+	require.NoError(t, err)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	return req
+}
+
+// roundTrip sends req with client (nil: http.DefaultClient) and returns
+// the answer, its body read in full.
+func roundTrip(t *testing.T, client *http.Client, req *http.Request) (*http.Response, []byte) {
+	t.Helper()
+	if client == nil {
+		client = http.DefaultClient
+	}
 	resp, err := client.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
+	return resp, raw
+}
+
+// do sends req and returns the status and the decoded JSON body.
+func do(t *testing.T, client *http.Client, req *http.Request) (int, map[string]any) {
+	t.Helper()
+	resp, raw := roundTrip(t, client, req)
 	var body map[string]any
 	require.NoError(t, json.Unmarshal(raw, &body), "body %q", raw)
 	return resp.StatusCode, body

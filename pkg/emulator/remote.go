@@ -22,23 +22,17 @@ type Remote struct {
 
 // Transaction returns the transaction with id.
 func (r *Remote) Transaction(id string) (Transaction, error) {
-	var tx Transaction
-	err := r.call(context.Background(), http.MethodGet, "/_emulator/transactions/"+url.PathEscape(id), nil, &tx)
-	return tx, err
+	return remoteGet[Transaction](r, "/_emulator/transactions/"+url.PathEscape(id))
 }
 
 // LastRequest returns the last accepted request for action.
 func (r *Remote) LastRequest(action string) (Received, error) {
-	var rec Received
-	err := r.call(context.Background(), http.MethodGet, "/_emulator/requests/"+url.PathEscape(action)+"/last", nil, &rec)
-	return rec, err
+	return remoteGet[Received](r, "/_emulator/requests/"+url.PathEscape(action)+"/last")
 }
 
 // Stats returns the emulator's counters.
 func (r *Remote) Stats() (Stats, error) {
-	var st Stats
-	err := r.call(context.Background(), http.MethodGet, "/_emulator/stats", nil, &st)
-	return st, err
+	return remoteGet[Stats](r, "/_emulator/stats")
 }
 
 // Reset forgets all transactions, faults, seen nonces and counters.
@@ -61,8 +55,7 @@ func (r *Remote) ClearFaults() error {
 // Complete sets a transaction's result and, when callback is set, notifies
 // its CallbackUrl; see Emulator.Complete.
 func (r *Remote) Complete(ctx context.Context, transactionID, passed, subCode string, callback bool) error {
-	return r.call(ctx, http.MethodPost, "/_emulator/transactions/"+url.PathEscape(transactionID)+"/complete",
-		map[string]any{"passed": passed, "subCode": subCode, "callback": callback}, nil)
+	return r.CompleteWithCallbacks(ctx, transactionID, passed, subCode, callbackCount(callback))
 }
 
 // CompleteWithCallbacks sets a transaction's result and notifies its
@@ -70,6 +63,13 @@ func (r *Remote) Complete(ctx context.Context, transactionID, passed, subCode st
 func (r *Remote) CompleteWithCallbacks(ctx context.Context, transactionID, passed, subCode string, n int) error {
 	return r.call(ctx, http.MethodPost, "/_emulator/transactions/"+url.PathEscape(transactionID)+"/complete",
 		map[string]any{"passed": passed, "subCode": subCode, "callbacks": n}, nil)
+}
+
+// remoteGet is a GET of path that decodes the 2xx answer into a T.
+func remoteGet[T any](r *Remote, path string) (T, error) {
+	var out T
+	err := r.call(context.Background(), http.MethodGet, path, nil, &out)
+	return out, err
 }
 
 // call sends in as JSON (when not nil) and decodes a 2xx answer into out

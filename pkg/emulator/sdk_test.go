@@ -232,9 +232,7 @@ func TestSDKGetCheckResultQueryOnly(t *testing.T) {
 	client := newSDKClient(t, srv, func(c *openapiutil.Config) { c.HttpClient = rec })
 	ctx := context.Background()
 
-	init, err := callSDK(ctx, client, "Initialize", "", validInitialize(), map[string]string{})
-	require.NoError(t, err)
-	txID := init["Result"].(map[string]any)["TransactionId"].(string)
+	txID := sdkInitialize(ctx, t, client, validInitialize())
 
 	body, err := callSDK(ctx, client, "CheckResult", "GET", map[string]string{"MerchantBizId": "biz0001", "TransactionId": txID}, nil)
 	require.NoError(t, err)

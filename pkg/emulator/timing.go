@@ -90,16 +90,18 @@ func (t *timed) summary() HandlingTimes {
 	}
 	return HandlingTimes{
 		Count: len(s),
-		P50:   percentile(s, 50),
-		P99:   percentile(s, 99),
+		P50:   Percentile(s, 50),
+		P99:   Percentile(s, 99),
 		Mean:  sum / time.Duration(len(s)),
 		Max:   s[len(s)-1],
 	}
 }
 
-// percentile returns the p-th percentile (nearest rank) of sorted, which
-// must be in ascending order and not empty.
-func percentile(sorted []time.Duration, p float64) time.Duration {
+// Percentile returns the p-th percentile (nearest rank) of sorted, which
+// must be in ascending order and not empty. HandlingTimes are computed
+// with it; cmd/benchtable computes the functions' answer times with it too,
+// so that subtracting one from the other compares like with like.
+func Percentile(sorted []time.Duration, p float64) time.Duration {
 	rank := int(math.Ceil(p/100*float64(len(sorted)))) - 1
 	return sorted[max(0, min(rank, len(sorted)-1))]
 }
@@ -107,9 +109,7 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 // HandlingTimes returns the emulator's handling times of API requests since
 // the last reset.
 func (r *Remote) HandlingTimes() (HandlingTimes, error) {
-	var h HandlingTimes
-	err := r.call(context.Background(), http.MethodGet, "/_emulator/timing", nil, &h)
-	return h, err
+	return remoteGet[HandlingTimes](r, "/_emulator/timing")
 }
 
 // ResetHandlingTimes forgets the handling times, leaving the other state.

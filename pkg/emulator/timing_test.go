@@ -56,8 +56,8 @@ func TestHandlingTimes(t *testing.T) {
 
 func TestPercentile(t *testing.T) {
 	s := []time.Duration{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
-	assert.Equal(t, time.Duration(5), percentile(s, 50))
-	assert.Equal(t, time.Duration(10), percentile(s, 99))
-	assert.Equal(t, time.Duration(1), percentile(s, 0))
-	assert.Equal(t, time.Duration(7), percentile([]time.Duration{7}, 99))
+	assert.Equal(t, time.Duration(5), Percentile(s, 50))
+	assert.Equal(t, time.Duration(10), Percentile(s, 99))
+	assert.Equal(t, time.Duration(1), Percentile(s, 0))
+	assert.Equal(t, time.Duration(7), Percentile([]time.Duration{7}, 99))
 }
