@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/idverify/fc-kyc/internal/e2e"
 	"github.com/idverify/fc-kyc/internal/handlerbench"
+	"github.com/idverify/fc-kyc/internal/testbody"
 	"github.com/idverify/fc-kyc/pkg/cloudauth"
 	"github.com/idverify/fc-kyc/pkg/fcrt"
 	"github.com/idverify/fc-kyc/pkg/testproc"
@@ -48,5 +48,5 @@ func BenchmarkRequestWithoutUpstream(b *testing.B) {
 
 // BenchmarkInvalidRequest is a request refused by the checks.
 func BenchmarkInvalidRequest(b *testing.B) {
-	handlerbench.Serve(b, benchHandler(instantUpstream{}, true), e2e.Edit(valid4(), "BankCard", "6222-0212-3456-7890"), http.StatusBadRequest)
+	handlerbench.Serve(b, benchHandler(instantUpstream{}, true), testbody.With(valid4(), "BankCard", "6222-0212-3456-7890"), http.StatusBadRequest)
 }

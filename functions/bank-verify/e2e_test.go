@@ -16,6 +16,7 @@ import (
 
 	"github.com/idverify/fc-kyc/internal/contract"
 	"github.com/idverify/fc-kyc/internal/e2e"
+	"github.com/idverify/fc-kyc/internal/testbody"
 	"github.com/idverify/fc-kyc/pkg/emulator"
 	"github.com/idverify/fc-kyc/pkg/testproc"
 )
@@ -164,7 +165,7 @@ func TestEndToEnd(t *testing.T) {
 	t.Run("invalid requests get 400 and cost no upstream call", func(t *testing.T) {
 		before, err := s.emu.Stats()
 		require.NoError(t, err)
-		with := func(kv ...any) map[string]any { return e2e.Edit(body4(plainCard), kv...) } // nil deletes
+		with := func(kv ...any) map[string]any { return testbody.With(body4(plainCard), kv...) } // nil deletes
 		bad := map[string]any{
 			"no ProductType":      with("ProductType", nil),
 			"ProductType other":   with("ProductType", "BANK_CARD_N_META"),

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/idverify/fc-kyc/internal/e2e"
+	"github.com/idverify/fc-kyc/internal/testbody"
 	"github.com/idverify/fc-kyc/pkg/apierr"
 	"github.com/idverify/fc-kyc/pkg/cloudauth"
 )
@@ -67,13 +68,13 @@ func valid4md5() map[string]any {
 func TestValidation(t *testing.T) {
 	rep := strings.Repeat
 	two := func(kv ...any) map[string]any {
-		return e2e.Edit(e2e.Edit(valid4(), "ProductType", "BANK_CARD_2_META", "IdentifyNum", nil, "Mobile", nil), kv...)
+		return testbody.With(testbody.With(valid4(), "ProductType", "BANK_CARD_2_META", "IdentifyNum", nil, "Mobile", nil), kv...)
 	}
 	three := func(kv ...any) map[string]any {
-		return e2e.Edit(e2e.Edit(valid4(), "ProductType", "BANK_CARD_3_META", "Mobile", nil), kv...)
+		return testbody.With(testbody.With(valid4(), "ProductType", "BANK_CARD_3_META", "Mobile", nil), kv...)
 	}
-	four := func(kv ...any) map[string]any { return e2e.Edit(valid4(), kv...) }
-	md5 := func(kv ...any) map[string]any { return e2e.Edit(valid4md5(), kv...) }
+	four := func(kv ...any) map[string]any { return testbody.With(valid4(), kv...) }
+	md5 := func(kv ...any) map[string]any { return testbody.With(valid4md5(), kv...) }
 	tests := []struct {
 		name  string
 		req   map[string]any
@@ -165,7 +166,7 @@ func TestValidation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			up := &fakeUpstream{}
 			h := &Handler{Upstream: up}
-			res, err := h.Verify(context.Background(), e2e.Decode[Request](t, tt.req))
+			res, err := h.Verify(context.Background(), testbody.Decode[Request](t, tt.req))
 			if tt.code == "" {
 				require.NoError(t, err)
 				assert.Len(t, up.calls, 1)
@@ -187,7 +188,7 @@ func TestWhatIsSent(t *testing.T) {
 	t.Run("normal: as given, fields the type does not use dropped", func(t *testing.T) {
 		up := &fakeUpstream{}
 		h := &Handler{Upstream: up}
-		_, err := h.Verify(context.Background(), e2e.Decode[Request](t, e2e.Edit(valid4(), "ProductType", "BANK_CARD_2_META", "IdentityType", "01")))
+		_, err := h.Verify(context.Background(), testbody.Decode[Request](t, testbody.With(valid4(), "ProductType", "BANK_CARD_2_META", "IdentityType", "01")))
 		require.NoError(t, err)
 		assert.Equal(t, cloudauth.BankMetaVerifyRequest{ProductType: "BANK_CARD_2_META", ParamType: "normal",
 			BankCard: "6222021234567890", UserName: "张三"}, up.calls[0])
@@ -197,7 +198,7 @@ func TestWhatIsSent(t *testing.T) {
 			up := &fakeUpstream{}
 			h := &Handler{Upstream: up, HashPlaintext: hash}
 			m := valid4md5()
-			_, err := h.Verify(context.Background(), e2e.Decode[Request](t, m))
+			_, err := h.Verify(context.Background(), testbody.Decode[Request](t, m))
 			require.NoError(t, err)
 			assert.Equal(t, cloudauth.BankMetaVerifyRequest{ProductType: "BANK_CARD_4_META", ParamType: "md5",
 				BankCard: m["BankCard"].(string), UserName: m["UserName"].(string),
@@ -223,7 +224,7 @@ func TestMD5Conversion(t *testing.T) {
 			IdentifyNum: "429001" + md5hex("19900101") + "8211",
 			Mobile:      md5hex("13812345678"),
 		}},
-		{"19-digit card, Latin name, lower-case x, international mobile", e2e.Edit(valid4(),
+		{"19-digit card, Latin name, lower-case x, international mobile", testbody.With(valid4(),
 			"BankCard", "6217001234567890123", "UserName", "Alice Smith", "IdentifyNum", "11010519491231002x", "Mobile", "+85291234567"),
 			cloudauth.BankMetaVerifyRequest{ProductType: "BANK_CARD_4_META", ParamType: "md5",
 				BankCard:    "6217001234567" + md5hex("890123"),
@@ -233,19 +234,19 @@ func TestMD5Conversion(t *testing.T) {
 			}},
 		// 110105491231002 is the 15-digit form of GB 11643's own example
 		// 11010519491231002X (born 1949-12-31, check character X).
-		{"15-digit ID card is upgraded to 18 first", e2e.Edit(valid4(), "ProductType", "BANK_CARD_3_META", "Mobile", nil, "IdentifyNum", "110105491231002"),
+		{"15-digit ID card is upgraded to 18 first", testbody.With(valid4(), "ProductType", "BANK_CARD_3_META", "Mobile", nil, "IdentifyNum", "110105491231002"),
 			cloudauth.BankMetaVerifyRequest{ProductType: "BANK_CARD_3_META", ParamType: "md5",
 				BankCard:    "6222021234" + md5hex("567890"),
 				UserName:    md5hex("张") + "三",
 				IdentifyNum: "110105" + md5hex("19491231") + "002X",
 			}},
-		{"other document: last 2 characters hashed", e2e.Edit(valid4(), "ProductType", "BANK_CARD_3_META", "Mobile", nil, "IdentityType", "02", "IdentifyNum", "E12345678"),
+		{"other document: last 2 characters hashed", testbody.With(valid4(), "ProductType", "BANK_CARD_3_META", "Mobile", nil, "IdentityType", "02", "IdentifyNum", "E12345678"),
 			cloudauth.BankMetaVerifyRequest{ProductType: "BANK_CARD_3_META", ParamType: "md5", IdentityType: "02",
 				BankCard:    "6222021234" + md5hex("567890"),
 				UserName:    md5hex("张") + "三",
 				IdentifyNum: "E123456" + md5hex("78"),
 			}},
-		{"2 factors, one-character name", e2e.Edit(valid4(), "ProductType", "BANK_CARD_2_META", "IdentifyNum", nil, "Mobile", nil, "UserName", "王", "BankCard", "123456789012"),
+		{"2 factors, one-character name", testbody.With(valid4(), "ProductType", "BANK_CARD_2_META", "IdentifyNum", nil, "Mobile", nil, "UserName", "王", "BankCard", "123456789012"),
 			cloudauth.BankMetaVerifyRequest{ProductType: "BANK_CARD_2_META", ParamType: "md5",
 				BankCard: "123456" + md5hex("789012"),
 				UserName: md5hex("王"),
@@ -255,7 +256,7 @@ func TestMD5Conversion(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			up := &fakeUpstream{}
 			h := &Handler{Upstream: up, HashPlaintext: true}
-			_, err := h.Verify(context.Background(), e2e.Decode[Request](t, tt.in))
+			_, err := h.Verify(context.Background(), testbody.Decode[Request](t, tt.in))
 			require.NoError(t, err)
 			require.Len(t, up.calls, 1)
 			assert.Equal(t, tt.want, up.calls[0])
@@ -278,7 +279,7 @@ func TestAnswer(t *testing.T) {
 		t.Run(tt.biz+"/"+tt.sub, func(t *testing.T) {
 			up := &fakeUpstream{res: cloudauth.BankMetaVerifyResponse{RequestId: "RID-7", Code: "200", Message: "success",
 				ResultObject: cloudauth.BankMetaVerifyResult{BizCode: tt.biz, SubCode: tt.sub}}}
-			res, err := (&Handler{Upstream: up}).Verify(context.Background(), e2e.Decode[Request](t, valid4()))
+			res, err := (&Handler{Upstream: up}).Verify(context.Background(), testbody.Decode[Request](t, valid4()))
 			require.NoError(t, err)
 			assert.Equal(t, "RID-7", res.RequestId)
 			assert.Equal(t, "200", res.Code)
@@ -299,7 +300,7 @@ func TestAnswer(t *testing.T) {
 
 func TestUpstreamErrorPassesThrough(t *testing.T) {
 	up := &fakeUpstream{err: &apierr.Error{Code: "Forbidden.AccountAccessDenied", Message: "overdue", RequestID: "RID-9"}}
-	_, err := (&Handler{Upstream: up}).Verify(context.Background(), e2e.Decode[Request](t, valid4()))
+	_, err := (&Handler{Upstream: up}).Verify(context.Background(), testbody.Decode[Request](t, valid4()))
 	e := apierr.As(err)
 	assert.Equal(t, "Forbidden.AccountAccessDenied", e.Code)
 	assert.Equal(t, "RID-9", e.RequestID)

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idverify/fc-kyc/internal/e2e"
 	"github.com/idverify/fc-kyc/internal/handlerbench"
+	"github.com/idverify/fc-kyc/internal/testbody"
 	"github.com/idverify/fc-kyc/pkg/cloudauth"
 	"github.com/idverify/fc-kyc/pkg/fcrt"
 	"github.com/idverify/fc-kyc/pkg/testproc"
@@ -48,5 +48,5 @@ func BenchmarkRequestWithoutUpstream(b *testing.B) {
 
 // BenchmarkInvalidRequest is a request refused by the checks.
 func BenchmarkInvalidRequest(b *testing.B) {
-	handlerbench.Serve(b, benchHandler(fixedUpstream{}), e2e.Edit(validBody(), "DocType", "123"), http.StatusBadRequest)
+	handlerbench.Serve(b, benchHandler(fixedUpstream{}), testbody.With(validBody(), "DocType", "123"), http.StatusBadRequest)
 }

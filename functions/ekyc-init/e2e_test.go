@@ -16,6 +16,7 @@ import (
 
 	"github.com/idverify/fc-kyc/internal/contract"
 	"github.com/idverify/fc-kyc/internal/e2e"
+	"github.com/idverify/fc-kyc/internal/testbody"
 	"github.com/idverify/fc-kyc/pkg/emulator"
 	"github.com/idverify/fc-kyc/pkg/testproc"
 )
@@ -125,7 +126,7 @@ func TestEndToEnd(t *testing.T) {
 	t.Run("invalid requests get 400 and cost no upstream call", func(t *testing.T) {
 		before, err := s.emu.Stats()
 		require.NoError(t, err)
-		with := func(kv ...any) map[string]any { return e2e.Edit(validBody(), kv...) } // nil deletes
+		with := func(kv ...any) map[string]any { return testbody.With(validBody(), kv...) } // nil deletes
 		bad := map[string]any{
 			"no MetaInfo":            with("MetaInfo", nil),
 			"no MerchantUserId":      with("MerchantUserId", nil),

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/idverify/fc-kyc/internal/e2e"
+	"github.com/idverify/fc-kyc/internal/testbody"
 	"github.com/idverify/fc-kyc/pkg/apierr"
 	"github.com/idverify/fc-kyc/pkg/callbacktoken"
 	"github.com/idverify/fc-kyc/pkg/cloudauth"
@@ -49,7 +50,7 @@ func TestValidation(t *testing.T) {
 	long := func(n int) string { return strings.Repeat("a", n) }
 	tests := []struct {
 		name  string
-		set   []any  // changes to valid() (e2e.Edit): key, value; a nil value deletes
+		set   []any  // changes to valid() (testbody.With): key, value; a nil value deletes
 		code  string // "" = accepted
 		param string // the parameter the error names
 	}{
@@ -84,7 +85,7 @@ func TestValidation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			up := &fakeUpstream{}
 			h := &Handler{Upstream: up, Now: time.Now}
-			res, err := h.Initialize(context.Background(), e2e.Decode[Request](t, e2e.Edit(valid(), tt.set...)))
+			res, err := h.Initialize(context.Background(), testbody.Decode[Request](t, testbody.With(valid(), tt.set...)))
 			if tt.code == "" {
 				require.NoError(t, err)
 				assert.Len(t, up.calls, 1)
@@ -108,7 +109,7 @@ func TestWhatIsSentUpstream(t *testing.T) {
 	m := valid()
 	delete(m, "MerchantBizId")
 	m["MetaInfo"] = json.RawMessage(" " + metaInfo) // an object, sent as is
-	res, err := h.Initialize(context.Background(), e2e.Decode[Request](t, m))
+	res, err := h.Initialize(context.Background(), testbody.Decode[Request](t, m))
 	require.NoError(t, err)
 	require.Len(t, up.calls, 1)
 	got := up.calls[0]
@@ -122,7 +123,7 @@ func TestWhatIsSentUpstream(t *testing.T) {
 	assert.NoError(t, signer.Verify(callbacktoken.EKYCCallback, res.MerchantBizId, got.CallbackToken, now), "the token verifies for this transaction")
 	assert.Equal(t, "RID-1", res.RequestId)
 
-	res2, err := h.Initialize(context.Background(), e2e.Decode[Request](t, valid()))
+	res2, err := h.Initialize(context.Background(), testbody.Decode[Request](t, valid()))
 	require.NoError(t, err)
 	assert.NotEqual(t, res.MerchantBizId, res2.MerchantBizId)
 	assert.Equal(t, "e0c34a77f5ac40a5aa5e6ed20c35abcd", res2.MerchantBizId, "a caller's MerchantBizId is kept")
@@ -131,7 +132,7 @@ func TestWhatIsSentUpstream(t *testing.T) {
 func TestNoCallbackWithoutConfiguration(t *testing.T) {
 	up := &fakeUpstream{}
 	h := &Handler{Upstream: up, Now: time.Now}
-	_, err := h.Initialize(context.Background(), e2e.Decode[Request](t, valid()))
+	_, err := h.Initialize(context.Background(), testbody.Decode[Request](t, valid()))
 	require.NoError(t, err)
 	assert.Empty(t, up.calls[0].CallbackUrl)
 	assert.Empty(t, up.calls[0].CallbackToken)
@@ -140,7 +141,7 @@ func TestNoCallbackWithoutConfiguration(t *testing.T) {
 func TestUpstreamErrorPassesThrough(t *testing.T) {
 	up := &fakeUpstream{err: &apierr.Error{Code: "Throttling.Api", Message: "flow control", RequestID: "RID-9"}}
 	h := &Handler{Upstream: up, Now: time.Now}
-	_, err := h.Initialize(context.Background(), e2e.Decode[Request](t, valid()))
+	_, err := h.Initialize(context.Background(), testbody.Decode[Request](t, valid()))
 	e := apierr.As(err)
 	assert.Equal(t, "Throttling.Api", e.Code)
 	assert.Equal(t, "RID-9", e.RequestID)

@@ -11,22 +11,6 @@ import (
 	"github.com/idverify/fc-kyc/pkg/apierr"
 )
 
-func TestEditCopies(t *testing.T) {
-	base := map[string]any{"a": "1", "b": "2"}
-	got := e2e.Edit(base, "a", nil, "c", 3)
-	assert.Equal(t, map[string]any{"b": "2", "c": 3}, got)
-	assert.Equal(t, map[string]any{"a": "1", "b": "2"}, base, "the original is unchanged")
-	assert.Panics(t, func() { e2e.Edit(base, "a") }, "a key without its value")
-}
-
-func TestDecode(t *testing.T) {
-	type req struct {
-		A string `json:"a"`
-		N int    `json:"n"`
-	}
-	assert.Equal(t, req{A: "x", N: 2}, e2e.Decode[req](t, map[string]any{"a": "x", "n": 2}))
-}
-
 func TestRefused(t *testing.T) {
 	e2e.Refused(t, apierr.Invalid("DocType", "must be 8 digits"), apierr.InvalidParameter, "DocType")
 
