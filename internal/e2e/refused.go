@@ -19,3 +19,20 @@ func Refused(t testing.TB, err error, code, param string) {
 	assert.Equal(t, 400, apierr.Status(err))
 	assert.Contains(t, err.Error(), `"`+param+`"`)
 }
+
+// Checked checks an operation's answer to one case of a table of requests,
+// given its error and the upstream calls it made: a request with code ""
+// passes the checks (no error) and costs one call; any other is Refused
+// with code, naming param, and costs none. It says whether the request
+// passed, for the case's own checks of the answer.
+func Checked(t testing.TB, err error, upstreamCalls int, code, param string) (passed bool) {
+	t.Helper()
+	if code == "" {
+		require.NoError(t, err)
+		assert.Equal(t, 1, upstreamCalls, "upstream calls")
+		return true
+	}
+	Refused(t, err, code, param)
+	assert.Zero(t, upstreamCalls, "a bad request costs no upstream call")
+	return false
+}

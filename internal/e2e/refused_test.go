@@ -25,6 +25,25 @@ func TestRefused(t *testing.T) {
 	}
 }
 
+func TestChecked(t *testing.T) {
+	bad := apierr.Invalid("DocType", "must be 8 digits")
+	assert.True(t, e2e.Checked(t, nil, 1, "", ""), "passed")
+	assert.False(t, e2e.Checked(t, bad, 0, apierr.InvalidParameter, "DocType"), "refused")
+	for name, c := range map[string]struct {
+		err   error
+		calls int
+		code  string
+	}{
+		"passed with an error":            {bad, 1, ""},
+		"passed without an upstream call": {nil, 0, ""},
+		"passed with two calls":           {nil, 2, ""},
+		"refused without an error":        {nil, 0, apierr.InvalidParameter},
+		"refused after an upstream call":  {bad, 1, apierr.InvalidParameter},
+	} {
+		assert.True(t, fails(t, func(tb testing.TB) { e2e.Checked(tb, c.err, c.calls, c.code, "DocType") }), name)
+	}
+}
+
 // fails says whether check fails the test it is given.
 func fails(t *testing.T, check func(testing.TB)) bool {
 	r := &recorder{TB: t}
