@@ -9,7 +9,6 @@ import (
 	"github.com/idverify/fc-kyc/internal/testbody"
 	"github.com/idverify/fc-kyc/pkg/cloudauth"
 	"github.com/idverify/fc-kyc/pkg/fcrt"
-	"github.com/idverify/fc-kyc/pkg/testproc"
 )
 
 // benchHandler is the function's full HTTP handler (runtime adapter,
@@ -24,11 +23,7 @@ func benchHandler(up Verifier, hashPlaintext bool) http.Handler {
 // emulator running as its own process: allocs/op counts the function's work
 // only (ns/op includes the emulator's answer time).
 func BenchmarkRequestAgainstEmulator(b *testing.B) {
-	emu := testproc.StartEmulator(b)
-	client, err := cloudauth.New(cloudauth.Config{Endpoint: emu.URL()})
-	if err != nil {
-		b.Fatal(err)
-	}
+	client := handlerbench.Cloudauth(b, cloudauth.Config{})
 	handlerbench.Serve(b, benchHandler(client, true), valid4(), http.StatusOK)
 }
 
