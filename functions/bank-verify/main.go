@@ -16,13 +16,11 @@ import (
 	"github.com/idverify/fc-kyc/pkg/ratelimit"
 )
 
+// main serves bank-verify behind its front door, whose default limits are
+// 600 calls a minute per caller and 5 an hour per subject: low, since each
+// call tells whether a card matches a person.
 func main() {
-	// The default per subject is low: each call tells whether a card
-	// matches a person.
-	frontdoor.Main("bank-verify",
-		ratelimit.Rule{Limit: 600, Window: time.Minute}, // per caller
-		ratelimit.Rule{Limit: 5, Window: time.Hour},     // per subject
-		build)
+	frontdoor.Main("bank-verify", ratelimit.Rule{Limit: 600, Window: time.Minute}, ratelimit.Rule{Limit: 5, Window: time.Hour}, build)
 }
 
 // build reads the configuration once, at start: a bad value stops the

@@ -15,11 +15,10 @@ import (
 	"github.com/idverify/fc-kyc/pkg/ratelimit"
 )
 
+// main serves ekyc-init behind its front door, whose default limits are
+// 600 calls a minute per caller and 20 an hour per subject.
 func main() {
-	frontdoor.Main("ekyc-init",
-		ratelimit.Rule{Limit: 600, Window: time.Minute}, // per caller
-		ratelimit.Rule{Limit: 20, Window: time.Hour},    // per subject
-		build)
+	frontdoor.Main("ekyc-init", ratelimit.Rule{Limit: 600, Window: time.Minute}, ratelimit.Rule{Limit: 20, Window: time.Hour}, build)
 }
 
 // build reads the configuration once, at start: a bad value stops the

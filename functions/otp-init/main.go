@@ -14,11 +14,10 @@ import (
 	"github.com/idverify/fc-kyc/pkg/ratelimit"
 )
 
+// main serves otp-init behind its front door, whose default limits are
+// 600 calls a minute per caller and 10 codes sent an hour per subject.
 func main() {
-	frontdoor.Main("otp-init",
-		ratelimit.Rule{Limit: 600, Window: time.Minute}, // per caller
-		ratelimit.Rule{Limit: 10, Window: time.Hour},    // per subject: codes sent
-		build)
+	frontdoor.Main("otp-init", ratelimit.Rule{Limit: 600, Window: time.Minute}, ratelimit.Rule{Limit: 10, Window: time.Hour}, build)
 }
 
 // build reads the configuration and parses the keys once, at start: a

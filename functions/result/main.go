@@ -17,11 +17,11 @@ import (
 	"github.com/idverify/fc-kyc/pkg/ratelimit"
 )
 
+// main serves result behind its front door, whose default limits are 6000
+// calls a minute per caller (a front-end's users polling) and 600 an hour
+// per subject (one user polling every 6 s for an hour).
 func main() {
-	frontdoor.Main("result",
-		ratelimit.Rule{Limit: 6000, Window: time.Minute}, // per caller: a front-end's users polling
-		ratelimit.Rule{Limit: 600, Window: time.Hour},    // per subject: one user polling every 6 s for an hour
-		build)
+	frontdoor.Main("result", ratelimit.Rule{Limit: 6000, Window: time.Minute}, ratelimit.Rule{Limit: 600, Window: time.Hour}, build)
 }
 
 // build reads the configuration once, at start: a bad value stops the

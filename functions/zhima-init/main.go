@@ -17,11 +17,10 @@ import (
 	"github.com/idverify/fc-kyc/pkg/ratelimit"
 )
 
+// main serves zhima-init behind its front door, whose default limits are
+// 600 calls a minute per caller and 20 an hour per subject.
 func main() {
-	frontdoor.Main("zhima-init",
-		ratelimit.Rule{Limit: 600, Window: time.Minute}, // per caller
-		ratelimit.Rule{Limit: 20, Window: time.Hour},    // per subject
-		build)
+	frontdoor.Main("zhima-init", ratelimit.Rule{Limit: 600, Window: time.Minute}, ratelimit.Rule{Limit: 20, Window: time.Hour}, build)
 }
 
 // build reads the configuration once, at start: a missing or malformed key

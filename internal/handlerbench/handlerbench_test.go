@@ -25,7 +25,9 @@ func TestServeSendsTheBodyWithFCCredentials(t *testing.T) {
 		return r, nil
 	}
 	f := fcrt.OperationFunction("bench", op)
-	res := testing.Benchmark(func(b *testing.B) { handlerbench.Serve(b, handlerbench.Handler(f), map[string]any{"N": 7}, http.StatusOK) })
+	res := testing.Benchmark(func(b *testing.B) {
+		handlerbench.Serve(b, handlerbench.Handler(f), map[string]any{"N": 7}, http.StatusOK)
+	})
 	assert.Positive(t, res.N)
 	assert.Len(t, seen, res.N)
 	assert.Equal(t, 7, seen[0])
