@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -301,4 +302,13 @@ func TestUpstreamErrorPassesThrough(t *testing.T) {
 	assert.Equal(t, "Forbidden.AccountAccessDenied", e.Code)
 	assert.Equal(t, "RID-9", e.RequestID)
 	assert.Equal(t, 502, apierr.Status(err))
+}
+
+// The answer's JSON: the upstream's fields, in its order, then the meanings.
+func TestAnswerJSON(t *testing.T) {
+	res, err := (&Handler{Upstream: &fakeUpstream{}}).Verify(context.Background(), testbody.Decode[Request](t, valid4()))
+	require.NoError(t, err)
+	b, err := json.Marshal(res)
+	require.NoError(t, err)
+	assert.Equal(t, `{"RequestId":"RID-1","Code":"200","Message":"success","ResultObject":{"BizCode":"1","SubCode":"101"},"BizCodeMeaning":"consistent (billed)","SubCodeMeaning":"`+res.SubCodeMeaning+`"}`, string(b))
 }

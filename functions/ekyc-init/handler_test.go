@@ -142,3 +142,13 @@ func TestUpstreamErrorPassesThrough(t *testing.T) {
 	assert.Equal(t, "RID-9", e.RequestID)
 	assert.Equal(t, 503, apierr.Status(err))
 }
+
+// The answer's JSON: the upstream's fields, in its order, then the
+// MerchantBizId.
+func TestAnswerJSON(t *testing.T) {
+	res, err := (&Handler{Upstream: &fakeUpstream{}, Now: time.Now}).Initialize(context.Background(), testbody.Decode[Request](t, valid()))
+	require.NoError(t, err)
+	b, err := json.Marshal(res)
+	require.NoError(t, err)
+	assert.Equal(t, `{"RequestId":"RID-1","Code":"Success","Message":"success","Result":{"TransactionId":"hk0123","TransactionUrl":"https://x/t"},"MerchantBizId":"e0c34a77f5ac40a5aa5e6ed20c35abcd"}`, string(b))
+}
