@@ -11,6 +11,7 @@ import (
 	"testing"
 	"unicode"
 
+	"github.com/idverify/fc-kyc/internal/testbody"
 	"github.com/idverify/fc-kyc/pkg/cloudauth"
 	"github.com/idverify/fc-kyc/pkg/fcrt"
 )
@@ -98,7 +99,7 @@ func FuzzRequestCheck(f *testing.F) {
 				t.Fatalf("refused with %d after an upstream call", w.Code)
 			}
 			for _, v := range pii {
-				if echoed(w.Body.String(), v) {
+				if testbody.Echoed(w.Body.String(), v) {
 					t.Fatalf("the refusal echoes personal data %q: %s", v, w.Body)
 				}
 			}
@@ -109,14 +110,3 @@ func FuzzRequestCheck(f *testing.F) {
 }
 
 func str(v any) string { s, _ := v.(string); return s }
-
-// echoed says whether answer repeats v, raw or JSON-escaped. Only values
-// holding the fuzz marker \x01 are looked for: short common words would
-// match the messages' own text.
-func echoed(answer, v string) bool {
-	if !strings.Contains(v, "\x01") || len(v) < 3 {
-		return false
-	}
-	esc, _ := json.Marshal(v)
-	return strings.Contains(answer, v) || strings.Contains(answer, strings.Trim(string(esc), `"`))
-}

@@ -4,9 +4,6 @@ package main
 // own process on loopback, driven over HTTP the way FC and a caller would.
 
 import (
-	"bytes"
-	"encoding/json"
-	"io"
 	"net/http"
 	"sort"
 	"strconv"
@@ -18,6 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/idverify/fc-kyc/internal/contract"
+	"github.com/idverify/fc-kyc/internal/e2e"
+	"github.com/idverify/fc-kyc/internal/testbody"
 	"github.com/idverify/fc-kyc/pkg/emulator"
 	"github.com/idverify/fc-kyc/pkg/testproc"
 )
@@ -48,78 +47,18 @@ type stack struct {
 
 func startStack(t *testing.T) *stack {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end: builds and runs binaries")
+	e2e.Skip(t)
+	emu, remote := e2e.Emulator(t)
+	return &stack{
+		plain:   e2e.Function(t, "bank-verify", emu.URL()),
+		hashing: e2e.Function(t, "bank-verify", emu.URL(), "BANK_VERIFY_PARAM_TYPE=md5"),
+		emu:     remote,
 	}
-	emu := testproc.StartEmulator(t)
-	start := func(extra ...string) *testproc.Proc {
-		env := append([]string{
-			"AUTH_MODE=none",
-			"FUNCTION_TIMEOUT_S=5",
-			// A store of this run's own, not the machine-wide default.
-			"STORE_URL=file://" + t.TempDir(),
-			"CLOUDAUTH_ENDPOINT=" + emu.URL(),
-			"ALIBABA_CLOUD_ACCESS_KEY_ID=" + emulator.DefaultAccessKeyID,
-			"ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + emulator.DefaultAccessKeySecret,
-		}, extra...)
-		p := testproc.StartFunction(t, "bank-verify", env...)
-		contract.Register(t, "bank-verify", p.URL())
-		t.Cleanup(func() {
-			if t.Failed() {
-				t.Logf("bank-verify output:\n%s", p.Output())
-			}
-		})
-		return p
-	}
-	return &stack{plain: start(), hashing: start("BANK_VERIFY_PARAM_TYPE=md5"), emu: &emulator.Remote{BaseURL: emu.URL()}}
 }
 
 func body4(card string) map[string]any {
 	return map[string]any{"ProductType": "BANK_CARD_4_META", "BankCard": card, "UserName": fixName,
 		"IdentifyNum": fixID, "Mobile": fixMobile}
-}
-
-type answer struct {
-	status int
-	header http.Header
-	body   map[string]any
-}
-
-func (a answer) str(path ...string) string {
-	var v any = a.body
-	for _, p := range path {
-		m, _ := v.(map[string]any)
-		v = m[p]
-	}
-	s, _ := v.(string)
-	return s
-}
-
-func post(t *testing.T, url string, headers map[string]string, body any) answer {
-	t.Helper()
-	raw, ok := body.([]byte)
-	if !ok {
-		if s, isStr := body.(string); isStr {
-			raw = []byte(s)
-		} else {
-			var err error
-			raw, err = json.Marshal(body)
-			require.NoError(t, err)
-		}
-	}
-	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(raw))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	a := answer{status: res.StatusCode, header: res.Header}
-	require.NoError(t, json.Unmarshal(b, &a.body), "answer is JSON: %s", b)
-	return a
 }
 
 // sentValues is every parameter value of the last BankMetaVerifyIntl the
@@ -158,15 +97,15 @@ func TestEndToEnd(t *testing.T) {
 	}{{"normal", s.plain}, {"hashed in the function", s.hashing}} {
 		for _, o := range outcomes {
 			t.Run(mode.name+" BizCode "+o.biz+" SubCode "+o.sub, func(t *testing.T) {
-				a := post(t, mode.fn.URL()+"/", nil, body4(o.card))
-				require.Equal(t, http.StatusOK, a.status, "%v", a.body)
-				assert.Equal(t, "200", a.str("Code"))
-				assert.Equal(t, "success", a.str("Message"))
-				assert.NotEmpty(t, a.str("RequestId"))
-				assert.Equal(t, o.biz, a.str("ResultObject", "BizCode"))
-				assert.Equal(t, o.sub, a.str("ResultObject", "SubCode"))
-				assert.Equal(t, o.meaning, a.str("BizCodeMeaning"))
-				assert.NotEmpty(t, a.str("SubCodeMeaning"))
+				a := e2e.Post(t, mode.fn.URL()+"/", nil, body4(o.card))
+				require.Equal(t, http.StatusOK, a.Status, "%v", a.Body)
+				assert.Equal(t, "200", a.Str("Code"))
+				assert.Equal(t, "success", a.Str("Message"))
+				assert.NotEmpty(t, a.Str("RequestId"))
+				assert.Equal(t, o.biz, a.Str("ResultObject", "BizCode"))
+				assert.Equal(t, o.sub, a.Str("ResultObject", "SubCode"))
+				assert.Equal(t, o.meaning, a.Str("BizCodeMeaning"))
+				assert.NotEmpty(t, a.Str("SubCodeMeaning"))
 			})
 		}
 	}
@@ -177,9 +116,9 @@ func TestEndToEnd(t *testing.T) {
 			{"ProductType": "BANK_CARD_3_META", "BankCard": lostCard, "UserName": fixName, "IdentifyNum": fixID},
 			body4(lostCard),
 		} {
-			a := post(t, s.plain.URL()+"/invoke", map[string]string{"x-fc-control-path": "/invoke"}, b)
-			require.Equal(t, http.StatusOK, a.status, "%v", a.body)
-			assert.Equal(t, "210", a.str("ResultObject", "SubCode"))
+			a := e2e.Post(t, s.plain.URL()+"/invoke", map[string]string{"x-fc-control-path": "/invoke"}, b)
+			require.Equal(t, http.StatusOK, a.Status, "%v", a.Body)
+			assert.Equal(t, "210", a.Str("ResultObject", "SubCode"))
 			_, sent := sentValues(t, s.emu)
 			assert.Equal(t, b["ProductType"], sent["ProductType"])
 			assert.Equal(t, "BANK_CARD_N_META", sent["ProductCode"])
@@ -188,7 +127,7 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("normal mode sends the plaintext the caller chose", func(t *testing.T) {
-		require.Equal(t, http.StatusOK, post(t, s.plain.URL()+"/", nil, body4(plainCard)).status)
+		require.Equal(t, http.StatusOK, e2e.Post(t, s.plain.URL()+"/", nil, body4(plainCard)).Status)
 		_, sent := sentValues(t, s.emu)
 		assert.Equal(t, "normal", sent["ParamType"])
 		assert.Equal(t, plainCard, sent["BankCard"])
@@ -196,8 +135,8 @@ func TestEndToEnd(t *testing.T) {
 
 	t.Run("BANK_VERIFY_PARAM_TYPE=md5: no plaintext leaves the function", func(t *testing.T) {
 		for _, card := range allCards {
-			a := post(t, s.hashing.URL()+"/", nil, body4(card))
-			require.Equal(t, http.StatusOK, a.status, "%v", a.body)
+			a := e2e.Post(t, s.hashing.URL()+"/", nil, body4(card))
+			require.Equal(t, http.StatusOK, a.Status, "%v", a.Body)
 			all, sent := sentValues(t, s.emu)
 			assert.Equal(t, "md5", sent["ParamType"])
 			assert.Equal(t, card[:len(card)-6], sent["BankCard"][:len(card)-6], "plaintext up to the last 6 digits")
@@ -214,9 +153,9 @@ func TestEndToEnd(t *testing.T) {
 			"UserName":    md5hex("欧") + "阳明月",
 			"IdentifyNum": "429001" + md5hex("19900101") + "821X",
 			"Mobile":      md5hex(fixMobile)}
-		a := post(t, s.hashing.URL()+"/", nil, b)
-		require.Equal(t, http.StatusOK, a.status, "%v", a.body)
-		assert.Equal(t, "206", a.str("ResultObject", "SubCode"))
+		a := e2e.Post(t, s.hashing.URL()+"/", nil, b)
+		require.Equal(t, http.StatusOK, a.Status, "%v", a.Body)
+		assert.Equal(t, "206", a.Str("ResultObject", "SubCode"))
 		_, sent := sentValues(t, s.emu)
 		for _, k := range []string{"BankCard", "UserName", "IdentifyNum", "Mobile"} {
 			assert.Equal(t, b[k], sent[k], k)
@@ -226,15 +165,14 @@ func TestEndToEnd(t *testing.T) {
 	t.Run("invalid requests get 400 and cost no upstream call", func(t *testing.T) {
 		before, err := s.emu.Stats()
 		require.NoError(t, err)
-		with := func(k string, v any) map[string]any { m := body4(plainCard); m[k] = v; return m }
-		without := func(k string) map[string]any { m := body4(plainCard); delete(m, k); return m }
+		with := func(kv ...any) map[string]any { return testbody.With(body4(plainCard), kv...) } // nil deletes
 		bad := map[string]any{
-			"no ProductType":      without("ProductType"),
+			"no ProductType":      with("ProductType", nil),
 			"ProductType other":   with("ProductType", "BANK_CARD_N_META"),
-			"no BankCard":         without("BankCard"),
-			"no UserName":         without("UserName"),
-			"4 factors no ID":     without("IdentifyNum"),
-			"4 factors no Mobile": without("Mobile"),
+			"no BankCard":         with("BankCard", nil),
+			"no UserName":         with("UserName", nil),
+			"4 factors no ID":     with("IdentifyNum", nil),
+			"4 factors no Mobile": with("Mobile", nil),
 			"3 factors no ID":     map[string]any{"ProductType": "BANK_CARD_3_META", "BankCard": plainCard, "UserName": fixName},
 			"card with spaces":    with("BankCard", "6222 0201 0198 7654"),
 			"card too short":      with("BankCard", "62220201019"),
@@ -254,14 +192,14 @@ func TestEndToEnd(t *testing.T) {
 		for _, fn := range []*testproc.Proc{s.plain, s.hashing} {
 			for name, body := range bad {
 				// Refused on purpose: the contract checks only the answers.
-				a := post(t, fn.URL()+"/", map[string]string{contract.InvalidHeader: "1"}, body)
-				assert.Equal(t, http.StatusBadRequest, a.status, name)
-				assert.Contains(t, []string{"MissingParameter", "InvalidParameter"}, a.str("Code"), name)
+				a := e2e.Post(t, fn.URL()+"/", map[string]string{contract.InvalidHeader: "1"}, body)
+				assert.Equal(t, http.StatusBadRequest, a.Status, name)
+				assert.Contains(t, []string{"MissingParameter", "InvalidParameter"}, a.Str("Code"), name)
 				for _, secret := range append([]string{fixName, fixID, fixMobile}, allCards...) {
-					assert.NotContains(t, a.str("Message"), secret, name)
+					assert.NotContains(t, a.Str("Message"), secret, name)
 				}
-				ev := post(t, fn.URL()+"/invoke", map[string]string{"x-fc-control-path": "/invoke", contract.InvalidHeader: "1"}, body)
-				assert.Equal(t, "404", ev.header.Get("x-fc-status"), name)
+				ev := e2e.Post(t, fn.URL()+"/invoke", map[string]string{"x-fc-control-path": "/invoke", contract.InvalidHeader: "1"}, body)
+				assert.Equal(t, "404", ev.Header.Get("x-fc-status"), name)
 			}
 		}
 		after, err := s.emu.Stats()
@@ -270,30 +208,17 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("throttling is retried; a reset is not, since the call is billed", func(t *testing.T) {
-		require.NoError(t, s.emu.Reset())
-		require.NoError(t, s.emu.InjectFault(emulator.Cloudauth, "BankMetaVerifyIntl", emulator.Fault{Kind: emulator.FaultThrottle, Times: 1}))
-		require.Equal(t, http.StatusOK, post(t, s.hashing.URL()+"/", nil, body4(plainCard)).status)
-		st, err := s.emu.Stats()
-		require.NoError(t, err)
-		assert.EqualValues(t, 2, st.Requests["BankMetaVerifyIntl"], "one throttled, one accepted")
-
-		require.NoError(t, s.emu.Reset())
-		require.NoError(t, s.emu.InjectFault(emulator.Cloudauth, "BankMetaVerifyIntl", emulator.Fault{Kind: emulator.FaultReset, Times: 1}))
-		a := post(t, s.hashing.URL()+"/", nil, body4(plainCard))
-		assert.Equal(t, http.StatusBadGateway, a.status, "%v", a.body)
-		st, err = s.emu.Stats()
-		require.NoError(t, err)
-		assert.EqualValues(t, 1, st.Requests["BankMetaVerifyIntl"])
+		a := e2e.BilledCallRetries(t, s.emu, "BankMetaVerifyIntl", func() e2e.Answer { return e2e.Post(t, s.hashing.URL()+"/", nil, body4(plainCard)) })
+		assert.Equal(t, "101", a.Str("ResultObject", "SubCode"))
 	})
 
 	t.Run("an upstream refusal keeps its code and RequestId", func(t *testing.T) {
-		require.NoError(t, s.emu.Reset())
-		require.NoError(t, s.emu.InjectFault(emulator.Cloudauth, "BankMetaVerifyIntl", emulator.Fault{Kind: emulator.FaultThrottle}))
-		a := post(t, s.plain.URL()+"/", nil, body4(plainCard))
-		assert.Equal(t, http.StatusServiceUnavailable, a.status)
-		assert.Equal(t, "Throttling.Api", a.str("Code"))
-		assert.NotEmpty(t, a.str("RequestId"))
-		assert.NotEmpty(t, a.header.Get("Retry-After"))
+		e2e.Fault(t, s.emu, emulator.Cloudauth, "BankMetaVerifyIntl", emulator.Fault{Kind: emulator.FaultThrottle})
+		a := e2e.Post(t, s.plain.URL()+"/", nil, body4(plainCard))
+		assert.Equal(t, http.StatusServiceUnavailable, a.Status)
+		assert.Equal(t, "Throttling.Api", a.Str("Code"))
+		assert.NotEmpty(t, a.Str("RequestId"))
+		assert.NotEmpty(t, a.Header.Get("Retry-After"))
 		require.NoError(t, s.emu.ClearFaults())
 	})
 
@@ -302,23 +227,20 @@ func TestEndToEnd(t *testing.T) {
 	// function's deadline, so one attempt, and 503 with that Retry-After; a
 	// second request while the wait runs is not sent at all.
 	t.Run("a throttling wait past the deadline: one attempt, 503 with its Retry-After", func(t *testing.T) {
-		require.NoError(t, s.emu.Reset())
-		require.NoError(t, s.emu.InjectFault(emulator.Cloudauth, "BankMetaVerifyIntl", emulator.Fault{Kind: emulator.FaultThrottle, Delay: 12 * time.Second}))
+		sent := e2e.Fault(t, s.emu, emulator.Cloudauth, "BankMetaVerifyIntl", emulator.Fault{Kind: emulator.FaultThrottle, Delay: 12 * time.Second})
 		for i := range 2 {
-			a := post(t, s.plain.URL()+"/", nil, body4(plainCard))
-			assert.Equal(t, http.StatusServiceUnavailable, a.status, "%v", a.body)
-			assert.Equal(t, "Throttling.Api", a.str("Code"))
-			secs, err := strconv.Atoi(a.header.Get("Retry-After"))
-			require.NoError(t, err, "Retry-After %q", a.header.Get("Retry-After"))
+			a := e2e.Post(t, s.plain.URL()+"/", nil, body4(plainCard))
+			assert.Equal(t, http.StatusServiceUnavailable, a.Status, "%v", a.Body)
+			assert.Equal(t, "Throttling.Api", a.Str("Code"))
+			secs, err := strconv.Atoi(a.Header.Get("Retry-After"))
+			require.NoError(t, err, "Retry-After %q", a.Header.Get("Retry-After"))
 			if i == 0 {
 				assert.GreaterOrEqual(t, secs, 12, "the wait the service asked for")
 			} else {
 				assert.Greater(t, secs, 0)
 				assert.LessOrEqual(t, secs, 12, "what is left of it")
 			}
-			st, err := s.emu.Stats()
-			require.NoError(t, err)
-			assert.EqualValues(t, 1, st.Requests["BankMetaVerifyIntl"], "exactly one attempt reached the service")
+			assert.EqualValues(t, 1, sent(), "exactly one attempt reached the service")
 		}
 		require.NoError(t, s.emu.ClearFaults())
 	})
@@ -326,43 +248,23 @@ func TestEndToEnd(t *testing.T) {
 	// Last: every line both functions wrote during the subtests above.
 	t.Run("logs carry no card number, name, ID number or mobile", func(t *testing.T) {
 		for _, fn := range []*testproc.Proc{s.plain, s.hashing} {
-			out := fn.Output()
-			require.NotEmpty(t, out)
+			out := e2e.Logs(t, fn)
 			assert.Contains(t, out, "622202******7654", "cards are logged masked")
 			for _, secret := range append([]string{fixName, fixID, fixMobile, cardTail, "19900101"}, allCards...) {
 				assert.NotContains(t, out, secret)
-			}
-			for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-				var m map[string]any
-				assert.NoError(t, json.Unmarshal([]byte(line), &m), "every log line is JSON: %s", line)
 			}
 		}
 	})
 }
 
 func TestStartRefusesBadConfiguration(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: builds and runs binaries")
-	}
-	bin := testproc.Build(t, "github.com/idverify/fc-kyc/functions/bank-verify")
-	tests := []struct {
-		name string
-		env  []string
-		want string
-	}{
-		{"no AUTH_MODE", nil, "AUTH_MODE is required"},
-		{"unknown param type", []string{"AUTH_MODE=none", "BANK_VERIFY_PARAM_TYPE=sha1"}, "BANK_VERIFY_PARAM_TYPE"},
-		{"upper-case param type", []string{"AUTH_MODE=none", "BANK_VERIFY_PARAM_TYPE=MD5"}, "BANK_VERIFY_PARAM_TYPE"},
-		{"http endpoint off loopback", []string{"AUTH_MODE=none", "CLOUDAUTH_ENDPOINT=http://10.0.0.1:8600"}, "CLOUDAUTH_ENDPOINT"},
-		{"callers counted without the card key", []string{"AUTH_MODE=apikey", "API_KEY_HASHES=" + keyHash("k")}, "BANK_CARD_LIMIT_SECRET"},
-		{"a short card key", []string{"AUTH_MODE=apikey", "API_KEY_HASHES=" + keyHash("k"), "BANK_CARD_LIMIT_SECRET=short"}, "at least 32 characters"},
-		{"a bad per-card rule", []string{"AUTH_MODE=none", "RATE_LIMIT_PER_CARD=10"}, "RATE_LIMIT_PER_CARD"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			out, err := testproc.RunOnce(bin, tt.env...)
-			require.Error(t, err, "the function must not start")
-			assert.Contains(t, out, tt.want)
-		})
-	}
+	e2e.RefusesToStart(t, "bank-verify",
+		e2e.BadStart{Name: "no AUTH_MODE", Want: "AUTH_MODE is required"},
+		e2e.BadStart{Name: "unknown param type", Env: []string{"AUTH_MODE=none", "BANK_VERIFY_PARAM_TYPE=sha1"}, Want: "BANK_VERIFY_PARAM_TYPE"},
+		e2e.BadStart{Name: "upper-case param type", Env: []string{"AUTH_MODE=none", "BANK_VERIFY_PARAM_TYPE=MD5"}, Want: "BANK_VERIFY_PARAM_TYPE"},
+		e2e.BadStart{Name: "http endpoint off loopback", Env: []string{"AUTH_MODE=none", "CLOUDAUTH_ENDPOINT=http://10.0.0.1:8600"}, Want: "CLOUDAUTH_ENDPOINT"},
+		e2e.BadStart{Name: "callers counted without the card key", Env: []string{"AUTH_MODE=apikey", "API_KEY_HASHES=" + keyHash("k")}, Want: "BANK_CARD_LIMIT_SECRET"},
+		e2e.BadStart{Name: "a short card key", Env: []string{"AUTH_MODE=apikey", "API_KEY_HASHES=" + keyHash("k"), "BANK_CARD_LIMIT_SECRET=short"}, Want: "at least 32 characters"},
+		e2e.BadStart{Name: "a bad per-card rule", Env: []string{"AUTH_MODE=none", "RATE_LIMIT_PER_CARD=10"}, Want: "RATE_LIMIT_PER_CARD"},
+	)
 }

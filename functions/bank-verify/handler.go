@@ -51,12 +51,9 @@ type Request struct {
 // Response is the upstream answer passed through, plus what its BizCode and
 // SubCode mean, from the documented tables.
 type Response struct {
-	RequestId      string                         `json:"RequestId"`
-	Code           string                         `json:"Code"`
-	Message        string                         `json:"Message"`
-	ResultObject   cloudauth.BankMetaVerifyResult `json:"ResultObject"`
-	BizCodeMeaning string                         `json:"BizCodeMeaning"`
-	SubCodeMeaning string                         `json:"SubCodeMeaning"`
+	cloudauth.BankMetaVerifyResponse
+	BizCodeMeaning string `json:"BizCodeMeaning"`
+	SubCodeMeaning string `json:"SubCodeMeaning"`
 }
 
 // Verifier is the upstream call; *cloudauth.Client implements it.
@@ -112,9 +109,9 @@ func (h *Handler) Verify(ctx context.Context, req Request) (Response, error) {
 	}
 	log.Info("BankMetaVerifyIntl ok", "biz_code", res.ResultObject.BizCode, "sub_code", res.ResultObject.SubCode, "upstream_request_id", res.RequestId)
 	return Response{
-		RequestId: res.RequestId, Code: res.Code, Message: res.Message, ResultObject: res.ResultObject,
-		BizCodeMeaning: meaning(bizCodes, res.ResultObject.BizCode),
-		SubCodeMeaning: meaning(subCodes, res.ResultObject.SubCode),
+		BankMetaVerifyResponse: *res,
+		BizCodeMeaning:         meaning(bizCodes, res.ResultObject.BizCode),
+		SubCodeMeaning:         meaning(subCodes, res.ResultObject.SubCode),
 	}, nil
 }
 

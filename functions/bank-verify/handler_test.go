@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/idverify/fc-kyc/internal/e2e"
+	"github.com/idverify/fc-kyc/internal/testbody"
 	"github.com/idverify/fc-kyc/pkg/apierr"
 	"github.com/idverify/fc-kyc/pkg/cloudauth"
 )
@@ -64,36 +66,16 @@ func valid4md5() map[string]any {
 	}
 }
 
-func decode(t *testing.T, m map[string]any) Request {
-	t.Helper()
-	b, err := json.Marshal(m)
-	require.NoError(t, err)
-	var r Request
-	require.NoError(t, json.Unmarshal(b, &r))
-	return r
-}
-
-func edit(m map[string]any, kv ...any) map[string]any {
-	for i := 0; i < len(kv); i += 2 {
-		if kv[i+1] == nil {
-			delete(m, kv[i].(string))
-		} else {
-			m[kv[i].(string)] = kv[i+1]
-		}
-	}
-	return m
-}
-
 func TestValidation(t *testing.T) {
 	rep := strings.Repeat
 	two := func(kv ...any) map[string]any {
-		return edit(edit(valid4(), "ProductType", "BANK_CARD_2_META", "IdentifyNum", nil, "Mobile", nil), kv...)
+		return testbody.With(testbody.With(valid4(), "ProductType", "BANK_CARD_2_META", "IdentifyNum", nil, "Mobile", nil), kv...)
 	}
 	three := func(kv ...any) map[string]any {
-		return edit(edit(valid4(), "ProductType", "BANK_CARD_3_META", "Mobile", nil), kv...)
+		return testbody.With(testbody.With(valid4(), "ProductType", "BANK_CARD_3_META", "Mobile", nil), kv...)
 	}
-	four := func(kv ...any) map[string]any { return edit(valid4(), kv...) }
-	md5 := func(kv ...any) map[string]any { return edit(valid4md5(), kv...) }
+	four := func(kv ...any) map[string]any { return testbody.With(valid4(), kv...) }
+	md5 := func(kv ...any) map[string]any { return testbody.With(valid4md5(), kv...) }
 	tests := []struct {
 		name  string
 		req   map[string]any
@@ -185,18 +167,11 @@ func TestValidation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			up := &fakeUpstream{}
 			h := &Handler{Upstream: up}
-			res, err := h.Verify(context.Background(), decode(t, tt.req))
-			if tt.code == "" {
-				require.NoError(t, err)
-				assert.Len(t, up.calls, 1)
+			res, err := h.Verify(context.Background(), testbody.Decode[Request](t, tt.req))
+			if e2e.Checked(t, err, len(up.calls), tt.code, tt.param) {
 				assert.Equal(t, "1", res.ResultObject.BizCode)
 				return
 			}
-			require.Error(t, err)
-			assert.Equal(t, tt.code, apierr.As(err).Code)
-			assert.Equal(t, 400, apierr.Status(err))
-			assert.Contains(t, err.Error(), `"`+tt.param+`"`)
-			assert.Empty(t, up.calls, "a bad request costs no upstream call")
 			for _, k := range []string{"BankCard", "UserName", "IdentifyNum", "Mobile"} {
 				if s, ok := tt.req[k].(string); ok && len(s) > 3 {
 					assert.NotContains(t, err.Error(), s, "the message never echoes personal data")
@@ -210,7 +185,7 @@ func TestWhatIsSent(t *testing.T) {
 	t.Run("normal: as given, fields the type does not use dropped", func(t *testing.T) {
 		up := &fakeUpstream{}
 		h := &Handler{Upstream: up}
-		_, err := h.Verify(context.Background(), decode(t, edit(valid4(), "ProductType", "BANK_CARD_2_META", "IdentityType", "01")))
+		_, err := h.Verify(context.Background(), testbody.Decode[Request](t, testbody.With(valid4(), "ProductType", "BANK_CARD_2_META", "IdentityType", "01")))
 		require.NoError(t, err)
 		assert.Equal(t, cloudauth.BankMetaVerifyRequest{ProductType: "BANK_CARD_2_META", ParamType: "normal",
 			BankCard: "6222021234567890", UserName: "张三"}, up.calls[0])
@@ -220,7 +195,7 @@ func TestWhatIsSent(t *testing.T) {
 			up := &fakeUpstream{}
 			h := &Handler{Upstream: up, HashPlaintext: hash}
 			m := valid4md5()
-			_, err := h.Verify(context.Background(), decode(t, m))
+			_, err := h.Verify(context.Background(), testbody.Decode[Request](t, m))
 			require.NoError(t, err)
 			assert.Equal(t, cloudauth.BankMetaVerifyRequest{ProductType: "BANK_CARD_4_META", ParamType: "md5",
 				BankCard: m["BankCard"].(string), UserName: m["UserName"].(string),
@@ -246,7 +221,7 @@ func TestMD5Conversion(t *testing.T) {
 			IdentifyNum: "429001" + md5hex("19900101") + "8211",
 			Mobile:      md5hex("13812345678"),
 		}},
-		{"19-digit card, Latin name, lower-case x, international mobile", edit(valid4(),
+		{"19-digit card, Latin name, lower-case x, international mobile", testbody.With(valid4(),
 			"BankCard", "6217001234567890123", "UserName", "Alice Smith", "IdentifyNum", "11010519491231002x", "Mobile", "+85291234567"),
 			cloudauth.BankMetaVerifyRequest{ProductType: "BANK_CARD_4_META", ParamType: "md5",
 				BankCard:    "6217001234567" + md5hex("890123"),
@@ -256,19 +231,19 @@ func TestMD5Conversion(t *testing.T) {
 			}},
 		// 110105491231002 is the 15-digit form of GB 11643's own example
 		// 11010519491231002X (born 1949-12-31, check character X).
-		{"15-digit ID card is upgraded to 18 first", edit(valid4(), "ProductType", "BANK_CARD_3_META", "Mobile", nil, "IdentifyNum", "110105491231002"),
+		{"15-digit ID card is upgraded to 18 first", testbody.With(valid4(), "ProductType", "BANK_CARD_3_META", "Mobile", nil, "IdentifyNum", "110105491231002"),
 			cloudauth.BankMetaVerifyRequest{ProductType: "BANK_CARD_3_META", ParamType: "md5",
 				BankCard:    "6222021234" + md5hex("567890"),
 				UserName:    md5hex("张") + "三",
 				IdentifyNum: "110105" + md5hex("19491231") + "002X",
 			}},
-		{"other document: last 2 characters hashed", edit(valid4(), "ProductType", "BANK_CARD_3_META", "Mobile", nil, "IdentityType", "02", "IdentifyNum", "E12345678"),
+		{"other document: last 2 characters hashed", testbody.With(valid4(), "ProductType", "BANK_CARD_3_META", "Mobile", nil, "IdentityType", "02", "IdentifyNum", "E12345678"),
 			cloudauth.BankMetaVerifyRequest{ProductType: "BANK_CARD_3_META", ParamType: "md5", IdentityType: "02",
 				BankCard:    "6222021234" + md5hex("567890"),
 				UserName:    md5hex("张") + "三",
 				IdentifyNum: "E123456" + md5hex("78"),
 			}},
-		{"2 factors, one-character name", edit(valid4(), "ProductType", "BANK_CARD_2_META", "IdentifyNum", nil, "Mobile", nil, "UserName", "王", "BankCard", "123456789012"),
+		{"2 factors, one-character name", testbody.With(valid4(), "ProductType", "BANK_CARD_2_META", "IdentifyNum", nil, "Mobile", nil, "UserName", "王", "BankCard", "123456789012"),
 			cloudauth.BankMetaVerifyRequest{ProductType: "BANK_CARD_2_META", ParamType: "md5",
 				BankCard: "123456" + md5hex("789012"),
 				UserName: md5hex("王"),
@@ -278,7 +253,7 @@ func TestMD5Conversion(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			up := &fakeUpstream{}
 			h := &Handler{Upstream: up, HashPlaintext: true}
-			_, err := h.Verify(context.Background(), decode(t, tt.in))
+			_, err := h.Verify(context.Background(), testbody.Decode[Request](t, tt.in))
 			require.NoError(t, err)
 			require.Len(t, up.calls, 1)
 			assert.Equal(t, tt.want, up.calls[0])
@@ -301,7 +276,7 @@ func TestAnswer(t *testing.T) {
 		t.Run(tt.biz+"/"+tt.sub, func(t *testing.T) {
 			up := &fakeUpstream{res: cloudauth.BankMetaVerifyResponse{RequestId: "RID-7", Code: "200", Message: "success",
 				ResultObject: cloudauth.BankMetaVerifyResult{BizCode: tt.biz, SubCode: tt.sub}}}
-			res, err := (&Handler{Upstream: up}).Verify(context.Background(), decode(t, valid4()))
+			res, err := (&Handler{Upstream: up}).Verify(context.Background(), testbody.Decode[Request](t, valid4()))
 			require.NoError(t, err)
 			assert.Equal(t, "RID-7", res.RequestId)
 			assert.Equal(t, "200", res.Code)
@@ -322,9 +297,18 @@ func TestAnswer(t *testing.T) {
 
 func TestUpstreamErrorPassesThrough(t *testing.T) {
 	up := &fakeUpstream{err: &apierr.Error{Code: "Forbidden.AccountAccessDenied", Message: "overdue", RequestID: "RID-9"}}
-	_, err := (&Handler{Upstream: up}).Verify(context.Background(), decode(t, valid4()))
+	_, err := (&Handler{Upstream: up}).Verify(context.Background(), testbody.Decode[Request](t, valid4()))
 	e := apierr.As(err)
 	assert.Equal(t, "Forbidden.AccountAccessDenied", e.Code)
 	assert.Equal(t, "RID-9", e.RequestID)
 	assert.Equal(t, 502, apierr.Status(err))
+}
+
+// The answer's JSON: the upstream's fields, in its order, then the meanings.
+func TestAnswerJSON(t *testing.T) {
+	res, err := (&Handler{Upstream: &fakeUpstream{}}).Verify(context.Background(), testbody.Decode[Request](t, valid4()))
+	require.NoError(t, err)
+	b, err := json.Marshal(res)
+	require.NoError(t, err)
+	assert.Equal(t, `{"RequestId":"RID-1","Code":"200","Message":"success","ResultObject":{"BizCode":"1","SubCode":"101"},"BizCodeMeaning":"consistent (billed)","SubCodeMeaning":"`+res.SubCodeMeaning+`"}`, string(b))
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/idverify/fc-kyc/internal/contract"
+	"github.com/idverify/fc-kyc/internal/e2e"
 	"github.com/idverify/fc-kyc/pkg/emulator"
 	"github.com/idverify/fc-kyc/pkg/testproc"
 )
@@ -30,32 +30,18 @@ func keyHash(k string) string { s := sha256.Sum256([]byte(k)); return hex.Encode
 // and "key-two") on storeURL, with env added.
 func startCounted(t *testing.T, emuURL, storeURL string, env ...string) *testproc.Proc {
 	t.Helper()
-	p := testproc.StartFunction(t, "bank-verify", append([]string{
+	return e2e.Function(t, "bank-verify", emuURL, append([]string{
 		"AUTH_MODE=apikey", "API_KEY_HASHES=" + keyHash("key-one") + "," + keyHash("key-two"),
-		"FUNCTION_TIMEOUT_S=5",
 		"STORE_URL=" + storeURL,
-		"CLOUDAUTH_ENDPOINT=" + emuURL,
-		"ALIBABA_CLOUD_ACCESS_KEY_ID=" + emulator.DefaultAccessKeyID,
-		"ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + emulator.DefaultAccessKeySecret,
 		"BANK_CARD_LIMIT_SECRET=" + cardLimitSecret,
 	}, env...)...)
-	contract.Register(t, "bank-verify", p.URL())
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("bank-verify output:\n%s", p.Output())
-		}
-	})
-	return p
 }
 
 func TestUnbilledFailuresGiveTheirSlotBack(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: builds and runs binaries and redis-server")
-	}
-	emuProc := testproc.StartEmulator(t)
-	emu := &emulator.Remote{BaseURL: emuProc.URL()}
+	e2e.Skip(t)
+	emuProc, emu := e2e.Emulator(t)
 	srv := testproc.Redis(t)
-	p := startCounted(t, emu.BaseURL, srv.URL, "RATE_LIMIT_PER_CALLER=3/1h", "RATE_LIMIT_PER_CARD=off")
+	p := startCounted(t, emuProc.URL(), srv.URL, "RATE_LIMIT_PER_CALLER=3/1h", "RATE_LIMIT_PER_CARD=off")
 	one := map[string]string{"X-Api-Key": "key-one"}
 	sent := func() int64 {
 		st, err := emu.Stats()
@@ -66,43 +52,41 @@ func TestUnbilledFailuresGiveTheirSlotBack(t *testing.T) {
 	// Three upstream 503s: the service did not serve them.
 	require.NoError(t, emu.InjectFault(emulator.Cloudauth, "BankMetaVerifyIntl", emulator.Fault{Kind: emulator.FaultServerError, Times: 3}))
 	for i := range 3 {
-		r := post(t, p.URL()+"/", one, body4(plainCard))
-		require.Equal(t, http.StatusServiceUnavailable, r.status, "call %d: %v", i+1, r.body)
+		r := e2e.Post(t, p.URL()+"/", one, body4(plainCard))
+		require.Equal(t, http.StatusServiceUnavailable, r.Status, "call %d: %v", i+1, r.Body)
 	}
 	// A 500 may have been served: it keeps its slot.
 	require.NoError(t, emu.InjectFault(emulator.Cloudauth, "BankMetaVerifyIntl", emulator.Fault{Kind: emulator.FaultInternalError, Times: 1}))
-	r := post(t, p.URL()+"/", one, body4(plainCard))
-	require.Equal(t, http.StatusBadGateway, r.status, "%v", r.body)
+	r := e2e.Post(t, p.URL()+"/", one, body4(plainCard))
+	require.Equal(t, http.StatusBadGateway, r.Status, "%v", r.Body)
 	before := sent()
 	for i := range 2 {
-		r := post(t, p.URL()+"/", one, body4(plainCard))
-		require.Equal(t, http.StatusOK, r.status, "billed call %d of the 3 the caller may make: %v", i+2, r.body)
+		r := e2e.Post(t, p.URL()+"/", one, body4(plainCard))
+		require.Equal(t, http.StatusOK, r.Status, "billed call %d of the 3 the caller may make: %v", i+2, r.Body)
 	}
-	r = post(t, p.URL()+"/", one, body4(plainCard))
-	assert.Equal(t, http.StatusTooManyRequests, r.status, "%v", r.body)
-	assert.Equal(t, "Throttling.User", r.str("Code"))
+	r = e2e.Post(t, p.URL()+"/", one, body4(plainCard))
+	assert.Equal(t, http.StatusTooManyRequests, r.Status, "%v", r.Body)
+	assert.Equal(t, "Throttling.User", r.Str("Code"))
 	assert.Equal(t, before+2, sent(), "the refused call cost no upstream request")
 }
 
 func TestOneCardIsCountedWhoeverSendsIt(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: builds and runs binaries and redis-server")
-	}
-	emuProc := testproc.StartEmulator(t)
+	e2e.Skip(t)
+	emuProc, _ := e2e.Emulator(t)
 	srv := testproc.Redis(t)
 	env := []string{"RATE_LIMIT_PER_CALLER=100/1m", "RATE_LIMIT_PER_CARD=2/24h"}
 	a := startCounted(t, emuProc.URL(), srv.URL, env...)
 	b := startCounted(t, emuProc.URL(), srv.URL, append(env, "BANK_VERIFY_PARAM_TYPE=md5")...) // another instance, hashing before it sends
 	one, two := map[string]string{"X-Api-Key": "key-one"}, map[string]string{"X-Api-Key": "key-two"}
 
-	require.Equal(t, http.StatusOK, post(t, a.URL()+"/", one, body4(plainCard)).status)
-	require.Equal(t, http.StatusOK, post(t, b.URL()+"/", two, body4(plainCard)).status, "another caller, another instance")
-	r := post(t, a.URL()+"/", two, body4(plainCard))
-	assert.Equal(t, http.StatusTooManyRequests, r.status, "a third call on the card: %v", r.body)
-	assert.Equal(t, "Throttling.User", r.str("Code"))
-	assert.Contains(t, r.str("Message"), "this card")
-	assert.Equal(t, "43200", r.header.Get("Retry-After"), "2 per 24 h: a slot back every 12 h")
-	assert.Equal(t, http.StatusOK, post(t, a.URL()+"/", one, body4(wrongCard)).status, "another card has its own count")
+	require.Equal(t, http.StatusOK, e2e.Post(t, a.URL()+"/", one, body4(plainCard)).Status)
+	require.Equal(t, http.StatusOK, e2e.Post(t, b.URL()+"/", two, body4(plainCard)).Status, "another caller, another instance")
+	r := e2e.Post(t, a.URL()+"/", two, body4(plainCard))
+	assert.Equal(t, http.StatusTooManyRequests, r.Status, "a third call on the card: %v", r.Body)
+	assert.Equal(t, "Throttling.User", r.Str("Code"))
+	assert.Contains(t, r.Str("Message"), "this card")
+	assert.Equal(t, "43200", r.Header.Get("Retry-After"), "2 per 24 h: a slot back every 12 h")
+	assert.Equal(t, http.StatusOK, e2e.Post(t, a.URL()+"/", one, body4(wrongCard)).Status, "another card has its own count")
 
 	// The store holds an HMAC of each card: no number, no md5 form.
 	rc := redis.NewClient(&redis.Options{Addr: srv.Addr})

@@ -16,20 +16,16 @@ import (
 	"github.com/idverify/fc-kyc/pkg/ratelimit"
 )
 
-func main() { fcrt.Main(build) }
+// main serves bank-verify behind its front door, whose default limits are
+// 600 calls a minute per caller and 5 an hour per subject: low, since each
+// call tells whether a card matches a person.
+func main() {
+	frontdoor.Main("bank-verify", ratelimit.Rule{Limit: 600, Window: time.Minute}, ratelimit.Rule{Limit: 5, Window: time.Hour}, build)
+}
 
 // build reads the configuration once, at start: a bad value stops the
 // function with a message naming it.
-func build() (fcrt.Function, error) {
-	// The default per subject is low: each call tells whether a card
-	// matches a person.
-	door, err := frontdoor.FromEnv("bank-verify",
-		ratelimit.Rule{Limit: 600, Window: time.Minute}, // per caller
-		ratelimit.Rule{Limit: 5, Window: time.Hour},     // per subject
-	)
-	if err != nil {
-		return fcrt.Function{}, err
-	}
+func build(door frontdoor.Door) (fcrt.Function, error) {
 	client, err := cloudauth.FromEnv(door.Store) // the account's BANK_CARD_N_META QPS, shared by all instances
 	if err != nil {
 		return fcrt.Function{}, err
@@ -46,8 +42,7 @@ func build() (fcrt.Function, error) {
 	if h.PerCard, h.CardKey, err = cardLimit(); err != nil {
 		return fcrt.Function{}, err
 	}
-	httpAPI, event := fcrt.Operation(h.Verify, fcrt.WithMaxBody(maxBody))
-	return fcrt.Function{Name: "bank-verify", HTTP: door.Wrap(httpAPI), Event: event, Ready: door.Ready}, nil
+	return fcrt.OperationFunction("bank-verify", h.Verify, fcrt.WithMaxBody(maxBody)), nil
 }
 
 // defaultPerCard is RATE_LIMIT_PER_CARD's default: a card's owner checks it

@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/idverify/fc-kyc/internal/testbody"
 	"github.com/idverify/fc-kyc/pkg/cloudauth"
 	"github.com/idverify/fc-kyc/pkg/fcrt"
 )
@@ -92,7 +93,7 @@ func FuzzRequestCheck(f *testing.F) {
 			_ = json.Unmarshal(body, &sent)
 			user, _ := sent.MerchantUserId.(string)
 			for _, v := range []string{user, string(sent.MetaInfo)} {
-				if echoed(w.Body.String(), v) {
+				if testbody.Echoed(w.Body.String(), v) {
 					t.Fatalf("the refusal echoes personal data %q: %s", v, w.Body)
 				}
 			}
@@ -100,15 +101,4 @@ func FuzzRequestCheck(f *testing.F) {
 			t.Fatalf("answer %d: %s", w.Code, w.Body)
 		}
 	})
-}
-
-// echoed says whether answer repeats v, raw or JSON-escaped. Only values
-// holding the fuzz marker \x01 are looked for: short common words would
-// match the messages' own text.
-func echoed(answer, v string) bool {
-	if !strings.Contains(v, "\x01") || len(v) < 3 {
-		return false
-	}
-	esc, _ := json.Marshal(v)
-	return strings.Contains(answer, v) || strings.Contains(answer, strings.Trim(string(esc), `"`))
 }

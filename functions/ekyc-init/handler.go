@@ -51,11 +51,8 @@ type Request struct {
 // Response is the upstream answer, plus the MerchantBizId used (generated
 // when the caller sent none), which the caller needs for CheckResult.
 type Response struct {
-	RequestId     string                     `json:"RequestId"`
-	Code          string                     `json:"Code"`
-	Message       string                     `json:"Message"`
-	Result        cloudauth.InitializeResult `json:"Result"`
-	MerchantBizId string                     `json:"MerchantBizId"`
+	cloudauth.InitializeResponse
+	MerchantBizId string `json:"MerchantBizId"`
 }
 
 // Initializer is the upstream call; *cloudauth.Client implements it.
@@ -149,7 +146,7 @@ func (h *Handler) initialize(ctx context.Context, up cloudauth.InitializeRequest
 	}
 	logging.From(ctx).Info("Initialize ok", "merchant_biz_id", up.MerchantBizId, "transaction_id", res.Result.TransactionId, "upstream_request_id", res.RequestId)
 	h.record(ctx, up.MerchantBizId, up.MerchantUserId, res.Result.TransactionId)
-	return Response{RequestId: res.RequestId, Code: res.Code, Message: res.Message, Result: res.Result, MerchantBizId: up.MerchantBizId}, nil
+	return Response{InitializeResponse: *res, MerchantBizId: up.MerchantBizId}, nil
 }
 
 // record stores the transaction as pending. Initialize is billed and has

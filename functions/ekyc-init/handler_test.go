@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/idverify/fc-kyc/internal/e2e"
+	"github.com/idverify/fc-kyc/internal/testbody"
 	"github.com/idverify/fc-kyc/pkg/apierr"
 	"github.com/idverify/fc-kyc/pkg/callbacktoken"
 	"github.com/idverify/fc-kyc/pkg/cloudauth"
@@ -44,74 +46,49 @@ func valid() map[string]any {
 	}
 }
 
-func decode(t *testing.T, m map[string]any) Request {
-	t.Helper()
-	b, err := json.Marshal(m)
-	require.NoError(t, err)
-	var r Request
-	require.NoError(t, json.Unmarshal(b, &r))
-	return r
-}
-
 func TestValidation(t *testing.T) {
 	long := func(n int) string { return strings.Repeat("a", n) }
 	tests := []struct {
 		name  string
-		set   map[string]any // changes to valid(); nil value deletes
-		code  string         // "" = accepted
-		param string         // the parameter the error names
+		set   []any  // changes to valid() (testbody.With): key, value; a nil value deletes
+		code  string // "" = accepted
+		param string // the parameter the error names
 	}{
 		{"valid", nil, "", ""},
-		{"ProductCode KYC_GLOBAL", map[string]any{"ProductCode": "KYC_GLOBAL"}, "", ""},
-		{"ProductCode other", map[string]any{"ProductCode": "eKYC"}, apierr.InvalidParameter, "ProductCode"},
-		{"MerchantBizId absent is generated", map[string]any{"MerchantBizId": nil}, "", ""},
-		{"MerchantBizId 32", map[string]any{"MerchantBizId": long(32)}, "", ""},
-		{"MerchantBizId 33", map[string]any{"MerchantBizId": long(33)}, apierr.InvalidParameter, "MerchantBizId"},
-		{"MerchantBizId with dash", map[string]any{"MerchantBizId": "abc-123"}, apierr.InvalidParameter, "MerchantBizId"},
-		{"MetaInfo as an object", map[string]any{"MetaInfo": map[string]any{"zimVer": "3.0.0"}}, "", ""},
-		{"MetaInfo missing", map[string]any{"MetaInfo": nil}, apierr.MissingParameter, "MetaInfo"},
-		{"MetaInfo empty string", map[string]any{"MetaInfo": ""}, apierr.MissingParameter, "MetaInfo"},
-		{"MetaInfo not JSON", map[string]any{"MetaInfo": "zimVer=3"}, apierr.InvalidParameter, "MetaInfo"},
-		{"MetaInfo a JSON array", map[string]any{"MetaInfo": "[1,2]"}, apierr.InvalidParameter, "MetaInfo"},
-		{"MetaInfo a number", map[string]any{"MetaInfo": 5}, apierr.InvalidParameter, "MetaInfo"},
-		{"MetaInfo 4096 bytes", map[string]any{"MetaInfo": `{"a":"` + long(4096-8) + `"}`}, "", ""},
-		{"MetaInfo too large", map[string]any{"MetaInfo": `{"a":"` + long(4096) + `"}`}, apierr.InvalidParameter, "MetaInfo"},
-		{"MerchantUserId missing", map[string]any{"MerchantUserId": nil}, apierr.MissingParameter, "MerchantUserId"},
-		{"MerchantUserId too long", map[string]any{"MerchantUserId": long(257)}, apierr.InvalidParameter, "MerchantUserId"},
-		{"DocType missing", map[string]any{"DocType": nil}, apierr.MissingParameter, "DocType"},
-		{"DocType 7 digits", map[string]any{"DocType": "0156000"}, apierr.InvalidParameter, "DocType"},
-		{"DocType letters", map[string]any{"DocType": "0156000A"}, apierr.InvalidParameter, "DocType"},
-		{"DocScanMode manual", map[string]any{"DocScanMode": "manual"}, "", ""},
-		{"DocScanMode other", map[string]any{"DocScanMode": "MANUAL"}, apierr.InvalidParameter, "DocScanMode"},
-		{"ProductFlow FACE_DOC", map[string]any{"ProductFlow": "FACE_DOC"}, "", ""},
-		{"ProductFlow other", map[string]any{"ProductFlow": "FACE"}, apierr.InvalidParameter, "ProductFlow"},
-		{"CallbackUrl is the server's", map[string]any{"CallbackUrl": "https://evil.example/cb"}, apierr.InvalidParameter, "CallbackUrl"},
-		{"CallbackToken is the server's", map[string]any{"CallbackToken": "x"}, apierr.InvalidParameter, "CallbackToken"},
+		{"ProductCode KYC_GLOBAL", []any{"ProductCode", "KYC_GLOBAL"}, "", ""},
+		{"ProductCode other", []any{"ProductCode", "eKYC"}, apierr.InvalidParameter, "ProductCode"},
+		{"MerchantBizId absent is generated", []any{"MerchantBizId", nil}, "", ""},
+		{"MerchantBizId 32", []any{"MerchantBizId", long(32)}, "", ""},
+		{"MerchantBizId 33", []any{"MerchantBizId", long(33)}, apierr.InvalidParameter, "MerchantBizId"},
+		{"MerchantBizId with dash", []any{"MerchantBizId", "abc-123"}, apierr.InvalidParameter, "MerchantBizId"},
+		{"MetaInfo as an object", []any{"MetaInfo", map[string]any{"zimVer": "3.0.0"}}, "", ""},
+		{"MetaInfo missing", []any{"MetaInfo", nil}, apierr.MissingParameter, "MetaInfo"},
+		{"MetaInfo empty string", []any{"MetaInfo", ""}, apierr.MissingParameter, "MetaInfo"},
+		{"MetaInfo not JSON", []any{"MetaInfo", "zimVer=3"}, apierr.InvalidParameter, "MetaInfo"},
+		{"MetaInfo a JSON array", []any{"MetaInfo", "[1,2]"}, apierr.InvalidParameter, "MetaInfo"},
+		{"MetaInfo a number", []any{"MetaInfo", 5}, apierr.InvalidParameter, "MetaInfo"},
+		{"MetaInfo 4096 bytes", []any{"MetaInfo", `{"a":"` + long(4096-8) + `"}`}, "", ""},
+		{"MetaInfo too large", []any{"MetaInfo", `{"a":"` + long(4096) + `"}`}, apierr.InvalidParameter, "MetaInfo"},
+		{"MerchantUserId missing", []any{"MerchantUserId", nil}, apierr.MissingParameter, "MerchantUserId"},
+		{"MerchantUserId too long", []any{"MerchantUserId", long(257)}, apierr.InvalidParameter, "MerchantUserId"},
+		{"DocType missing", []any{"DocType", nil}, apierr.MissingParameter, "DocType"},
+		{"DocType 7 digits", []any{"DocType", "0156000"}, apierr.InvalidParameter, "DocType"},
+		{"DocType letters", []any{"DocType", "0156000A"}, apierr.InvalidParameter, "DocType"},
+		{"DocScanMode manual", []any{"DocScanMode", "manual"}, "", ""},
+		{"DocScanMode other", []any{"DocScanMode", "MANUAL"}, apierr.InvalidParameter, "DocScanMode"},
+		{"ProductFlow FACE_DOC", []any{"ProductFlow", "FACE_DOC"}, "", ""},
+		{"ProductFlow other", []any{"ProductFlow", "FACE"}, apierr.InvalidParameter, "ProductFlow"},
+		{"CallbackUrl is the server's", []any{"CallbackUrl", "https://evil.example/cb"}, apierr.InvalidParameter, "CallbackUrl"},
+		{"CallbackToken is the server's", []any{"CallbackToken", "x"}, apierr.InvalidParameter, "CallbackToken"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := valid()
-			for k, v := range tt.set {
-				if v == nil {
-					delete(m, k)
-				} else {
-					m[k] = v
-				}
-			}
 			up := &fakeUpstream{}
 			h := &Handler{Upstream: up, Now: time.Now}
-			res, err := h.Initialize(context.Background(), decode(t, m))
-			if tt.code == "" {
-				require.NoError(t, err)
-				assert.Len(t, up.calls, 1)
+			res, err := h.Initialize(context.Background(), testbody.Decode[Request](t, testbody.With(valid(), tt.set...)))
+			if e2e.Checked(t, err, len(up.calls), tt.code, tt.param) {
 				assert.Equal(t, "hk0123", res.Result.TransactionId)
-				return
 			}
-			require.Error(t, err)
-			assert.Equal(t, tt.code, apierr.As(err).Code)
-			assert.Equal(t, 400, apierr.Status(err))
-			assert.Contains(t, err.Error(), `"`+tt.param+`"`)
-			assert.Empty(t, up.calls, "a bad request costs no upstream call")
 		})
 	}
 }
@@ -127,7 +104,7 @@ func TestWhatIsSentUpstream(t *testing.T) {
 	m := valid()
 	delete(m, "MerchantBizId")
 	m["MetaInfo"] = json.RawMessage(" " + metaInfo) // an object, sent as is
-	res, err := h.Initialize(context.Background(), decode(t, m))
+	res, err := h.Initialize(context.Background(), testbody.Decode[Request](t, m))
 	require.NoError(t, err)
 	require.Len(t, up.calls, 1)
 	got := up.calls[0]
@@ -141,7 +118,7 @@ func TestWhatIsSentUpstream(t *testing.T) {
 	assert.NoError(t, signer.Verify(callbacktoken.EKYCCallback, res.MerchantBizId, got.CallbackToken, now), "the token verifies for this transaction")
 	assert.Equal(t, "RID-1", res.RequestId)
 
-	res2, err := h.Initialize(context.Background(), decode(t, valid()))
+	res2, err := h.Initialize(context.Background(), testbody.Decode[Request](t, valid()))
 	require.NoError(t, err)
 	assert.NotEqual(t, res.MerchantBizId, res2.MerchantBizId)
 	assert.Equal(t, "e0c34a77f5ac40a5aa5e6ed20c35abcd", res2.MerchantBizId, "a caller's MerchantBizId is kept")
@@ -150,7 +127,7 @@ func TestWhatIsSentUpstream(t *testing.T) {
 func TestNoCallbackWithoutConfiguration(t *testing.T) {
 	up := &fakeUpstream{}
 	h := &Handler{Upstream: up, Now: time.Now}
-	_, err := h.Initialize(context.Background(), decode(t, valid()))
+	_, err := h.Initialize(context.Background(), testbody.Decode[Request](t, valid()))
 	require.NoError(t, err)
 	assert.Empty(t, up.calls[0].CallbackUrl)
 	assert.Empty(t, up.calls[0].CallbackToken)
@@ -159,9 +136,19 @@ func TestNoCallbackWithoutConfiguration(t *testing.T) {
 func TestUpstreamErrorPassesThrough(t *testing.T) {
 	up := &fakeUpstream{err: &apierr.Error{Code: "Throttling.Api", Message: "flow control", RequestID: "RID-9"}}
 	h := &Handler{Upstream: up, Now: time.Now}
-	_, err := h.Initialize(context.Background(), decode(t, valid()))
+	_, err := h.Initialize(context.Background(), testbody.Decode[Request](t, valid()))
 	e := apierr.As(err)
 	assert.Equal(t, "Throttling.Api", e.Code)
 	assert.Equal(t, "RID-9", e.RequestID)
 	assert.Equal(t, 503, apierr.Status(err))
+}
+
+// The answer's JSON: the upstream's fields, in its order, then the
+// MerchantBizId.
+func TestAnswerJSON(t *testing.T) {
+	res, err := (&Handler{Upstream: &fakeUpstream{}, Now: time.Now}).Initialize(context.Background(), testbody.Decode[Request](t, valid()))
+	require.NoError(t, err)
+	b, err := json.Marshal(res)
+	require.NoError(t, err)
+	assert.Equal(t, `{"RequestId":"RID-1","Code":"Success","Message":"success","Result":{"TransactionId":"hk0123","TransactionUrl":"https://x/t"},"MerchantBizId":"e0c34a77f5ac40a5aa5e6ed20c35abcd"}`, string(b))
 }

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/idverify/fc-kyc/internal/e2e"
 	"github.com/idverify/fc-kyc/pkg/emulator"
 )
 
@@ -25,18 +24,7 @@ func TestEndToEndClientHangUpIsLoggedAs499(t *testing.T) {
 	require.NoError(t, s.emu.InjectFault(emulator.Cloudauth, "Initialize", emulator.Fault{Kind: emulator.FaultSlow, Delay: time.Minute}))
 	b, err := json.Marshal(validBody())
 	require.NoError(t, err)
-	ctx, hangUp := context.WithCancel(context.Background())
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.fn.URL()+"/", bytes.NewReader(b))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
-	done := make(chan error, 1)
-	go func() {
-		res, err := http.DefaultClient.Do(req)
-		if err == nil {
-			res.Body.Close()
-		}
-		done <- err
-	}()
+	call := e2e.Send(t, s.fn.URL()+"/", nil, b)
 	// Hang up once the call is upstream.
 	for {
 		st, err := s.emu.Stats()
@@ -45,13 +33,12 @@ func TestEndToEndClientHangUpIsLoggedAs499(t *testing.T) {
 			break
 		}
 		select {
-		case err := <-done:
+		case err := <-call.Done():
 			t.Fatalf("answered before the upstream call: %v", err)
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
-	hangUp()
-	assert.True(t, errors.Is(<-done, context.Canceled))
+	assert.True(t, errors.Is(call.HangUp(), context.Canceled))
 
 	var inv map[string]any
 	for deadline := time.Now().Add(time.Minute); inv == nil; { // a hang guard, not a measurement

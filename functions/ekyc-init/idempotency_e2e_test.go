@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/idverify/fc-kyc/internal/e2e"
 	"github.com/idverify/fc-kyc/pkg/apierr"
 )
 
@@ -64,55 +65,55 @@ func TestEndToEndIdempotentStarts(t *testing.T) {
 		return b
 	}
 
-	first := post(t, s.fn.URL()+"/", as("alice"), order("ORDER123", "01560000"))
-	require.Equal(t, http.StatusOK, first.status, first.body)
-	txID := first.str("Result", "TransactionId")
+	first := e2e.Post(t, s.fn.URL()+"/", as("alice"), order("ORDER123", "01560000"))
+	require.Equal(t, http.StatusOK, first.Status, first.Body)
+	txID := first.Str("Result", "TransactionId")
 	require.NotEmpty(t, txID)
 	require.EqualValues(t, 1, initializes())
 
 	t.Run("alice's retry: the first answer, no second Initialize", func(t *testing.T) {
-		again := post(t, s.fn.URL()+"/", as("alice"), order("ORDER123", "01560000"))
-		require.Equal(t, http.StatusOK, again.status, again.body)
-		assert.Equal(t, first.body, again.body)
+		again := e2e.Post(t, s.fn.URL()+"/", as("alice"), order("ORDER123", "01560000"))
+		require.Equal(t, http.StatusOK, again.Status, again.Body)
+		assert.Equal(t, first.Body, again.Body)
 		assert.EqualValues(t, 1, initializes())
 	})
 	t.Run("bob with alice's order id: 409 before any upstream call", func(t *testing.T) {
-		bob := post(t, s.fn.URL()+"/", as("bob"), order("ORDER123", "01560000"))
-		assert.Equal(t, http.StatusConflict, bob.status, bob.body)
-		assert.Equal(t, apierr.IdempotentParameterMismatch, bob.str("Code"))
-		assert.Contains(t, bob.str("Message"), "another caller")
-		assert.NotContains(t, bob.str("Message"), txID, "nothing of alice's transaction")
+		bob := e2e.Post(t, s.fn.URL()+"/", as("bob"), order("ORDER123", "01560000"))
+		assert.Equal(t, http.StatusConflict, bob.Status, bob.Body)
+		assert.Equal(t, apierr.IdempotentParameterMismatch, bob.Str("Code"))
+		assert.Contains(t, bob.Str("Message"), "another caller")
+		assert.NotContains(t, bob.Str("Message"), txID, "nothing of alice's transaction")
 		assert.EqualValues(t, 1, initializes())
 	})
 	t.Run("alice, another request under the same id: 409", func(t *testing.T) {
-		other := post(t, s.fn.URL()+"/", as("alice"), order("ORDER123", "00000001"))
-		assert.Equal(t, http.StatusConflict, other.status, other.body)
-		assert.Equal(t, apierr.IdempotentParameterMismatch, other.str("Code"))
+		other := e2e.Post(t, s.fn.URL()+"/", as("alice"), order("ORDER123", "00000001"))
+		assert.Equal(t, http.StatusConflict, other.Status, other.Body)
+		assert.Equal(t, apierr.IdempotentParameterMismatch, other.Str("Code"))
 		assert.EqualValues(t, 1, initializes())
 	})
 	t.Run("concurrent identical requests: one Initialize", func(t *testing.T) {
 		const n = 8
-		answers := make([]answer, n)
+		answers := make([]e2e.Answer, n)
 		var wg sync.WaitGroup
 		for i := range n {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				answers[i] = post(t, s.fn.URL()+"/", as("carol"), order("ORDER456", "01560000"))
+				answers[i] = e2e.Post(t, s.fn.URL()+"/", as("carol"), order("ORDER456", "01560000"))
 			}()
 		}
 		wg.Wait()
 		assert.EqualValues(t, 2, initializes(), "one more Initialize for eight requests")
 		for _, a := range answers {
-			require.Equal(t, http.StatusOK, a.status, a.body)
-			assert.Equal(t, answers[0].str("Result", "TransactionId"), a.str("Result", "TransactionId"))
+			require.Equal(t, http.StatusOK, a.Status, a.Body)
+			assert.Equal(t, answers[0].Str("Result", "TransactionId"), a.Str("Result", "TransactionId"))
 		}
 	})
 	t.Run("no order id: every request a new transaction", func(t *testing.T) {
 		before := initializes()
 		for range 2 {
-			a := post(t, s.fn.URL()+"/", as("alice"), validBody())
-			require.Equal(t, http.StatusOK, a.status, a.body)
+			a := e2e.Post(t, s.fn.URL()+"/", as("alice"), validBody())
+			require.Equal(t, http.StatusOK, a.Status, a.Body)
 		}
 		assert.Equal(t, before+2, initializes())
 	})

@@ -15,18 +15,15 @@ import (
 	"github.com/idverify/fc-kyc/pkg/ratelimit"
 )
 
-func main() { fcrt.Main(build) }
+// main serves ekyc-init behind its front door, whose default limits are
+// 600 calls a minute per caller and 20 an hour per subject.
+func main() {
+	frontdoor.Main("ekyc-init", ratelimit.Rule{Limit: 600, Window: time.Minute}, ratelimit.Rule{Limit: 20, Window: time.Hour}, build)
+}
 
 // build reads the configuration once, at start: a bad value stops the
 // function with a message naming it.
-func build() (fcrt.Function, error) {
-	door, err := frontdoor.FromEnv("ekyc-init",
-		ratelimit.Rule{Limit: 600, Window: time.Minute}, // per caller
-		ratelimit.Rule{Limit: 20, Window: time.Hour},    // per subject
-	)
-	if err != nil {
-		return fcrt.Function{}, err
-	}
+func build(door frontdoor.Door) (fcrt.Function, error) {
 	st := door.Store
 	client, err := cloudauth.FromEnv(st) // the account's eKYC QPS, shared by all instances
 	if err != nil {
@@ -40,6 +37,5 @@ func build() (fcrt.Function, error) {
 	if h.Starts, err = idempotency.FromEnv(st); err != nil {
 		return fcrt.Function{}, err
 	}
-	httpAPI, event := fcrt.Operation(h.Initialize, fcrt.WithMaxBody(maxBody))
-	return fcrt.Function{Name: "ekyc-init", HTTP: door.Wrap(httpAPI), Event: event, Ready: door.Ready}, nil
+	return fcrt.OperationFunction("ekyc-init", h.Initialize, fcrt.WithMaxBody(maxBody)), nil
 }

@@ -1,76 +1,22 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
-	"github.com/idverify/fc-kyc/pkg/auth"
+	"github.com/idverify/fc-kyc/internal/handlerbench"
 	"github.com/idverify/fc-kyc/pkg/budget"
-	"github.com/idverify/fc-kyc/pkg/cloudauth"
-	"github.com/idverify/fc-kyc/pkg/emulator"
 	"github.com/idverify/fc-kyc/pkg/fcrt"
-	"github.com/idverify/fc-kyc/pkg/ratelimit"
-	"github.com/idverify/fc-kyc/pkg/store"
-	"github.com/idverify/fc-kyc/pkg/testproc"
 )
-
-// tripCounter counts the store calls of a request: each is one round trip
-// to Redis.
-type tripCounter struct {
-	store.Store
-	trips atomic.Int64
-}
-
-func (c *tripCounter) Admit(ctx context.Context, g string, cells []store.Cell) (store.Admission, error) {
-	c.trips.Add(1)
-	return c.Store.Admit(ctx, g, cells)
-}
-
-func (c *tripCounter) Create(ctx context.Context, t store.Transaction) error {
-	c.trips.Add(1)
-	return c.Store.Create(ctx, t)
-}
 
 // redisStack is the function's HTTP handler as deployed with Redis: an
 // authenticated caller and user (their limits), the QPS budget and the
-// store in a real redis-server, the emulator in its own process. trips
-// counts the round trips the store is asked for; srv is the Redis.
-func redisStack(tb testing.TB) (handler http.Handler, trips *tripCounter, srv *testproc.RedisServer) {
-	srv = testproc.Redis(tb)
-	st, err := store.Open(context.Background(), srv.URL)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { st.Close() })
-	trips = &tripCounter{Store: st}
-	emu := testproc.StartEmulator(tb)
-	qps := &budget.Budget{Store: trips, Limits: map[string]int64{budget.EKYC: 1 << 30}} // never waits: the store's cost alone
-	client, err := cloudauth.New(cloudauth.Config{Endpoint: emu.URL(), BeforeAttempt: qps.Wait})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	many := ratelimit.Rule{Limit: 1 << 20, Window: time.Hour}
-	h := &Handler{Upstream: client, Now: time.Now, Store: trips,
-		Limits: &ratelimit.Limiter{Store: trips, Function: "ekyc-init", Group: budget.EKYC, PerCaller: many, PerSubject: many}}
-	api, event := fcrt.Operation(h.Initialize, fcrt.WithMaxBody(maxBody))
-	caller := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		api.ServeHTTP(w, r.WithContext(auth.WithIdentity(r.Context(), auth.Identity{Caller: "key:0123456789abcdef", Subject: "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8"})))
-	})
-	handler = fcrt.Handler(fcrt.Function{Name: "ekyc-init", HTTP: caller, Event: event},
-		fcrt.Options{Timeout: 10 * time.Second, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
-	return handler, trips, srv
+// store in a real redis-server, the emulator in its own process.
+func redisStack(tb testing.TB) (http.Handler, *handlerbench.Redis) {
+	r := handlerbench.NewRedis(tb, "ekyc-init", budget.EKYC)
+	h := &Handler{Upstream: r.Upstream, Now: time.Now, Store: r.Store, Limits: r.Limits}
+	return r.Handler(fcrt.OperationFunction("ekyc-init", h.Initialize, fcrt.WithMaxBody(maxBody))), r
 }
 
 // BenchmarkRequestWithRedisStore is the request as deployed with Redis: an
@@ -80,37 +26,14 @@ func redisStack(tb testing.TB) (handler http.Handler, trips *tripCounter, srv *t
 // Redis per request (the limits and the budget before the call, the record
 // after it).
 func BenchmarkRequestWithRedisStore(b *testing.B) {
-	handler, trips, _ := redisStack(b)
-	serve(b, handler, benchBody(b), http.StatusOK)
-	b.ReportMetric(float64(trips.trips.Load())/float64(b.N), "store-trips/op")
+	h, r := redisStack(b)
+	r.Serve(b, h, validBody())
 }
 
 // TestStoreRoundTripsPerRequest counts the request's store work as Redis
-// sees it (MONITOR, testproc.RedisServer.Monitor: every command a client sends and, marked "lua",
-// the commands its scripts run): the limits and the budget in one script before the call, the pending record in one after it.
+// sees it: the limits and the budget in one script before the call, the
+// pending record in one after it.
 func TestStoreRoundTripsPerRequest(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs redis-server and the emulator")
-	}
-	handler, _, srv := redisStack(t)
-	raw, err := json.Marshal(validBody())
-	require.NoError(t, err)
-	send := func() {
-		r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(raw))
-		r.Header.Set("x-fc-access-key-id", emulator.DefaultAccessKeyID)
-		r.Header.Set("x-fc-access-key-secret", emulator.DefaultAccessKeySecret)
-		w := httptest.NewRecorder()
-		handler.ServeHTTP(w, r)
-		require.Equal(t, http.StatusOK, w.Code, w.Body.String())
-	}
-	send() // the first loads the scripts (NOSCRIPT, then EVAL)
-
-	const requests = 10
-	sent, scripted := srv.Commands(func() {
-		for range requests {
-			send()
-		}
-	})
-	assert.Len(t, sent, 2*requests, "commands sent to Redis for %d requests:\n%s", requests, strings.Join(sent, "\n"))
-	assert.NotEmpty(t, scripted, "MONITOR shows the scripts' own commands too")
+	h, r := redisStack(t)
+	r.RoundTrips(t, h, validBody(), 2)
 }

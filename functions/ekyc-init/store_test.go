@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/idverify/fc-kyc/internal/testbody"
 	"github.com/idverify/fc-kyc/pkg/apierr"
 	"github.com/idverify/fc-kyc/pkg/auth"
 	"github.com/idverify/fc-kyc/pkg/cloudauth"
@@ -38,7 +39,7 @@ func TestInitializeRecordsAPendingTransaction(t *testing.T) {
 	st := newFileStore(t)
 	now := time.Unix(1_800_000_000, 0).UTC()
 	h := &Handler{Upstream: &fakeUpstream{}, Store: st, Now: func() time.Time { return now }}
-	res, err := h.Initialize(context.Background(), decode(t, valid()))
+	res, err := h.Initialize(context.Background(), testbody.Decode[Request](t, valid()))
 	require.NoError(t, err)
 
 	tx, err := st.Get(context.Background(), res.Result.TransactionId)
@@ -56,7 +57,7 @@ func TestInitializeRecordsAPendingTransaction(t *testing.T) {
 func TestNothingIsRecordedWhenInitializeFails(t *testing.T) {
 	st := newFileStore(t)
 	h := &Handler{Upstream: &fakeUpstream{err: apierr.New("Throttling.Api", "slow down")}, Store: st, Now: time.Now}
-	_, err := h.Initialize(context.Background(), decode(t, valid()))
+	_, err := h.Initialize(context.Background(), testbody.Decode[Request](t, valid()))
 	require.Error(t, err)
 	_, err = st.Get(context.Background(), "hk0123")
 	assert.ErrorIs(t, err, store.ErrNotFound)
@@ -71,7 +72,7 @@ func TestAStoreFailureStillAnswersWithTheTransaction(t *testing.T) {
 	ctx := logging.NewContext(context.Background(), l)
 
 	h := &Handler{Upstream: &fakeUpstream{}, Store: brokenStore{}, Now: time.Now}
-	res, err := h.Initialize(ctx, decode(t, valid()))
+	res, err := h.Initialize(ctx, testbody.Decode[Request](t, valid()))
 	require.NoError(t, err)
 	assert.Equal(t, "hk0123", res.Result.TransactionId)
 	assert.Contains(t, logs.String(), `"level":"ERROR"`)
@@ -88,7 +89,7 @@ func TestTheRecordNamesItsOwner(t *testing.T) {
 	guard := &idempotency.Guard{Store: st, Keys: [][]byte{[]byte("owner-test-key-0123456789abcdef0123")}, Window: time.Minute, Wait: time.Second}
 	h := &Handler{Upstream: &fakeUpstream{}, Store: st, Starts: guard, Now: time.Now}
 	alice := auth.WithIdentity(context.Background(), auth.Identity{Caller: "jwt:0011223344556677", Subject: "alice-subject-hash"})
-	res, err := h.Initialize(alice, decode(t, valid()))
+	res, err := h.Initialize(alice, testbody.Decode[Request](t, valid()))
 	require.NoError(t, err)
 
 	tx, err := st.Get(context.Background(), res.Result.TransactionId)
@@ -132,7 +133,7 @@ func TestInitializeRecordsWhenTheCallerHangsUp(t *testing.T) {
 	st := newFileStore(t)
 	ctx, hangUp := context.WithCancel(context.Background())
 	h := &Handler{Upstream: &hangingUpUpstream{hangUp: hangUp}, Store: ctxStore{st}, Now: time.Now}
-	_, _ = h.Initialize(ctx, decode(t, valid()))
+	_, _ = h.Initialize(ctx, testbody.Decode[Request](t, valid()))
 	require.Error(t, ctx.Err(), "the caller hung up")
 	_, err := st.Get(context.Background(), "hk0123")
 	assert.NoError(t, err, "the transaction is recorded")

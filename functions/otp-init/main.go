@@ -14,18 +14,15 @@ import (
 	"github.com/idverify/fc-kyc/pkg/ratelimit"
 )
 
-func main() { fcrt.Main(build) }
+// main serves otp-init behind its front door, whose default limits are
+// 600 calls a minute per caller and 10 codes sent an hour per subject.
+func main() {
+	frontdoor.Main("otp-init", ratelimit.Rule{Limit: 600, Window: time.Minute}, ratelimit.Rule{Limit: 10, Window: time.Hour}, build)
+}
 
 // build reads the configuration and parses the keys once, at start: a
 // missing or malformed value stops the function with a message naming it.
-func build() (fcrt.Function, error) {
-	door, err := frontdoor.FromEnv("otp-init",
-		ratelimit.Rule{Limit: 600, Window: time.Minute}, // per caller
-		ratelimit.Rule{Limit: 10, Window: time.Hour},    // per subject: codes sent
-	)
-	if err != nil {
-		return fcrt.Function{}, err
-	}
+func build(door frontdoor.Door) (fcrt.Function, error) {
 	cfg, err := antom.ConfigFromEnv()
 	if err != nil {
 		return fcrt.Function{}, err
@@ -34,10 +31,7 @@ func build() (fcrt.Function, error) {
 	if err != nil {
 		return fcrt.Function{}, err
 	}
-	f := function(&Handler{Upstream: client, Limits: door.Limits})
-	f.HTTP = door.Wrap(f.HTTP)
-	f.Ready = door.Ready
-	return f, nil
+	return function(&Handler{Upstream: client, Limits: door.Limits}), nil
 }
 
 // function is otp-init's Function before its front door (CORS and

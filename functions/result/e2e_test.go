@@ -11,19 +11,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"io"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/idverify/fc-kyc/internal/contract"
-	"github.com/idverify/fc-kyc/pkg/emulator"
-	"github.com/idverify/fc-kyc/pkg/testproc"
+	"github.com/idverify/fc-kyc/internal/e2e"
 )
 
 const (
@@ -36,101 +31,58 @@ func keyHash(k string) string {
 	return hex.EncodeToString(s[:])
 }
 
-type reply struct {
-	status int
-	header http.Header
-	body   string
-}
-
-func call(t *testing.T, url, key, body string) reply {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Api-Key", key)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return reply{resp.StatusCode, resp.Header, string(b)}
-}
-
 func TestEndToEndOnlyTheOwnerReadsTheResult(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: builds and runs binaries")
-	}
-	emuProc := testproc.StartEmulator(t)
-	emu := &emulator.Remote{BaseURL: emuProc.URL()}
-	common := []string{
-		"STORE_URL=file://" + t.TempDir(),
-		"CALLBACK_SECRET=e2e-callback-secret-0123456789abcdef0123",
-		"CLOUDAUTH_ENDPOINT=" + emuProc.URL(),
-		"ALIBABA_CLOUD_ACCESS_KEY_ID=" + emulator.DefaultAccessKeyID,
-		"ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + emulator.DefaultAccessKeySecret,
-	}
-	front := []string{"AUTH_MODE=apikey", "API_KEY_HASHES=" + keyHash(aliceKey) + "," + keyHash(bobKey)}
-	cb := testproc.StartFunction(t, "callback", append(common, "RECONCILE_AFTER=1h")...)
-	ekyc := testproc.StartFunction(t, "ekyc-init", append(append(common, front...), "EKYC_CALLBACK_URL="+cb.URL()+"/ekyc/callback")...)
-	result := testproc.StartFunction(t, "result", append(append(common, front...), "FUNCTION_TIMEOUT_S=30")...)
-	contract.Register(t, "ekyc-init", ekyc.URL())
-	contract.Register(t, "result", result.URL())
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("result output:\n%s", result.Output())
-		}
-	})
+	e2e.Skip(t)
+	emuProc, emu := e2e.Emulator(t)
+	st, secret := "STORE_URL=file://"+t.TempDir(), "CALLBACK_SECRET=e2e-callback-secret-0123456789abcdef0123"
+	callers := "API_KEY_HASHES=" + keyHash(aliceKey) + "," + keyHash(bobKey)
+	cb := e2e.Function(t, "callback", emuProc.URL(), st, secret, "RECONCILE_AFTER=1h")
+	ekyc := e2e.Function(t, "ekyc-init", emuProc.URL(), st, secret, "AUTH_MODE=apikey", callers, "EKYC_CALLBACK_URL="+cb.URL()+"/ekyc/callback")
+	result := e2e.Function(t, "result", emuProc.URL(), st, secret, "AUTH_MODE=apikey", callers, "FUNCTION_TIMEOUT_S=30")
+	as := func(key string) map[string]string { return map[string]string{"X-Api-Key": key} }
 
-	started := call(t, ekyc.URL()+"/", aliceKey, `{"MerchantBizId":"ORDERE2E1","MetaInfo":{"zimVer":"3.0.0","appName":"com.example.app","deviceType":"h5"},"MerchantUserId":"user-1","DocType":"01560000"}`)
-	require.Equal(t, http.StatusOK, started.status, started.body)
-	var init struct {
-		Result struct{ TransactionId string }
-	}
-	require.NoError(t, json.Unmarshal([]byte(started.body), &init))
+	started := e2e.Post(t, ekyc.URL()+"/", as(aliceKey), `{"MerchantBizId":"ORDERE2E1","MetaInfo":{"zimVer":"3.0.0","appName":"com.example.app","deviceType":"h5"},"MerchantUserId":"user-1","DocType":"01560000"}`)
+	require.Equal(t, http.StatusOK, started.Status, started.Raw)
+	txID := started.Str("Result", "TransactionId")
 	stats, err := emu.Stats()
 	require.NoError(t, err)
 	upstream := stats.Requests
 
-	read := func(key, body string) (reply, map[string]any) {
-		r := call(t, result.URL()+"/", key, body)
-		var m map[string]any
-		_ = json.Unmarshal([]byte(r.body), &m)
-		return r, m
-	}
+	read := func(key, body string) e2e.Answer { return e2e.Post(t, result.URL()+"/", as(key), body) }
 
-	r, got := read(aliceKey, `{"MerchantBizId":"ORDERE2E1"}`)
-	require.Equal(t, http.StatusOK, r.status, r.body)
-	assert.Equal(t, "pending", got["status"])
-	assert.Equal(t, init.Result.TransactionId, got["transactionId"])
-	assert.Nil(t, got["recordedAt"])
+	r := read(aliceKey, `{"MerchantBizId":"ORDERE2E1"}`)
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	assert.Equal(t, "pending", r.Body["status"])
+	assert.Equal(t, txID, r.Body["transactionId"])
+	assert.Nil(t, r.Body["recordedAt"])
 
 	// Bob, and an id nobody started: the same 404, byte for byte.
-	bob, _ := read(bobKey, `{"MerchantBizId":"ORDERE2E1"}`)
-	unknown, _ := read(aliceKey, `{"MerchantBizId":"ORDERE2E2"}`)
-	assert.Equal(t, http.StatusNotFound, bob.status)
-	assert.Equal(t, unknown.status, bob.status)
-	assert.Equal(t, unknown.body, bob.body)
-	assert.Contains(t, bob.body, `"Code":"TransactionNotFound"`)
-	noKey, _ := read("", `{"MerchantBizId":"ORDERE2E1"}`)
-	assert.Equal(t, http.StatusUnauthorized, noKey.status)
+	bob := read(bobKey, `{"MerchantBizId":"ORDERE2E1"}`)
+	unknown := read(aliceKey, `{"MerchantBizId":"ORDERE2E2"}`)
+	assert.Equal(t, http.StatusNotFound, bob.Status)
+	assert.Equal(t, unknown.Status, bob.Status)
+	assert.Equal(t, unknown.Raw, bob.Raw)
+	assert.Contains(t, bob.Raw, `"Code":"TransactionNotFound"`)
+	noKey := read("", `{"MerchantBizId":"ORDERE2E1"}`)
+	assert.Equal(t, http.StatusUnauthorized, noKey.Status)
 
 	// Alice waits; the emulator completes the transaction and notifies the
 	// callback, which records it; the wait ends with the result.
 	go func() {
 		time.Sleep(500 * time.Millisecond)
-		_ = emu.CompleteWithCallbacks(context.Background(), init.Result.TransactionId, "Y", "200", 1)
+		_ = emu.CompleteWithCallbacks(context.Background(), txID, "Y", "200", 1)
 	}()
 	began := time.Now()
-	r, got = read(aliceKey, `{"MerchantBizId":"ORDERE2E1","wait":15}`)
-	require.Equal(t, http.StatusOK, r.status, r.body)
-	assert.Equal(t, "passed", got["status"], r.body)
-	assert.Equal(t, "Y", got["passed"])
-	assert.Equal(t, "200", got["subCode"])
-	assert.NotEmpty(t, got["recordedAt"])
+	r = read(aliceKey, `{"MerchantBizId":"ORDERE2E1","wait":15}`)
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	assert.Equal(t, "passed", r.Body["status"], r.Raw)
+	assert.Equal(t, "Y", r.Body["passed"])
+	assert.Equal(t, "200", r.Body["subCode"])
+	assert.NotEmpty(t, r.Body["recordedAt"])
 	assert.Less(t, time.Since(began), 10*time.Second, "the wait ended with the result, not at its end")
 
-	bob, _ = read(bobKey, `{"MerchantBizId":"ORDERE2E1"}`)
-	assert.Equal(t, unknown.body, bob.body, "still nothing for bob once it is recorded")
+	bob = read(bobKey, `{"MerchantBizId":"ORDERE2E1"}`)
+	assert.Equal(t, unknown.Raw, bob.Raw, "still nothing for bob once it is recorded")
 
 	// Reading cost no upstream call: the callback's one CheckResult is the
 	// only call since the start.
@@ -146,11 +98,7 @@ func TestEndToEndOnlyTheOwnerReadsTheResult(t *testing.T) {
 // Without the owner keys the function cannot tell owners apart: it does
 // not start, and says which variable to set.
 func TestStartNeedsTheOwnerKeys(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: builds and runs the binary")
-	}
-	out, err := testproc.RunOnce(testproc.Build(t, "github.com/idverify/fc-kyc/functions/result"),
-		"AUTH_MODE=apikey", "API_KEY_HASHES="+keyHash(aliceKey), "STORE_URL=file://"+t.TempDir(), "FC_CUSTOM_LISTEN_PORT="+testproc.FreePort(t))
-	require.Error(t, err, out)
-	assert.Contains(t, out, "IDEMPOTENCY_SECRET or CALLBACK_SECRET is required")
+	e2e.RefusesToStart(t, "result", e2e.BadStart{Name: "no owner keys",
+		Env:  []string{"AUTH_MODE=apikey", "API_KEY_HASHES=" + keyHash(aliceKey), "STORE_URL=file://" + t.TempDir()},
+		Want: "IDEMPOTENCY_SECRET or CALLBACK_SECRET is required"})
 }

@@ -17,28 +17,25 @@ import (
 	"github.com/idverify/fc-kyc/pkg/ratelimit"
 )
 
-func main() { fcrt.Main(build) }
+// main serves result behind its front door, whose default limits are 6000
+// calls a minute per caller (a front-end's users polling) and 600 an hour
+// per subject (one user polling every 6 s for an hour).
+func main() {
+	frontdoor.Main("result", ratelimit.Rule{Limit: 6000, Window: time.Minute}, ratelimit.Rule{Limit: 600, Window: time.Hour}, build)
+}
 
 // build reads the configuration once, at start: a bad value stops the
 // function with a message naming it.
-func build() (fcrt.Function, error) {
-	door, err := frontdoor.FromEnv("result",
-		ratelimit.Rule{Limit: 6000, Window: time.Minute}, // per caller: a front-end's users polling
-		ratelimit.Rule{Limit: 600, Window: time.Hour},    // per subject: one user polling every 6 s for an hour
-	)
+func build(door frontdoor.Door) (fcrt.Function, error) {
+	// The owner keys are the init functions': the same IDEMPOTENCY_SECRET
+	// (or CALLBACK_SECRET) makes the same owner hash.
+	owners, err := idempotency.FromEnv(door.Store)
 	if err != nil {
 		return fcrt.Function{}, err
 	}
-	st := door.Store
-	h := &Handler{Store: st, Limits: door.Limits}
-	// The owner keys are the init functions': the same IDEMPOTENCY_SECRET
-	// (or CALLBACK_SECRET) makes the same owner hash.
-	if h.Owners, err = idempotency.FromEnv(st); err != nil {
-		return fcrt.Function{}, err
-	}
-	if h.Owners == nil {
+	if owners == nil {
 		return fcrt.Function{}, errors.New("IDEMPOTENCY_SECRET or CALLBACK_SECRET is required, with the value ekyc-init and zhima-init have: results are shown only to the caller who started the transaction, whom the init functions record as a hash under that key")
 	}
-	httpAPI, event := fcrt.Operation(h.Result, fcrt.WithMaxBody(maxBody))
-	return fcrt.Function{Name: "result", HTTP: door.Wrap(httpAPI), Event: event, Ready: door.Ready}, nil
+	h := &Handler{Store: door.Store, Limits: door.Limits, Owners: owners}
+	return fcrt.OperationFunction("result", h.Result, fcrt.WithMaxBody(maxBody)), nil
 }

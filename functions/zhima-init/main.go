@@ -17,18 +17,15 @@ import (
 	"github.com/idverify/fc-kyc/pkg/ratelimit"
 )
 
-func main() { fcrt.Main(build) }
+// main serves zhima-init behind its front door, whose default limits are
+// 600 calls a minute per caller and 20 an hour per subject.
+func main() {
+	frontdoor.Main("zhima-init", ratelimit.Rule{Limit: 600, Window: time.Minute}, ratelimit.Rule{Limit: 20, Window: time.Hour}, build)
+}
 
 // build reads the configuration once, at start: a missing or malformed key
 // stops the function with a message naming its variable.
-func build() (fcrt.Function, error) {
-	door, err := frontdoor.FromEnv("zhima-init",
-		ratelimit.Rule{Limit: 600, Window: time.Minute}, // per caller
-		ratelimit.Rule{Limit: 20, Window: time.Hour},    // per subject
-	)
-	if err != nil {
-		return fcrt.Function{}, err
-	}
+func build(door frontdoor.Door) (fcrt.Function, error) {
 	cfg, err := alipay.ConfigFromEnv()
 	if err != nil {
 		return fcrt.Function{}, err
@@ -47,6 +44,7 @@ func build() (fcrt.Function, error) {
 	if h.Starts, err = idempotency.FromEnv(h.Store); err != nil {
 		return fcrt.Function{}, err
 	}
-	httpAPI, event := fcrt.Operation(h.Initialize, fcrt.WithMaxBody(maxBody))
-	return fcrt.Function{Name: "zhima-init", HTTP: door.Wrap(httpAPI), Event: event, ErrorShape: errorBody, Ready: door.Ready}, nil
+	f := fcrt.OperationFunction("zhima-init", h.Initialize, fcrt.WithMaxBody(maxBody))
+	f.ErrorShape = errorBody
+	return f, nil
 }
