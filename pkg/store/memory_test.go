@@ -62,26 +62,7 @@ func bytesPerTransaction(t *testing.T, rawURL string, addrs []string) {
 		defer c.Close()
 		keyed = c
 	}
-	randHex := func(n int) string {
-		b := make([]byte, n/2)
-		_, _ = rand.Read(b)
-		return hex.EncodeToString(b)
-	}
-	usedMemory := func() int64 { // summed over the nodes
-		var sum int64
-		for _, node := range nodes {
-			info, err := node.Info(ctx, "memory").Result()
-			require.NoError(t, err)
-			for _, line := range strings.Split(info, "\r\n") {
-				if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
-					n, err := strconv.ParseInt(v, 10, 64)
-					require.NoError(t, err)
-					sum += n
-				}
-			}
-		}
-		return sum
-	}
+	used := func() int64 { return usedMemory(t, nodes...) }
 	const n = 10_000
 	ts := make([]store.Transaction, n)
 	for i := range ts {
@@ -89,11 +70,11 @@ func bytesPerTransaction(t *testing.T, rawURL string, addrs []string) {
 		// hex), a generated MerchantBizId (32 hex), the user's hash.
 		ts[i] = store.Transaction{TransactionID: "hk" + randHex(30), MerchantBizID: randHex(32), UserHash: randHex(64), CreatedAt: time.Now()}
 	}
-	before := usedMemory()
+	before := used()
 	created, err := s.CreateMany(ctx, ts)
 	require.NoError(t, err)
 	require.Equal(t, n, created)
-	pending := float64(usedMemory()-before) / n
+	pending := float64(used()-before) / n
 
 	key := func(id string) string { return txKey(prefix, id) }
 	recPending, err := keyed.MemoryUsage(ctx, key(ts[0].TransactionID)).Result()
@@ -128,7 +109,7 @@ func bytesPerTransaction(t *testing.T, rawURL string, addrs []string) {
 	for err := range errs {
 		require.NoError(t, err)
 	}
-	final := float64(usedMemory()-before) / n
+	final := float64(used()-before) / n
 	recFinal, err := keyed.MemoryUsage(ctx, key(ts[0].TransactionID)).Result()
 	require.NoError(t, err)
 	raw, err := keyed.Get(ctx, key(ts[0].TransactionID)).Result()
@@ -161,27 +142,9 @@ func TestRedisBytesOfAnOwner(t *testing.T) {
 	defer s.Close()
 	node := redis.NewClient(&redis.Options{Addr: srv.Addr})
 	defer node.Close()
-	used := func() int64 {
-		info, err := node.Info(ctx, "memory").Result()
-		require.NoError(t, err)
-		for _, line := range strings.Split(info, "\r\n") {
-			if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
-				n, err := strconv.ParseInt(v, 10, 64)
-				require.NoError(t, err)
-				return n
-			}
-		}
-		t.Fatal("no used_memory")
-		return 0
-	}
-	randHex := func(n int) string {
-		b := make([]byte, n/2)
-		_, _ = rand.Read(b)
-		return hex.EncodeToString(b)
-	}
 	const n = 2000
 	perTx := func(owner bool) float64 {
-		before := used()
+		before := usedMemory(t, node)
 		for range n {
 			tx := store.Transaction{TransactionID: "hk" + randHex(30), MerchantBizID: randHex(32), UserHash: randHex(64), CreatedAt: time.Now()}
 			if owner {
@@ -189,10 +152,38 @@ func TestRedisBytesOfAnOwner(t *testing.T) {
 			}
 			require.NoError(t, s.Create(ctx, tx))
 		}
-		return float64(used()-before) / n
+		return float64(usedMemory(t, node)-before) / n
 	}
 	plain, owned := perTx(false), perTx(true)
 	t.Logf("used_memory per pending transaction: %.0f B without an owner, %.0f B with one (+%.0f B: the Owner field and the Lookup index entry)", plain, owned, owned-plain)
 	assert.Greater(t, owned, plain, "an owner costs something")
 	assert.Less(t, owned-plain, 600.0, "an owner costs more than its field and one small key should")
+}
+
+// usedMemory is INFO used_memory summed over nodes.
+func usedMemory(t *testing.T, nodes ...*redis.Client) int64 {
+	t.Helper()
+	var sum int64
+	for _, node := range nodes {
+		info, err := node.Info(context.Background(), "memory").Result()
+		require.NoError(t, err)
+		v, ok := "", false
+		for _, line := range strings.Split(info, "\r\n") {
+			if v, ok = strings.CutPrefix(line, "used_memory:"); ok {
+				break
+			}
+		}
+		require.True(t, ok, "no used_memory in INFO of %s", node)
+		n, err := strconv.ParseInt(v, 10, 64)
+		require.NoError(t, err)
+		sum += n
+	}
+	return sum
+}
+
+// randHex is n random hex digits (n even).
+func randHex(n int) string {
+	b := make([]byte, n/2)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
