@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/idverify/fc-kyc/pkg/store"
+	"github.com/idverify/fc-kyc/pkg/store/storetest"
 	"github.com/idverify/fc-kyc/pkg/testproc"
 )
 
@@ -48,21 +47,9 @@ func bytesPerTransaction(t *testing.T, rawURL string, addrs []string) {
 	s, err := store.OpenRedis(ctx, rawURL, store.Options{})
 	require.NoError(t, err)
 	defer s.Close()
-	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
-	if len(addrs) == 1 {
-		c = nil
-	}
-	nodes := make([]*redis.Client, len(addrs))
-	for i, a := range addrs {
-		nodes[i] = redis.NewClient(&redis.Options{Addr: a})
-		defer nodes[i].Close()
-	}
-	var keyed redis.Cmdable = nodes[0] // where MEMORY USAGE and GET go
-	if c != nil {
-		defer c.Close()
-		keyed = c
-	}
-	used := func() int64 { return usedMemory(t, nodes...) }
+	keyed := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: addrs}) // where MEMORY USAGE and GET go: the node, or the cluster
+	defer keyed.Close()
+	used := func() int64 { return storetest.RedisInfo(t, "memory", addrs, "used_memory") }
 	const n = 10_000
 	ts := make([]store.Transaction, n)
 	for i := range ts {
@@ -140,11 +127,10 @@ func TestRedisBytesOfAnOwner(t *testing.T) {
 	s, err := store.OpenRedis(ctx, srv.URL, store.Options{})
 	require.NoError(t, err)
 	defer s.Close()
-	node := redis.NewClient(&redis.Options{Addr: srv.Addr})
-	defer node.Close()
+	used := func() int64 { return storetest.RedisInfo(t, "memory", []string{srv.Addr}, "used_memory") }
 	const n = 2000
 	perTx := func(owner bool) float64 {
-		before := usedMemory(t, node)
+		before := used()
 		for range n {
 			tx := store.Transaction{TransactionID: "hk" + randHex(30), MerchantBizID: randHex(32), UserHash: randHex(64), CreatedAt: time.Now()}
 			if owner {
@@ -152,33 +138,12 @@ func TestRedisBytesOfAnOwner(t *testing.T) {
 			}
 			require.NoError(t, s.Create(ctx, tx))
 		}
-		return float64(usedMemory(t, node)-before) / n
+		return float64(used()-before) / n
 	}
 	plain, owned := perTx(false), perTx(true)
 	t.Logf("used_memory per pending transaction: %.0f B without an owner, %.0f B with one (+%.0f B: the Owner field and the Lookup index entry)", plain, owned, owned-plain)
 	assert.Greater(t, owned, plain, "an owner costs something")
 	assert.Less(t, owned-plain, 600.0, "an owner costs more than its field and one small key should")
-}
-
-// usedMemory is INFO used_memory summed over nodes.
-func usedMemory(t *testing.T, nodes ...*redis.Client) int64 {
-	t.Helper()
-	var sum int64
-	for _, node := range nodes {
-		info, err := node.Info(context.Background(), "memory").Result()
-		require.NoError(t, err)
-		v, ok := "", false
-		for _, line := range strings.Split(info, "\r\n") {
-			if v, ok = strings.CutPrefix(line, "used_memory:"); ok {
-				break
-			}
-		}
-		require.True(t, ok, "no used_memory in INFO of %s", node)
-		n, err := strconv.ParseInt(v, 10, 64)
-		require.NoError(t, err)
-		sum += n
-	}
-	return sum
 }
 
 // randHex is n random hex digits (n even).
