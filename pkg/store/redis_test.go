@@ -63,6 +63,14 @@ func client(t *testing.T, srv *testproc.RedisServer) *redis.Client {
 	return c
 }
 
+// prefixedRedis starts a redis-server and opens the Redis driver on it
+// under a prefix of its own; c is a plain client on that server.
+func prefixedRedis(t *testing.T) (s *store.Redis, c *redis.Client, prefix string) {
+	srv := testproc.Redis(t)
+	prefix = newPrefix()
+	return openRedis(t, srv.URL, prefix, store.Options{}), client(t, srv), prefix
+}
+
 // txKey is the key of a transaction's record (see the Redis driver's
 // layout): the shard's hash tag, then tx:<id>.
 func txKey(prefix, id string) string {
@@ -73,11 +81,8 @@ func txKey(prefix, id string) string {
 
 // The TTLs that make Redis itself forget records and counters.
 func TestRedisTTL(t *testing.T) {
-	srv := testproc.Redis(t)
 	ctx := context.Background()
-	prefix := newPrefix()
-	s := openRedis(t, srv.URL, prefix, store.Options{})
-	c := client(t, srv)
+	s, c, prefix := prefixedRedis(t)
 
 	require.NoError(t, s.Create(ctx, store.Transaction{TransactionID: "t1", MerchantBizID: "b"}))
 	ttl, err := c.PTTL(ctx, txKey(prefix, "t1")).Result()
@@ -111,11 +116,8 @@ func TestRedisTTL(t *testing.T) {
 
 // A record whose TTL fired is removed from the sorted sets by the next scan.
 func TestRedisSweepsExpiredMembers(t *testing.T) {
-	srv := testproc.Redis(t)
 	ctx := context.Background()
-	prefix := newPrefix()
-	s := openRedis(t, srv.URL, prefix, store.Options{})
-	c := client(t, srv)
+	s, c, prefix := prefixedRedis(t)
 	require.NoError(t, s.Create(ctx, store.Transaction{TransactionID: "gone", MerchantBizID: "b"}))
 	require.NoError(t, s.Create(ctx, store.Transaction{TransactionID: "kept", MerchantBizID: "b"}))
 	require.NoError(t, c.Del(ctx, txKey(prefix, "gone")).Err()) // as its TTL would
