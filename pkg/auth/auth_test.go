@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -29,17 +30,39 @@ func TestFromEnvRequiresAnExplicitMode(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.mode+"/"+tt.hashes, func(t *testing.T) {
-			t.Setenv("AUTH_MODE", tt.mode)
-			t.Setenv("API_KEY_HASHES", tt.hashes)
-			mw, err := FromEnv()
-			if tt.wantErr != "" {
-				assert.ErrorContains(t, err, tt.wantErr)
-				return
-			}
-			require.NoError(t, err)
-			assert.NotNil(t, mw)
+			checkFromEnv(t, map[string]string{"AUTH_MODE": tt.mode, "API_KEY_HASHES": tt.hashes}, tt.wantErr)
 		})
 	}
+}
+
+// checkFromEnv runs FromEnv with env set (an empty value unsets the
+// variable) and checks that it fails saying says, or, when says is "",
+// that it gives a middleware.
+func checkFromEnv(t *testing.T, env map[string]string, says string) {
+	t.Helper()
+	for k, v := range env {
+		t.Setenv(k, v) // restored when the test ends
+		if v == "" {
+			os.Unsetenv(k)
+		}
+	}
+	mw, err := FromEnv()
+	if succeeds(t, err, says) {
+		assert.NotNil(t, mw)
+	}
+}
+
+// succeeds checks err: it must contain says, or be nil when says is "";
+// it reports whether the call succeeded, for the caller to check the
+// result.
+func succeeds(t *testing.T, err error, says string) bool {
+	t.Helper()
+	if says != "" {
+		assert.ErrorContains(t, err, says)
+		return false
+	}
+	require.NoError(t, err)
+	return true
 }
 
 // seen records the Identity the wrapped handler got.

@@ -14,10 +14,7 @@ func BenchmarkMiddleware(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	jwtMW, err := JWT(JWTConfig{Issuer: testIssuer, Audience: []string{testAudience}, Keys: keys, SubjectKey: testSubjectKey})
-	if err != nil {
-		b.Fatal(err)
-	}
+	jwtMW := testJWT(b, keys)
 	keyMW, err := APIKey([]string{hash("old-key"), hash("new-key")})
 	if err != nil {
 		b.Fatal(err)

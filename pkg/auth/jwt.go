@@ -114,20 +114,13 @@ func JWTConfigFromEnv() (JWTConfig, error) {
 }
 
 func keySourceFromEnv() (KeySource, error) {
-	rawURL, err := config.String("AUTH_JWKS_URL", "")
+	sources, err := config.Strings("AUTH_JWKS_URL", "AUTH_JWKS", "AUTH_JWT_PUBLIC_KEY")
 	if err != nil {
 		return nil, err
 	}
-	doc, err := config.String("AUTH_JWKS", "")
-	if err != nil {
-		return nil, err
-	}
-	pem, err := config.String("AUTH_JWT_PUBLIC_KEY", "")
-	if err != nil {
-		return nil, err
-	}
+	rawURL, doc, pem := sources[0], sources[1], sources[2]
 	set := 0
-	for _, v := range []string{rawURL, doc, pem} {
+	for _, v := range sources {
 		if v != "" {
 			set++
 		}
@@ -248,23 +241,29 @@ func checkSubjectKey(key []byte) error {
 // rejection says why a token was refused, in words a developer can act on
 // and that reveal nothing about the keys.
 func rejection(err error) string {
-	switch {
-	case errors.Is(err, errNoSubject), errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
-		return "it lacks a required claim (iss, aud, exp and sub are required)"
-	case errors.Is(err, jwt.ErrTokenMalformed):
-		return "it is not a well-formed JWT"
-	case errors.Is(err, jwt.ErrTokenExpired):
-		return "it has expired"
-	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
-		return "it is not valid yet (nbf or iat in the future)"
-	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
-		return "its issuer (iss) is not the configured one"
-	case errors.Is(err, jwt.ErrTokenInvalidAudience):
-		return "its audience (aud) is not this API"
-	case errors.Is(err, jwt.ErrTokenSignatureInvalid), errors.Is(err, jwt.ErrTokenUnverifiable):
-		return "its signature does not verify with the configured keys (RS256 or ES256 only)"
+	for _, r := range rejections {
+		for _, e := range r.errs {
+			if errors.Is(err, e) {
+				return r.why
+			}
+		}
 	}
 	return "it is not valid"
+}
+
+// rejections are the reasons rejection gives, each for the errors it
+// covers, checked in order.
+var rejections = []struct {
+	errs []error
+	why  string
+}{
+	{[]error{errNoSubject, jwt.ErrTokenRequiredClaimMissing}, "it lacks a required claim (iss, aud, exp and sub are required)"},
+	{[]error{jwt.ErrTokenMalformed}, "it is not a well-formed JWT"},
+	{[]error{jwt.ErrTokenExpired}, "it has expired"},
+	{[]error{jwt.ErrTokenNotValidYet, jwt.ErrTokenUsedBeforeIssued}, "it is not valid yet (nbf or iat in the future)"},
+	{[]error{jwt.ErrTokenInvalidIssuer}, "its issuer (iss) is not the configured one"},
+	{[]error{jwt.ErrTokenInvalidAudience}, "its audience (aud) is not this API"},
+	{[]error{jwt.ErrTokenSignatureInvalid, jwt.ErrTokenUnverifiable}, "its signature does not verify with the configured keys (RS256 or ES256 only)"},
 }
 
 // digest is the hex SHA-256 of the issuer and a value, for the Caller of a

@@ -14,56 +14,24 @@ import (
 
 	"github.com/idverify/fc-kyc/pkg/apierr"
 	"github.com/idverify/fc-kyc/pkg/auth"
+	"github.com/idverify/fc-kyc/pkg/emulator"
 	"github.com/idverify/fc-kyc/pkg/ratelimit"
 	"github.com/idverify/fc-kyc/pkg/store"
-	"github.com/idverify/fc-kyc/pkg/testproc"
+	"github.com/idverify/fc-kyc/pkg/store/storetest"
 )
-
-// drivers returns each store driver the budget runs on: the file store and
-// a real redis-server.
-func drivers(t *testing.T) map[string]func(t *testing.T) store.Store {
-	return map[string]func(t *testing.T) store.Store{
-		"file": func(t *testing.T) store.Store {
-			s, err := store.NewFile(t.TempDir(), store.Options{})
-			require.NoError(t, err)
-			t.Cleanup(func() { _ = s.Close() })
-			return s
-		},
-		"redis": func(t *testing.T) store.Store {
-			srv := testproc.Redis(t)
-			s, err := store.Open(context.Background(), srv.URL)
-			require.NoError(t, err)
-			t.Cleanup(func() { _ = s.Close() })
-			return s
-		},
-	}
-}
-
-// slidingMax is the most of ts (sorted) inside any half-open interval of
-// length d: the count an upstream limiter over sliding windows sees.
-func slidingMax(ts []time.Time, d time.Duration) int {
-	most, j := 0, 0
-	for i := range ts {
-		for ts[i].Sub(ts[j]) >= d {
-			j++
-		}
-		most = max(most, i-j+1)
-	}
-	return most
-}
 
 // Callers beyond the budget book later slots instead of all going through:
 // the moments Wait lets them go are a slot apart, so no second, sliding,
 // holds more than the limit, and the budget is used at its pace.
 func TestWaitSpacesCallersEvenly(t *testing.T) {
-	for name, open := range drivers(t) {
+	for name, backend := range storetest.Drivers() {
 		t.Run(name, func(t *testing.T) {
 			const limit, callers = 5, 16
-			b := &Budget{Store: open(t), Limits: map[string]int64{EKYC: limit}, MaxWait: 20 * time.Second}
+			b := &Budget{Store: backend(t)(), Limits: map[string]int64{EKYC: limit}, MaxWait: 20 * time.Second}
 			var (
 				wg   sync.WaitGroup
 				mu   sync.Mutex
-				went []time.Time
+				went []int64 // µs since the Unix epoch
 			)
 			errs := make(chan error, callers)
 			start := time.Now()
@@ -71,7 +39,7 @@ func TestWaitSpacesCallersEvenly(t *testing.T) {
 				wg.Go(func() {
 					err := b.Wait(context.Background(), EKYC)
 					mu.Lock()
-					went = append(went, time.Now())
+					went = append(went, time.Now().UnixMicro())
 					mu.Unlock()
 					errs <- err
 				})
@@ -81,12 +49,12 @@ func TestWaitSpacesCallersEvenly(t *testing.T) {
 			for err := range errs {
 				require.NoError(t, err)
 			}
-			slices.SortFunc(went, func(a, b time.Time) int { return a.Compare(b) })
-			assert.LessOrEqual(t, slidingMax(went, time.Second), limit, "calls in any one second, sliding")
+			slices.Sort(went)
+			assert.LessOrEqual(t, emulator.SlidingMax(went, time.Second), limit, "calls in any one second, sliding")
 			// 16 slots 220 ms apart: the last goes 15 slots after the first.
 			every := b.Every(limit)
 			assert.Equal(t, 220*time.Millisecond, every)
-			took := went[callers-1].Sub(start)
+			took := time.UnixMicro(went[callers-1]).Sub(start)
 			assert.GreaterOrEqual(t, took, (callers-1)*every-20*time.Millisecond, "no slot granted early")
 			assert.Less(t, took, (callers-1)*every+time.Second, "the budget used at its pace")
 		})
@@ -94,9 +62,9 @@ func TestWaitSpacesCallersEvenly(t *testing.T) {
 }
 
 func TestWaitRefusesWith429WhenNoSlotComesInTime(t *testing.T) {
-	for name, open := range drivers(t) {
+	for name, backend := range storetest.Drivers() {
 		t.Run(name, func(t *testing.T) {
-			st := open(t)
+			st := backend(t)()
 			b := &Budget{Store: st, Limits: map[string]int64{BankCardNMeta: 1}, MaxWait: time.Millisecond}
 			require.NoError(t, b.Wait(context.Background(), BankCardNMeta), "the first call has its slot")
 			err := b.Wait(context.Background(), BankCardNMeta)
@@ -186,9 +154,9 @@ func (c *counting) Admit(ctx context.Context, group string, cells []store.Cell) 
 // in one Admit; a retry asks for its slot alone; a limit's refusal costs
 // no budget slot and answers Throttling.User.
 func TestDeferredLimitsRideOnTheFirstSlot(t *testing.T) {
-	for name, open := range drivers(t) {
+	for name, backend := range storetest.Drivers() {
 		t.Run(name, func(t *testing.T) {
-			st := &counting{Store: open(t)}
+			st := &counting{Store: backend(t)()}
 			b := &Budget{Store: st, Limits: map[string]int64{EKYC: 10}, MaxWait: 5 * time.Second}
 			l := &ratelimit.Limiter{Store: st, Function: "ekyc-init", Group: EKYC, PerCaller: ratelimit.Rule{Limit: 100, Window: time.Minute},
 				PerSubject: ratelimit.Rule{Limit: 1, Window: time.Hour}}

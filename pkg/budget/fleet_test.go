@@ -24,17 +24,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/idverify/fc-kyc/internal/e2e"
 	"github.com/idverify/fc-kyc/pkg/emulator"
 	"github.com/idverify/fc-kyc/pkg/testproc"
 )
 
 func TestFleetStaysWithinTheBudget(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: builds and runs binaries and redis-server")
-	}
+	e2e.Skip(t)
 	redis := testproc.Redis(t)
-	emuProc := testproc.StartEmulator(t)
-	emu := &emulator.Remote{BaseURL: emuProc.URL()}
+	_, emu := e2e.Emulator(t)
 
 	const (
 		ekycBudget, bankBudget = 10, 20 // ekyc: the documented cap; bank: lowered so that the test drives past it quickly
@@ -46,24 +44,13 @@ func TestFleetStaysWithinTheBudget(t *testing.T) {
 	start := func(fn string) []*testproc.Proc {
 		var ps []*testproc.Proc
 		for range instances {
-			p := testproc.StartFunction(t, fn,
-				"AUTH_MODE=none",
-				"FUNCTION_TIMEOUT_S=5",
-				"STORE_URL="+redis.URL,
+			ps = append(ps, e2e.Function(t, fn, emu.BaseURL,
+				"STORE_URL="+redis.URL, // one store for the fleet
 				"RATE_LIMIT_PER_CARD=off",
 				"RATE_LIMIT_PER_CALLER=off", "RATE_LIMIT_PER_SUBJECT=off",
 				"CLOUDAUTH_QPS_EKYC="+strconv.Itoa(ekycBudget),
 				"CLOUDAUTH_QPS_BANK_CARD_N_META="+strconv.Itoa(bankBudget),
-				"CLOUDAUTH_QPS_MAX_WAIT=1s",
-				"CLOUDAUTH_ENDPOINT="+emu.BaseURL,
-				"ALIBABA_CLOUD_ACCESS_KEY_ID="+emulator.DefaultAccessKeyID,
-				"ALIBABA_CLOUD_ACCESS_KEY_SECRET="+emulator.DefaultAccessKeySecret)
-			t.Cleanup(func() {
-				if t.Failed() {
-					t.Logf("%s output (tail):\n%s", fn, tail(p.Output(), 3000))
-				}
-			})
-			ps = append(ps, p)
+				"CLOUDAUTH_QPS_MAX_WAIT=1s"))
 		}
 		return ps
 	}
@@ -167,11 +154,4 @@ func mustJSON(t *testing.T, v any) []byte {
 	b, err := json.Marshal(v)
 	require.NoError(t, err)
 	return b
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
 }

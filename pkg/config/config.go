@@ -62,15 +62,7 @@ func Required(name string) (string, error) {
 
 // Duration reads a Go duration ("10m", "90s"); def when unset.
 func Duration(name string, def time.Duration) (time.Duration, error) {
-	v, err := String(name, "")
-	if err != nil || v == "" {
-		return def, err
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%s=%q is not a positive duration such as 90s or 10m", name, v)
-	}
-	return d, nil
+	return positive(name, def, time.ParseDuration, "a positive duration such as 90s or 10m")
 }
 
 // List splits a comma-separated value, dropping empty items.
@@ -90,13 +82,19 @@ func List(name string) ([]string, error) {
 
 // Int reads a positive integer; def when unset.
 func Int(name string, def int) (int, error) {
+	return positive(name, def, strconv.Atoi, "a positive integer")
+}
+
+// positive reads name with parse, which must give a value above zero (what
+// names the expected form in the error); def when name is unset or empty.
+func positive[T int | time.Duration](name string, def T, parse func(string) (T, error), what string) (T, error) {
 	v, err := String(name, "")
 	if err != nil || v == "" {
 		return def, err
 	}
-	n, err := strconv.Atoi(v)
+	n, err := parse(v)
 	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("%s=%q is not a positive integer", name, v)
+		return 0, fmt.Errorf("%s=%q is not %s", name, v, what)
 	}
 	return n, nil
 }

@@ -51,6 +51,18 @@ func TestTypedValues(t *testing.T) {
 	assert.ErrorContains(t, err, "N=")
 }
 
+func TestStrings(t *testing.T) {
+	t.Setenv("S1", "a")
+	t.Setenv("S3", "c")
+	v, err := Strings("S1", "S2_UNSET", "S3")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a", "", "c"}, v, "in order, empty when unset")
+
+	t.Setenv("S2_UNSET_FILE", filepath.Join(t.TempDir(), "missing"))
+	_, err = Strings("S1", "S2_UNSET", "S3")
+	assert.ErrorContains(t, err, "S2_UNSET_FILE")
+}
+
 func TestSecureURL(t *testing.T) {
 	tests := []struct {
 		raw string

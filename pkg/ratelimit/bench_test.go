@@ -1,38 +1,22 @@
 package ratelimit
 
 import (
-	"context"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
-	"github.com/idverify/fc-kyc/pkg/store"
-	"github.com/idverify/fc-kyc/pkg/testproc"
+	"github.com/idverify/fc-kyc/pkg/store/storetest"
 )
 
 // The cost of the limits on one billed call (caller and subject: one Admit),
 // with each store driver.
 func BenchmarkAllow(b *testing.B) {
-	f, err := store.NewFile(b.TempDir(), store.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	counters := map[string]store.Admitter{"file": f}
-	if url := testproc.Redis(b).URL; url != "" {
-		r, err := store.Open(context.Background(), url)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { r.Close() })
-		counters["redis"] = r
-	}
 	ctx := httpCtx("key:0123456789abcdef")
-	for _, name := range []string{"file", "redis"} {
-		c, ok := counters[name]
-		if !ok {
-			continue
-		}
-		l := &Limiter{Store: c, Function: "bank-verify", PerCaller: Rule{1 << 62, time.Minute}, PerSubject: Rule{1 << 62, time.Hour}}
+	drivers := storetest.Drivers()
+	for _, name := range slices.Sorted(maps.Keys(drivers)) {
 		b.Run(name, func(b *testing.B) {
+			l := &Limiter{Store: drivers[name](b)(), Function: "bank-verify", PerCaller: Rule{1 << 62, time.Minute}, PerSubject: Rule{1 << 62, time.Hour}}
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := l.Allow(ctx, "subject"); err != nil {

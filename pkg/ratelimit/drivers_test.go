@@ -4,7 +4,6 @@ package ratelimit
 // embedded file store and a real redis-server.
 
 import (
-	"context"
 	"net/http"
 	"testing"
 	"time"
@@ -13,41 +12,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/idverify/fc-kyc/pkg/apierr"
-	"github.com/idverify/fc-kyc/pkg/store"
-	"github.com/idverify/fc-kyc/pkg/testproc"
+	"github.com/idverify/fc-kyc/pkg/store/storetest"
 )
 
-// drivers opens two handles on one backing store per driver, as two
-// function instances would.
-func drivers(t *testing.T) map[string][2]store.Store {
-	t.Helper()
-	dir := t.TempDir()
-	f1, err := store.NewFile(dir, store.Options{})
-	require.NoError(t, err)
-	f2, err := store.NewFile(dir, store.Options{})
-	require.NoError(t, err)
-	out := map[string][2]store.Store{"file": {f1, f2}}
-
-	if url := testproc.Redis(t).URL; url != "" {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		r1, err := store.Open(ctx, url)
-		require.NoError(t, err)
-		r2, err := store.Open(ctx, url)
-		require.NoError(t, err)
-		t.Cleanup(func() { r1.Close(); r2.Close() })
-		out["redis"] = [2]store.Store{r1, r2}
-	}
-	return out
-}
-
 func TestNPlusOneIsRefusedWithBothDrivers(t *testing.T) {
-	for name, st := range drivers(t) {
+	for name, backend := range storetest.Drivers() {
 		t.Run(name, func(t *testing.T) {
 			const n = 5
 			// Two instances of bank-verify sharing the store.
-			a := &Limiter{Store: st[0], Function: "bank-verify", PerSubject: Rule{n, time.Hour}, PerCaller: Rule{1000, time.Minute}}
-			b := &Limiter{Store: st[1], Function: "bank-verify", PerSubject: Rule{n, time.Hour}, PerCaller: Rule{1000, time.Minute}}
+			open := backend(t)
+			a := &Limiter{Store: open(), Function: "bank-verify", PerSubject: Rule{n, time.Hour}, PerCaller: Rule{1000, time.Minute}}
+			b := &Limiter{Store: open(), Function: "bank-verify", PerSubject: Rule{n, time.Hour}, PerCaller: Rule{1000, time.Minute}}
 			ctx := httpCtx("key:0123456789abcdef")
 			subject := "subject-" + name
 			for i := range n {
@@ -71,9 +46,9 @@ func TestNPlusOneIsRefusedWithBothDrivers(t *testing.T) {
 }
 
 func TestPerCallerWithBothDrivers(t *testing.T) {
-	for name, st := range drivers(t) {
+	for name, backend := range storetest.Drivers() {
 		t.Run(name, func(t *testing.T) {
-			l := &Limiter{Store: st[0], Function: "ekyc-init", PerCaller: Rule{3, time.Minute}}
+			l := &Limiter{Store: backend(t)(), Function: "ekyc-init", PerCaller: Rule{3, time.Minute}}
 			ctx := httpCtx("jwt:" + name)
 			for i := range 3 {
 				require.NoError(t, allow(l, ctx, ""), "call %d", i+1)

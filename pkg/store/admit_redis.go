@@ -14,19 +14,27 @@ import (
 // keeps a group's cells in one slot and admitScript touches one slot.
 func (r *Redis) cellKey(group, key string) string { return r.prefix + "{" + group + "}gcra:" + key }
 
-// admitScript is gcra (admit.go) over every cell at once, all or nothing.
-// KEYS are the cells; ARGV[1] is now in microseconds, or "" for the
-// server's clock (TIME: one clock for every instance of the fleet); then,
-// per cell, Every, Burst-1 and MaxWait, the durations in microseconds. It
-// returns {1, 0, wait} when every cell allows (and counts) the event, or
-// {0, index of the refusing cell, its wait} when one refuses. Lua numbers
-// are doubles: microseconds since 1970 (about 1.8e15) are exact up to 9e15.
-var admitScript = redis.NewScript(`
+// cellLua begins both limit scripts: now is ARGV[1], microseconds since
+// the Unix epoch, or the server's clock when that is "" (TIME: one clock
+// for every instance of the fleet); settat stores a cell's TAT with a TTL
+// to a second past it (rounded up to the millisecond).
+const cellLua = `
 local now = tonumber(ARGV[1])
 if not now then
   local t = redis.call('TIME')
   now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
+local function settat(key, tat)
+  redis.call('SET', key, string.format('%.0f', tat), 'PX', string.format('%.0f', math.ceil((tat - now) / 1000) + 1000))
+end
+`
+
+// admitScript is gcra (admit.go) over every cell at once, all or nothing.
+// KEYS are the cells; ARGV[1] is now (see cellLua); then, per cell, Every, Burst-1 and MaxWait, the durations in microseconds. It
+// returns {1, 0, wait} when every cell allows (and counts) the event, or
+// {0, index of the refusing cell, its wait} when one refuses. Lua numbers
+// are doubles: microseconds since 1970 (about 1.8e15) are exact up to 9e15.
+var admitScript = redis.NewScript(cellLua + `
 local tats, go = {}, 0
 for i = 1, #KEYS do
   local every, extra, maxwait = tonumber(ARGV[3*i-1]), tonumber(ARGV[3*i]), tonumber(ARGV[3*i+1])
@@ -39,25 +47,20 @@ for i = 1, #KEYS do
   tats[i] = tat + every
 end
 for i = 1, #KEYS do
-  redis.call('SET', KEYS[i], string.format('%.0f', tats[i]), 'PX', string.format('%.0f', math.ceil((tats[i] - now) / 1000) + 1000))
+  settat(KEYS[i], tats[i])
 end
 return {1, 0, go}`)
 
 // giveBackScript moves each cell's TAT back by its Every (ARGV[i+1], µs);
 // ARGV[1] is now as for admitScript. A TAT that falls to now or before is
 // deleted: the cell is then as if unused.
-var giveBackScript = redis.NewScript(`
-local now = tonumber(ARGV[1])
-if not now then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-end
+var giveBackScript = redis.NewScript(cellLua + `
 for i = 1, #KEYS do
   local tat = tonumber(redis.call('GET', KEYS[i]) or '0')
   if tat > now then
     tat = tat - tonumber(ARGV[i+1])
     if tat > now then
-      redis.call('SET', KEYS[i], string.format('%.0f', tat), 'PX', string.format('%.0f', math.ceil((tat - now) / 1000) + 1000))
+      settat(KEYS[i], tat)
     else
       redis.call('DEL', KEYS[i])
     end

@@ -69,9 +69,7 @@ func TestRedisClusterSpreadsShards(t *testing.T) {
 	c := redisCluster(t)
 	ctx := context.Background()
 	prefix := newPrefix()
-	s, err := store.OpenRedis(ctx, withPrefix(c.URL, prefix), store.Options{})
-	require.NoError(t, err)
-	defer s.Close()
+	s := openRedis(t, c.URL, prefix, store.Options{})
 	for i := range 200 {
 		require.NoError(t, s.Create(ctx, store.Transaction{TransactionID: fmt.Sprintf("tx-%03d", i), MerchantBizID: "b"}))
 	}

@@ -158,23 +158,18 @@ func (f *File) migrateMarker(ctx context.Context, name string) error {
 	if len(name) != len(hashName("")) { // not a marker: nothing to move
 		return removeIfExists(filepath.Join(f.dir, oldPendingDir, name))
 	}
-	unlock, err := f.lock(ctx, name)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	var r record
-	found, err := readJSON(f.txPath(name), &r)
-	if errors.Is(err, ErrUnavailable) {
-		return err
-	}
-	// A corrupt record is left for the read that needs it to report.
-	if rel := dueMarker(r.Tx, name); err == nil && found && rel != "" {
-		if err := touch(filepath.Join(f.dir, rel)); err != nil {
+	return locked(ctx, f, name, f.txPath(name), func(r *record, found bool, err error) error {
+		if errors.Is(err, ErrUnavailable) {
 			return err
 		}
-	}
-	return removeIfExists(filepath.Join(f.dir, oldPendingDir, name))
+		// A corrupt record is left for the read that needs it to report.
+		if rel := dueMarker(r.Tx, name); err == nil && found && rel != "" {
+			if err := touch(filepath.Join(f.dir, rel)); err != nil {
+				return err
+			}
+		}
+		return removeIfExists(filepath.Join(f.dir, oldPendingDir, name))
+	})
 }
 
 // Dir is the store's directory.
@@ -210,6 +205,20 @@ func (f *File) lock(ctx context.Context, name string) (unlock func(), err error)
 		}
 		wait = min(2*wait, 5*time.Millisecond)
 	}
+}
+
+// locked runs fn under the lock of name (a hashName) with the file at path
+// read into a fresh T: found is false when there is no such file, err is a
+// failed or corrupt read, for fn to return or, knowingly, not.
+func locked[T any](ctx context.Context, f *File, name, path string, fn func(r *T, found bool, err error) error) error {
+	unlock, err := f.lock(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	var r T
+	found, err := readJSON(path, &r)
+	return fn(&r, found, err)
 }
 
 // readJSON reads path into v; found is false when the file does not exist.
@@ -435,40 +444,17 @@ func (f *File) Get(ctx context.Context, id string) (Transaction, error) {
 
 // Finish implements Store.
 func (f *File) Finish(ctx context.Context, id string, status Status, res Result) (bool, error) {
-	if err := checkFinal(status); err != nil {
-		return false, err
-	}
-	recorded := false
-	err := f.update(ctx, id, func(r *record) (bool, error) {
-		if r.Tx.Status.Final() {
-			return false, nil
-		}
-		finish(&r.Tx, status, res, f.opt.now())
-		recorded = true
-		return true, nil
-	})
-	if err != nil {
-		return false, err
-	}
-	return recorded, nil
+	return finishVia(ctx, f.update, f.opt.now, id, status, res)
 }
 
 // SetDelivery implements Store.
 func (f *File) SetDelivery(ctx context.Context, id string, d Delivery) error {
-	return f.update(ctx, id, func(r *record) (bool, error) {
-		if !r.Tx.Status.Final() {
-			return false, fmt.Errorf("%w: %s", ErrNotFinal, id)
-		}
-		r.Tx.Delivery = d
-		return true, nil
-	})
+	return setDeliveryVia(ctx, f.update, id, d)
 }
 
 // Reschedule implements Store.
 func (f *File) Reschedule(ctx context.Context, id string, next time.Time) error {
-	return f.update(ctx, id, func(r *record) (bool, error) {
-		return reschedule(&r.Tx, next), nil
-	})
+	return rescheduleVia(ctx, f.update, id, next)
 }
 
 // Due implements Store.
@@ -652,25 +638,20 @@ func (f *File) dropMarker(ctx context.Context, markerDir, name string, now time.
 // expired (then the record goes too), or owns says it no longer owns the
 // marker.
 func (f *File) dropStaleMarker(ctx context.Context, rel, name string, now time.Time, owns func(Transaction) bool) error {
-	unlock, err := f.lock(ctx, name)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	var r record
-	found, err := readJSON(f.txPath(name), &r)
-	if err != nil {
-		return err
-	}
-	if found && r.live(now) && owns(r.Tx) {
-		return nil
-	}
-	if found && !r.live(now) {
-		if err := removeIfExists(f.txPath(name)); err != nil {
+	return locked(ctx, f, name, f.txPath(name), func(r *record, found bool, err error) error {
+		if err != nil {
 			return err
 		}
-	}
-	return removeIfExists(filepath.Join(f.dir, rel))
+		if found && r.live(now) && owns(r.Tx) {
+			return nil
+		}
+		if found && !r.live(now) {
+			if err := removeIfExists(f.txPath(name)); err != nil {
+				return err
+			}
+		}
+		return removeIfExists(filepath.Join(f.dir, rel))
+	})
 }
 
 // sweepTx deletes expired records and their markers, and temporary files a
@@ -725,19 +706,15 @@ func due(last *atomic.Int64, now time.Time, every time.Duration) bool {
 // sweep deletes the file of name if, read again under its lock, it is still
 // expired: another process may have replaced it since the scan read it.
 func (f *File) sweep(ctx context.Context, name string, path func(string) string, now time.Time) error {
-	unlock, err := f.lock(ctx, name)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	var r struct {
+	type expiring struct {
 		ExpiresAt time.Time `json:"expiresAt"`
 	}
-	found, err := readJSON(path(name), &r)
-	if err != nil || !found || now.Before(r.ExpiresAt) {
-		return err
-	}
-	return removeIfExists(path(name))
+	return locked(ctx, f, name, path(name), func(r *expiring, found bool, err error) error {
+		if err != nil || !found || now.Before(r.ExpiresAt) {
+			return err
+		}
+		return removeIfExists(path(name))
+	})
 }
 
 func removeStaleTmp(path string) {
@@ -761,26 +738,24 @@ func (f *File) Hit(ctx context.Context, key string, window time.Duration) (int64
 		return 0, 0, err
 	}
 	name := hashName(strconv.FormatInt(int64(window), 10) + ":" + key) // windows of other lengths count apart
-	unlock, err := f.lock(ctx, name)
-	if err != nil {
-		return 0, 0, err
-	}
-	var h hitRecord
-	_, err = readJSON(f.hitPath(name), &h)
-	if err == nil {
+	var count int64
+	err = locked(ctx, f, name, f.hitPath(name), func(h *hitRecord, _ bool, err error) error {
+		if err != nil {
+			return err
+		}
 		if h.Window != index {
-			h = hitRecord{Window: index}
+			*h = hitRecord{Window: index}
 		}
 		h.Count++
 		h.ExpiresAt = end
-		err = writeJSON(f.hitPath(name), h, false)
-	}
-	unlock()
+		count = h.Count
+		return writeJSON(f.hitPath(name), h, false)
+	})
 	if err != nil {
 		return 0, 0, err
 	}
 	f.sweepHits(ctx, now)
-	return h.Count, end.Sub(now), nil
+	return count, end.Sub(now), nil
 }
 
 // sweepHits deletes counters whose window has ended, at most once per

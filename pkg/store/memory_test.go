@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/idverify/fc-kyc/pkg/store"
+	"github.com/idverify/fc-kyc/pkg/store/storetest"
 	"github.com/idverify/fc-kyc/pkg/testproc"
 )
 
@@ -48,40 +47,9 @@ func bytesPerTransaction(t *testing.T, rawURL string, addrs []string) {
 	s, err := store.OpenRedis(ctx, rawURL, store.Options{})
 	require.NoError(t, err)
 	defer s.Close()
-	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
-	if len(addrs) == 1 {
-		c = nil
-	}
-	nodes := make([]*redis.Client, len(addrs))
-	for i, a := range addrs {
-		nodes[i] = redis.NewClient(&redis.Options{Addr: a})
-		defer nodes[i].Close()
-	}
-	var keyed redis.Cmdable = nodes[0] // where MEMORY USAGE and GET go
-	if c != nil {
-		defer c.Close()
-		keyed = c
-	}
-	randHex := func(n int) string {
-		b := make([]byte, n/2)
-		_, _ = rand.Read(b)
-		return hex.EncodeToString(b)
-	}
-	usedMemory := func() int64 { // summed over the nodes
-		var sum int64
-		for _, node := range nodes {
-			info, err := node.Info(ctx, "memory").Result()
-			require.NoError(t, err)
-			for _, line := range strings.Split(info, "\r\n") {
-				if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
-					n, err := strconv.ParseInt(v, 10, 64)
-					require.NoError(t, err)
-					sum += n
-				}
-			}
-		}
-		return sum
-	}
+	keyed := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: addrs}) // where MEMORY USAGE and GET go: the node, or the cluster
+	defer keyed.Close()
+	used := func() int64 { return storetest.RedisInfo(t, "memory", addrs, "used_memory") }
 	const n = 10_000
 	ts := make([]store.Transaction, n)
 	for i := range ts {
@@ -89,11 +57,11 @@ func bytesPerTransaction(t *testing.T, rawURL string, addrs []string) {
 		// hex), a generated MerchantBizId (32 hex), the user's hash.
 		ts[i] = store.Transaction{TransactionID: "hk" + randHex(30), MerchantBizID: randHex(32), UserHash: randHex(64), CreatedAt: time.Now()}
 	}
-	before := usedMemory()
+	before := used()
 	created, err := s.CreateMany(ctx, ts)
 	require.NoError(t, err)
 	require.Equal(t, n, created)
-	pending := float64(usedMemory()-before) / n
+	pending := float64(used()-before) / n
 
 	key := func(id string) string { return txKey(prefix, id) }
 	recPending, err := keyed.MemoryUsage(ctx, key(ts[0].TransactionID)).Result()
@@ -128,7 +96,7 @@ func bytesPerTransaction(t *testing.T, rawURL string, addrs []string) {
 	for err := range errs {
 		require.NoError(t, err)
 	}
-	final := float64(usedMemory()-before) / n
+	final := float64(used()-before) / n
 	recFinal, err := keyed.MemoryUsage(ctx, key(ts[0].TransactionID)).Result()
 	require.NoError(t, err)
 	raw, err := keyed.Get(ctx, key(ts[0].TransactionID)).Result()
@@ -159,26 +127,7 @@ func TestRedisBytesOfAnOwner(t *testing.T) {
 	s, err := store.OpenRedis(ctx, srv.URL, store.Options{})
 	require.NoError(t, err)
 	defer s.Close()
-	node := redis.NewClient(&redis.Options{Addr: srv.Addr})
-	defer node.Close()
-	used := func() int64 {
-		info, err := node.Info(ctx, "memory").Result()
-		require.NoError(t, err)
-		for _, line := range strings.Split(info, "\r\n") {
-			if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
-				n, err := strconv.ParseInt(v, 10, 64)
-				require.NoError(t, err)
-				return n
-			}
-		}
-		t.Fatal("no used_memory")
-		return 0
-	}
-	randHex := func(n int) string {
-		b := make([]byte, n/2)
-		_, _ = rand.Read(b)
-		return hex.EncodeToString(b)
-	}
+	used := func() int64 { return storetest.RedisInfo(t, "memory", []string{srv.Addr}, "used_memory") }
 	const n = 2000
 	perTx := func(owner bool) float64 {
 		before := used()
@@ -195,4 +144,11 @@ func TestRedisBytesOfAnOwner(t *testing.T) {
 	t.Logf("used_memory per pending transaction: %.0f B without an owner, %.0f B with one (+%.0f B: the Owner field and the Lookup index entry)", plain, owned, owned-plain)
 	assert.Greater(t, owned, plain, "an owner costs something")
 	assert.Less(t, owned-plain, 600.0, "an owner costs more than its field and one small key should")
+}
+
+// randHex is n random hex digits (n even).
+func randHex(n int) string {
+	b := make([]byte, n/2)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

@@ -552,41 +552,17 @@ func (r *Redis) update(ctx context.Context, id string, fn func(*record) (write b
 
 // Finish implements Store.
 func (r *Redis) Finish(ctx context.Context, id string, status Status, res Result) (bool, error) {
-	if err := checkFinal(status); err != nil {
-		return false, err
-	}
-	recorded := false
-	err := r.update(ctx, id, func(rec *record) (bool, error) {
-		recorded = false // a lost compare-and-set runs fn again
-		if rec.Tx.Status.Final() {
-			return false, nil
-		}
-		finish(&rec.Tx, status, res, r.opt.now())
-		recorded = true
-		return true, nil
-	})
-	if err != nil {
-		return false, err
-	}
-	return recorded, nil
+	return finishVia(ctx, r.update, r.opt.now, id, status, res)
 }
 
 // Reschedule implements Store.
 func (r *Redis) Reschedule(ctx context.Context, id string, next time.Time) error {
-	return r.update(ctx, id, func(rec *record) (bool, error) {
-		return reschedule(&rec.Tx, next), nil
-	})
+	return rescheduleVia(ctx, r.update, id, next)
 }
 
 // SetDelivery implements Store.
 func (r *Redis) SetDelivery(ctx context.Context, id string, d Delivery) error {
-	return r.update(ctx, id, func(rec *record) (bool, error) {
-		if !rec.Tx.Status.Final() {
-			return false, fmt.Errorf("%w: %s", ErrNotFinal, id)
-		}
-		rec.Tx.Delivery = d
-		return true, nil
-	})
+	return setDeliveryVia(ctx, r.update, id, d)
 }
 
 // member is an index entry met by a scan.

@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"net/url"
@@ -26,11 +25,18 @@ var prefixes atomic.Int64
 // prefix so that the cases see an empty store.
 func redisOpener(rawURL string) storetest.Opener {
 	return func(t *testing.T, o store.Options) store.Store {
-		s, err := store.OpenRedis(context.Background(), withPrefix(rawURL, newPrefix()), o)
-		require.NoError(t, err)
-		t.Cleanup(func() { s.Close() })
-		return s
+		return openRedis(t, rawURL, newPrefix(), o)
 	}
+}
+
+// openRedis opens the Redis driver on rawURL under prefix; it is closed
+// when the test ends.
+func openRedis(t *testing.T, rawURL, prefix string, o store.Options) *store.Redis {
+	t.Helper()
+	s, err := store.OpenRedis(context.Background(), withPrefix(rawURL, prefix), o)
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	return s
 }
 
 func newPrefix() string { return fmt.Sprintf("t%d:", prefixes.Add(1)) }
@@ -57,6 +63,14 @@ func client(t *testing.T, srv *testproc.RedisServer) *redis.Client {
 	return c
 }
 
+// prefixedRedis starts a redis-server and opens the Redis driver on it
+// under a prefix of its own; c is a plain client on that server.
+func prefixedRedis(t *testing.T) (s *store.Redis, c *redis.Client, prefix string) {
+	srv := testproc.Redis(t)
+	prefix = newPrefix()
+	return openRedis(t, srv.URL, prefix, store.Options{}), client(t, srv), prefix
+}
+
 // txKey is the key of a transaction's record (see the Redis driver's
 // layout): the shard's hash tag, then tx:<id>.
 func txKey(prefix, id string) string {
@@ -67,13 +81,8 @@ func txKey(prefix, id string) string {
 
 // The TTLs that make Redis itself forget records and counters.
 func TestRedisTTL(t *testing.T) {
-	srv := testproc.Redis(t)
 	ctx := context.Background()
-	prefix := newPrefix()
-	s, err := store.OpenRedis(ctx, withPrefix(srv.URL, prefix), store.Options{})
-	require.NoError(t, err)
-	defer s.Close()
-	c := client(t, srv)
+	s, c, prefix := prefixedRedis(t)
 
 	require.NoError(t, s.Create(ctx, store.Transaction{TransactionID: "t1", MerchantBizID: "b"}))
 	ttl, err := c.PTTL(ctx, txKey(prefix, "t1")).Result()
@@ -107,13 +116,8 @@ func TestRedisTTL(t *testing.T) {
 
 // A record whose TTL fired is removed from the sorted sets by the next scan.
 func TestRedisSweepsExpiredMembers(t *testing.T) {
-	srv := testproc.Redis(t)
 	ctx := context.Background()
-	prefix := newPrefix()
-	s, err := store.OpenRedis(ctx, withPrefix(srv.URL, prefix), store.Options{})
-	require.NoError(t, err)
-	defer s.Close()
-	c := client(t, srv)
+	s, c, prefix := prefixedRedis(t)
 	require.NoError(t, s.Create(ctx, store.Transaction{TransactionID: "gone", MerchantBizID: "b"}))
 	require.NoError(t, s.Create(ctx, store.Transaction{TransactionID: "kept", MerchantBizID: "b"}))
 	require.NoError(t, c.Del(ctx, txKey(prefix, "gone")).Err()) // as its TTL would
@@ -141,7 +145,7 @@ func TestRedisUnavailable(t *testing.T) {
 	require.NoError(t, s.Create(ctx, store.Transaction{TransactionID: "t1", MerchantBizID: "b"}))
 
 	srv.Stop()
-	ops := map[string]func() error{
+	for name, op := range map[string]func() error{
 		"Create": func() error { return s.Create(ctx, store.Transaction{TransactionID: "t2"}) },
 		"Get":    func() error { _, err := s.Get(ctx, "t1"); return err },
 		"Finish": func() error {
@@ -153,18 +157,8 @@ func TestRedisUnavailable(t *testing.T) {
 		"Undelivered": func() error { _, err := s.Undelivered(ctx, time.Now(), 10); return err },
 		"SetDelivery": func() error { return s.SetDelivery(ctx, "t1", store.Delivery{}) },
 		"Hit":         func() error { _, _, err := s.Hit(ctx, "k", time.Minute); return err },
-	}
-	for name, op := range ops {
-		done := make(chan error, 1)
-		start := time.Now()
-		go func() { done <- op() }()
-		select {
-		case err := <-done:
-			assert.True(t, errors.Is(err, store.ErrUnavailable), "%s: %v", name, err)
-			t.Logf("%s failed after %v: %v", name, time.Since(start).Round(time.Millisecond), err)
-		case <-time.After(30 * time.Second): // generous: the configured bound is about 1.5 s
-			t.Fatalf("%s did not return while Redis was down", name)
-		}
+	} {
+		failsUnavailable(t, name+", Redis stopped", op) // the configured bound is about 1.5 s
 	}
 
 	_, err = store.OpenRedis(ctx, srv.URL+"?dial_timeout=500ms", store.Options{})
@@ -174,6 +168,23 @@ func TestRedisUnavailable(t *testing.T) {
 	recorded, err := s.Finish(ctx, "t1", store.Passed, store.Result{EventID: "e", Passed: "Y"})
 	require.NoError(t, err, "the same store works again once Redis is back")
 	assert.True(t, recorded, "the pending record survived the restart")
+}
+
+// failsUnavailable runs op, which must fail with ErrUnavailable well
+// within 30 s (generous: the bounds the tests configure are about a
+// second), and logs how long it took.
+func failsUnavailable(t *testing.T, name string, op func() error) {
+	t.Helper()
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- op() }()
+	select {
+	case err := <-done:
+		assert.ErrorIs(t, err, store.ErrUnavailable, name)
+		t.Logf("%s failed after %v: %v", name, time.Since(start).Round(time.Millisecond), err)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%s did not return", name)
+	}
 }
 
 // A hung Redis (connections accepted, nothing answered): calls fail with
@@ -189,16 +200,7 @@ func TestRedisHung(t *testing.T) {
 
 	bounded := func(name string, op func() error) {
 		t.Helper()
-		done := make(chan error, 1)
-		start := time.Now()
-		go func() { done <- op() }()
-		select {
-		case err := <-done:
-			assert.ErrorIs(t, err, store.ErrUnavailable, name)
-			t.Logf("%s failed after %v: %v", name, time.Since(start).Round(time.Millisecond), err)
-		case <-time.After(30 * time.Second): // generous: the configured bound is 300 ms
-			t.Fatalf("%s hung with Redis paused", name)
-		}
+		failsUnavailable(t, name+", Redis paused", op) // the configured bound is 300 ms
 	}
 	bounded("Get, read_timeout", func() error { _, err := s.Get(context.Background(), "t1"); return err })
 	bounded("Hit, read_timeout", func() error { _, _, err := s.Hit(context.Background(), "k", time.Minute); return err })
@@ -237,9 +239,7 @@ func TestRedisMigratesTheFirstLayout(t *testing.T) {
 	put("u1", `{"transactionId":"u1","merchantBizId":"b2","status":"passed","createdAt":"`+created.Format(time.RFC3339)+`","result":{"eventId":"e","passed":"Y","recordedAt":"`+now.Format(time.RFC3339)+`"},"delivery":{"delivered":false,"attempts":0,"nextAttempt":"0001-01-01T00:00:00Z"}}`, "undelivered", 0)
 	put("d1", `{"transactionId":"d1","merchantBizId":"b3","status":"failed","createdAt":"`+created.Format(time.RFC3339)+`","result":{"eventId":"e","passed":"N","recordedAt":"`+now.Format(time.RFC3339)+`"},"delivery":{"delivered":true,"attempts":1}}`, "", 0)
 
-	s, err := store.OpenRedis(ctx, withPrefix(srv.URL, prefix), store.Options{})
-	require.NoError(t, err)
-	defer s.Close()
+	s := openRedis(t, srv.URL, prefix, store.Options{})
 	due, err := s.Due(ctx, now.Add(-10*time.Minute), now, 10)
 	require.NoError(t, err)
 	require.Len(t, due, 1)

@@ -28,9 +28,7 @@ func TestRedisDueAmong100kPending(t *testing.T) {
 	}
 	c := redisCluster(t)
 	ctx := context.Background()
-	s, err := store.OpenRedis(ctx, withPrefix(c.URL, newPrefix()), store.Options{})
-	require.NoError(t, err)
-	defer s.Close()
+	s := openRedis(t, c.URL, newPrefix(), store.Options{})
 	now := time.Now()
 	start := time.Now()
 	n, err := s.CreateMany(ctx, storetest.Backlog(100_000, now))

@@ -32,27 +32,27 @@ func (f *File) ClaimStart(ctx context.Context, key string, s Start, ttl time.Dur
 	}
 	now := f.opt.now()
 	name := startName(key)
-	unlock, err := f.lock(ctx, name)
-	if err != nil {
-		return Start{}, false, err
-	}
-	var cur startRecord
-	found, err := readJSON(f.startPath(name), &cur)
-	if err == nil && found && cur.live(now) {
-		unlock()
-		return cur.Start, false, nil
-	}
-	if err == nil {
+	var held *Start // the live claim found, if any
+	err := locked(ctx, f, name, f.startPath(name), func(cur *startRecord, found bool, err error) error {
+		if err != nil {
+			return err
+		}
+		if found && cur.live(now) {
+			held = &cur.Start
+			return nil
+		}
 		if s.ClaimedAt.IsZero() {
 			s.ClaimedAt = now
 		}
-		err = writeJSON(f.startPath(name), startRecord{ExpiresAt: now.Add(ttl), Start: s}, true)
-	}
-	unlock()
-	if err != nil {
+		return writeJSON(f.startPath(name), startRecord{ExpiresAt: now.Add(ttl), Start: s}, true)
+	})
+	switch {
+	case err != nil:
 		return Start{}, false, err
+	case held != nil:
+		return *held, false, nil
 	}
-	f.sweepStarts(ctx, now)
+	f.sweepStarts(ctx, now) // after unlocking: the sweep takes stripe locks itself
 	return Start{}, true, nil
 }
 
@@ -78,20 +78,15 @@ func (f *File) ReleaseStart(ctx context.Context, key string, s Start) error {
 // s's claim.
 func (f *File) updateStart(ctx context.Context, key string, s Start, fn func(path string, r *startRecord) error) error {
 	name := startName(key)
-	unlock, err := f.lock(ctx, name)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	var cur startRecord
-	found, err := readJSON(f.startPath(name), &cur)
-	if err != nil {
-		return err
-	}
-	if !found || !cur.live(f.opt.now()) || !s.owns(cur.Start) {
-		return fmt.Errorf("%w: %s", ErrNotClaimed, key)
-	}
-	return fn(f.startPath(name), &cur)
+	return locked(ctx, f, name, f.startPath(name), func(cur *startRecord, found bool, err error) error {
+		if err != nil {
+			return err
+		}
+		if !found || !cur.live(f.opt.now()) || !s.owns(cur.Start) {
+			return fmt.Errorf("%w: %s", ErrNotClaimed, key)
+		}
+		return fn(f.startPath(name), cur)
+	})
 }
 
 // sweepStarts deletes expired starts (and stale temporary files) at most

@@ -6,13 +6,11 @@ package storetest
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -621,20 +619,5 @@ func Backlog(n int, now time.Time) []store.Transaction {
 // to count what the call read.
 func KeyLookups(t testing.TB, addrs ...string) int64 {
 	t.Helper()
-	var n int64
-	for _, addr := range addrs {
-		c := redis.NewClient(&redis.Options{Addr: addr})
-		info, err := c.Info(context.Background(), "stats").Result()
-		c.Close()
-		require.NoError(t, err)
-		for _, line := range strings.Split(info, "\r\n") {
-			k, v, _ := strings.Cut(line, ":")
-			if k == "keyspace_hits" || k == "keyspace_misses" {
-				i, err := strconv.ParseInt(v, 10, 64)
-				require.NoError(t, err)
-				n += i
-			}
-		}
-	}
-	return n
+	return RedisInfo(t, "stats", addrs, "keyspace_hits", "keyspace_misses")
 }
