@@ -90,13 +90,9 @@ func zhimaFromEnv() (*Zhima, error) {
 	if err != nil || (ret == "" && appID == "") {
 		return nil, err
 	}
-	cfg, err := alipay.ConfigFromEnv()
+	client, err := alipay.FromEnv()
 	if err != nil {
 		return nil, fmt.Errorf("Zhima results need the Alipay configuration of zhima-init: %w", err)
-	}
-	client, err := alipay.New(cfg)
-	if err != nil {
-		return nil, err
 	}
 	z := &Zhima{Upstream: client}
 	if ret != "" {

@@ -23,11 +23,7 @@ func main() {
 // build reads the configuration and parses the keys once, at start: a
 // missing or malformed value stops the function with a message naming it.
 func build(door frontdoor.Door) (fcrt.Function, error) {
-	cfg, err := antom.ConfigFromEnv()
-	if err != nil {
-		return fcrt.Function{}, err
-	}
-	client, err := antom.New(cfg)
+	client, err := antom.FromEnv()
 	if err != nil {
 		return fcrt.Function{}, err
 	}

@@ -26,11 +26,7 @@ func main() {
 // build reads the configuration once, at start: a missing or malformed key
 // stops the function with a message naming its variable.
 func build(door frontdoor.Door) (fcrt.Function, error) {
-	cfg, err := alipay.ConfigFromEnv()
-	if err != nil {
-		return fcrt.Function{}, err
-	}
-	client, err := alipay.New(cfg)
+	client, err := alipay.FromEnv()
 	if err != nil {
 		return fcrt.Function{}, err
 	}

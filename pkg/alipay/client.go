@@ -412,3 +412,13 @@ func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
 }
+
+// FromEnv builds the process's client from the environment (ConfigFromEnv):
+// what zhima-init and the callback's Zhima results start with.
+func FromEnv() (*Client, error) {
+	cfg, err := ConfigFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	return New(cfg)
+}

@@ -344,3 +344,12 @@ var resultCodes = map[string]struct {
 	"REPEAT_REQ_INCONSISTENT": {http.StatusConflict, "This authenticationRequestId was used with other parameters; use a new id to send a new code."},
 	"INVALID_SIGNATURE":       {0, "Check that ANTOM_PRIVATE_KEY matches the public key uploaded to the Antom Dashboard."},
 }
+
+// FromEnv builds the process's client from the environment (ConfigFromEnv).
+func FromEnv() (*Client, error) {
+	cfg, err := ConfigFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	return New(cfg)
+}
