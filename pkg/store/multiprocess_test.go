@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/idverify/fc-kyc/pkg/store"
+	"github.com/idverify/fc-kyc/pkg/testproc"
 )
 
 const (
@@ -45,17 +46,28 @@ func TestFileMultiProcess(t *testing.T) {
 
 	barrier := filepath.Join(t.TempDir(), "go")
 	var cmds []*exec.Cmd
-	var outs []*strings.Builder
+	var outs []*testproc.Buffer
 	for i := range procs {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestFileHelperProcess$", "-test.count=1")
 		cmd.Env = append(os.Environ(), helperDirEnv+"="+dir, helperGoEnv+"="+barrier, fmt.Sprintf("%s=p%d", helperNameEnv, i))
-		out := &strings.Builder{}
+		out := &testproc.Buffer{}
 		cmd.Stdout, cmd.Stderr = out, out
 		require.NoError(t, cmd.Start())
 		cmds, outs = append(cmds, cmd), append(outs, out)
 	}
-	// Let every process open the store and wait at the barrier, then go.
-	time.Sleep(500 * time.Millisecond)
+	// Once every process has opened the store and waits at the barrier, go.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		ready := 0
+		for _, out := range outs {
+			if strings.Contains(out.String(), "ready\n") {
+				ready++
+			}
+		}
+		if ready == procs {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "%d of %d helpers ready", ready, procs)
+	}
 	require.NoError(t, os.WriteFile(barrier, nil, 0o600))
 
 	var winners []string
@@ -95,6 +107,7 @@ func TestFileHelperProcess(t *testing.T) {
 	name := os.Getenv(helperNameEnv)
 	s, err := store.NewFile(dir, store.Options{})
 	require.NoError(t, err)
+	fmt.Println("ready")
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Millisecond) {
 		if _, err := os.Stat(os.Getenv(helperGoEnv)); err == nil {
 			break
