@@ -2,10 +2,13 @@ package testproc
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -40,24 +43,44 @@ func Redis(t testing.TB) *RedisServer {
 	if err != nil {
 		t.Skip("redis-server is not on PATH: install it (Debian: apt-get install redis-server) to run the Redis tests")
 	}
-	port := FreePort(t)
-	r := &RedisServer{
-		URL: "redis://127.0.0.1:" + port + "/0", Addr: "127.0.0.1:" + port,
-		t: t, bin: bin, dir: t.TempDir(), port: port,
-	}
+	r := &RedisServer{t: t, bin: bin, dir: t.TempDir()}
 	t.Cleanup(func() { r.kill() })
-	r.Start()
-	return r
+	// FreePort's port is free when it returns, not when redis-server binds
+	// it: another test process may take it in between. The server then
+	// exits saying so, and gets another port.
+	for attempt := 1; ; attempt++ {
+		r.port = FreePort(t)
+		r.URL, r.Addr = "redis://127.0.0.1:"+r.port+"/0", "127.0.0.1:"+r.port
+		err := r.start()
+		if err == nil {
+			return r
+		}
+		if !portTaken(err) || attempt == 5 {
+			t.Fatal(err)
+		}
+	}
+}
+
+// portTaken says whether err is a redis-server's exit because its port was
+// taken before it could bind it.
+func portTaken(err error) bool {
+	return strings.Contains(err.Error(), "Address already in use")
 }
 
 // Start starts the server again after Stop, on the same port, with the data
 // it had when stopped.
 func (r *RedisServer) Start() {
 	r.t.Helper()
+	if err := r.start(); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func (r *RedisServer) start() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.cmd != nil {
-		r.t.Fatal("testproc: redis-server is already running")
+		return errors.New("testproc: redis-server is already running")
 	}
 	cmd := exec.Command(r.bin,
 		"--bind", "127.0.0.1", "--port", r.port, "--dir", r.dir,
@@ -67,27 +90,16 @@ func (r *RedisServer) Start() {
 	r.out = &Buffer{}
 	cmd.Stdout, cmd.Stderr = r.out, r.out
 	if err := cmd.Start(); err != nil {
-		r.t.Fatalf("testproc: start redis-server: %v", err)
+		return fmt.Errorf("testproc: start redis-server: %w", err)
 	}
 	r.cmd, r.done = cmd, make(chan error, 1)
 	go func() { r.done <- cmd.Wait() }()
-
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if err := ping(r.Addr); err == nil {
-			return
-		}
-		select {
-		case err := <-r.done:
-			r.cmd = nil
-			r.t.Fatalf("testproc: redis-server exited before answering PING: %v\n%s", err, r.out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			r.t.Fatalf("testproc: redis-server did not answer PING on %s within 10s\n%s", r.Addr, r.out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := waitFor(func() error { return servedBy(r.Addr, cmd.Process.Pid) }, r.done); err != nil {
+		_ = cmd.Process.Kill()
+		r.cmd = nil
+		return fmt.Errorf("testproc: redis-server on %s: %w\n%s", r.Addr, err, r.out.String())
 	}
+	return nil
 }
 
 // Stop shuts the server down, as an outage would: clients get connection
@@ -156,6 +168,43 @@ func ping(addr string) error {
 		return fmt.Errorf("PING answered %q", reply)
 	}
 	return nil
+}
+
+// servedBy checks that the redis-server answering at addr is process pid:
+// another test's server that took the port between FreePort and this one's
+// bind would otherwise answer in its place, while this one exits.
+func servedBy(addr string, pid int) error {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write([]byte("INFO server\r\n")); err != nil {
+		return err
+	}
+	rd := bufio.NewReader(c)
+	head, err := rd.ReadString('\n')
+	if err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(strings.TrimPrefix(strings.TrimSpace(head), "$"))
+	if err != nil || !strings.HasPrefix(head, "$") {
+		return fmt.Errorf("INFO server answered %q", strings.TrimSpace(head))
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(rd, body); err != nil {
+		return err
+	}
+	for _, line := range strings.Split(string(body), "\r\n") {
+		if v, ok := strings.CutPrefix(line, "process_id:"); ok {
+			if v != strconv.Itoa(pid) {
+				return fmt.Errorf("another redis-server (process %s) answers on %s", v, addr)
+			}
+			return nil
+		}
+	}
+	return errors.New("INFO server names no process_id")
 }
 
 // command sends one inline command and returns the first line of the reply.

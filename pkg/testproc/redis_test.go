@@ -53,3 +53,14 @@ func TestRedisPauseResume(t *testing.T) {
 	srv.Resume()
 	assert.NoError(t, ping(srv.Addr))
 }
+
+// A port another process took between FreePort and the bind is told apart
+// from other failures, so that Redis tries another port instead of failing.
+func TestRedisOnATakenPortIsToldApart(t *testing.T) {
+	first := Redis(t) // skips without redis-server
+	r := &RedisServer{t: t, bin: first.bin, dir: t.TempDir(), port: first.port, Addr: first.Addr}
+	err := r.start()
+	require.Error(t, err, "a second server on a taken port")
+	assert.True(t, portTaken(err), "the error says the port was taken: %v", err)
+	assert.False(t, portTaken(os.ErrNotExist))
+}

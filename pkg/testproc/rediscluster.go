@@ -53,37 +53,18 @@ func StartRedisCluster(dir string) (*RedisCluster, error) {
 		}
 	}()
 	for i := range 3 {
-		port, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		bus, err := freePort()
-		if err != nil {
-			return nil, err
-		}
 		nodeDir := filepath.Join(dir, fmt.Sprintf("node%d", i))
 		if err := os.MkdirAll(nodeDir, 0o700); err != nil {
 			return nil, err
 		}
-		cmd := exec.Command(server,
-			"--bind", "127.0.0.1", "--port", port, "--cluster-port", bus, "--dir", nodeDir,
-			"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000",
-			"--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning",
-		)
-		out := &Buffer{}
-		cmd.Stdout, cmd.Stderr = out, out
-		dieWithParent(cmd)
-		if err := cmd.Start(); err != nil {
-			return nil, fmt.Errorf("testproc: start redis-server (cluster node): %w", err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		c.procs, c.dones, c.outs = append(c.procs, cmd), append(c.dones, done), append(c.outs, out)
-		c.Addrs = append(c.Addrs, "127.0.0.1:"+port)
-	}
-	for i, addr := range c.Addrs {
-		if err := waitFor(func() error { return ping(addr) }, c.dones[i]); err != nil {
-			return nil, fmt.Errorf("testproc: cluster node %s: %w\n%s", addr, err, c.outs[i].String())
+		for attempt := 1; ; attempt++ { // a port taken before the bind: others (as Redis)
+			err := c.startNode(server, nodeDir)
+			if err == nil {
+				break
+			}
+			if !portTaken(err) || attempt == 5 {
+				return nil, err
+			}
 		}
 	}
 	args := append([]string{"--cluster", "create"}, c.Addrs...)
@@ -109,6 +90,41 @@ func StartRedisCluster(dir string) (*RedisCluster, error) {
 	c.URL = "redis+cluster://" + c.Addrs[0] + "?addr=" + c.Addrs[1] + "&addr=" + c.Addrs[2]
 	ok = true
 	return c, nil
+}
+
+// startNode runs one cluster node on free ports and waits until it answers
+// PING; a node that does not is stopped.
+func (c *RedisCluster) startNode(server, nodeDir string) error {
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	bus, err := freePort()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(server,
+		"--bind", "127.0.0.1", "--port", port, "--cluster-port", bus, "--dir", nodeDir,
+		"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000",
+		"--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning",
+	)
+	out := &Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	dieWithParent(cmd)
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("testproc: start redis-server (cluster node): %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	addr := "127.0.0.1:" + port
+	if err := waitFor(func() error { return servedBy(addr, cmd.Process.Pid) }, done); err != nil {
+		_ = cmd.Process.Kill()
+		<-done
+		return fmt.Errorf("testproc: cluster node %s: %w\n%s", addr, err, out.String())
+	}
+	c.procs, c.dones, c.outs = append(c.procs, cmd), append(c.dones, done), append(c.outs, out)
+	c.Addrs = append(c.Addrs, addr)
+	return nil
 }
 
 // Close stops every node.

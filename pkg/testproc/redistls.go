@@ -44,7 +44,27 @@ func RedisTLS(t testing.TB) *RedisTLSServer {
 	}
 	dir := t.TempDir()
 	caFile, certFile, keyFile, roots := makeCerts(t, dir)
-	port := FreePort(t)
+	var addr string
+	for attempt := 1; ; attempt++ { // a port taken before the bind: another one (as Redis)
+		addr = "127.0.0.1:" + FreePort(t)
+		out, err := startTLSNode(t, bin, dir, addr, caFile, certFile, keyFile, roots)
+		if err == nil {
+			break
+		}
+		if strings.Contains(out, "tls") && strings.Contains(strings.ToLower(out), "bad directive") {
+			t.Skipf("this redis-server was built without TLS (%s): install one with TLS (Debian's is) to run the Redis TLS tests", strings.TrimSpace(out))
+		}
+		if !portTaken(err) || attempt == 5 {
+			t.Fatal(err)
+		}
+	}
+	return &RedisTLSServer{URL: "rediss://" + addr + "/0?tls_ca_file=" + url.QueryEscape(caFile), CAFile: caFile}
+}
+
+// startTLSNode runs redis-server with TLS only on addr until t ends, and
+// waits until it answers PING over TLS; it returns what the server printed.
+func startTLSNode(t testing.TB, bin, dir, addr, caFile, certFile, keyFile string, roots *x509.CertPool) (string, error) {
+	_, port, _ := strings.Cut(addr, ":")
 	cmd := exec.Command(bin,
 		"--bind", "127.0.0.1", "--port", "0", "--tls-port", port, "--dir", dir,
 		"--tls-cert-file", certFile, "--tls-key-file", keyFile, "--tls-ca-cert-file", caFile,
@@ -55,7 +75,7 @@ func RedisTLS(t testing.TB) *RedisTLSServer {
 	cmd.Stdout, cmd.Stderr = out, out
 	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("testproc: start redis-server: %v", err)
+		return "", fmt.Errorf("testproc: start redis-server: %w", err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -63,14 +83,10 @@ func RedisTLS(t testing.TB) *RedisTLSServer {
 		_ = cmd.Process.Kill()
 		<-done
 	})
-	addr := "127.0.0.1:" + port
 	if err := waitFor(func() error { return pingTLS(addr, roots) }, done); err != nil {
-		if strings.Contains(out.String(), "tls") && strings.Contains(strings.ToLower(out.String()), "bad directive") {
-			t.Skipf("this redis-server was built without TLS (%s): install one with TLS (Debian's is) to run the Redis TLS tests", strings.TrimSpace(out.String()))
-		}
-		t.Fatalf("testproc: redis-server over TLS on %s: %v\n%s", addr, err, out.String())
+		return out.String(), fmt.Errorf("testproc: redis-server over TLS on %s: %w\n%s", addr, err, out.String())
 	}
-	return &RedisTLSServer{URL: "rediss://" + addr + "/0?tls_ca_file=" + url.QueryEscape(caFile), CAFile: caFile}
+	return out.String(), nil
 }
 
 // makeCerts writes a certificate authority and a server certificate for
