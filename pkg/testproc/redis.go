@@ -2,6 +2,8 @@ package testproc
 
 import (
 	"bufio"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -159,11 +161,16 @@ func (r *RedisServer) kill() {
 	r.cmd = nil
 }
 
-func ping(addr string) error {
-	reply, err := command(addr, "PING")
+// ping sends PING.
+func ping(addr string) error { return pingVia(addr, nil) }
+
+// pingVia sends PING, over TLS trusting roots when they are given.
+func pingVia(addr string, roots *x509.CertPool) error {
+	c, _, reply, err := send(addr, roots, "PING")
 	if err != nil {
 		return err
 	}
+	c.Close()
 	if reply != "+PONG" {
 		return fmt.Errorf("PING answered %q", reply)
 	}
@@ -174,23 +181,14 @@ func ping(addr string) error {
 // another test's server that took the port between FreePort and this one's
 // bind would otherwise answer in its place, while this one exits.
 func servedBy(addr string, pid int) error {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
+	c, rd, head, err := send(addr, nil, "INFO server")
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := c.Write([]byte("INFO server\r\n")); err != nil {
-		return err
-	}
-	rd := bufio.NewReader(c)
-	head, err := rd.ReadString('\n')
-	if err != nil {
-		return err
-	}
-	n, err := strconv.Atoi(strings.TrimPrefix(strings.TrimSpace(head), "$"))
+	n, err := strconv.Atoi(strings.TrimPrefix(head, "$"))
 	if err != nil || !strings.HasPrefix(head, "$") {
-		return fmt.Errorf("INFO server answered %q", strings.TrimSpace(head))
+		return fmt.Errorf("INFO server answered %q", head)
 	}
 	body := make([]byte, n)
 	if _, err := io.ReadFull(rd, body); err != nil {
@@ -209,17 +207,41 @@ func servedBy(addr string, pid int) error {
 
 // command sends one inline command and returns the first line of the reply.
 func command(addr, cmd string) (string, error) {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		return "", err
+	c, _, reply, err := send(addr, nil, cmd)
+	if c != nil {
+		c.Close()
 	}
-	defer c.Close()
+	return reply, err
+}
+
+// send dials addr (over TLS trusting roots, when they are given), sends one
+// inline command, and returns the connection, its reader for the rest of
+// the reply and the reply's first line. The caller closes the connection
+// when err is nil.
+func send(addr string, roots *x509.CertPool, cmd string) (net.Conn, *bufio.Reader, string, error) {
+	d := &net.Dialer{Timeout: time.Second}
+	var c net.Conn
+	var err error
+	if roots != nil {
+		c, err = tls.DialWithDialer(d, "tcp", addr, &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12})
+	} else {
+		c, err = d.Dial("tcp", addr)
+	}
+	if err != nil {
+		return nil, nil, "", err
+	}
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
 	if _, err := c.Write([]byte(cmd + "\r\n")); err != nil {
-		return "", err
+		c.Close()
+		return nil, nil, "", err
 	}
-	line, err := bufio.NewReader(c).ReadString('\n')
-	return strings.TrimSpace(line), err
+	rd := bufio.NewReader(c)
+	line, err := rd.ReadString('\n')
+	if err != nil {
+		c.Close()
+		return nil, nil, strings.TrimSpace(line), err
+	}
+	return c, rd, strings.TrimSpace(line), nil
 }
 
 // Monitor starts Redis's MONITOR on a connection of its own and returns a

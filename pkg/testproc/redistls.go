@@ -1,11 +1,9 @@
 package testproc
 
 import (
-	"bufio"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -83,7 +81,7 @@ func startTLSNode(t testing.TB, bin, dir, addr, caFile, certFile, keyFile string
 		_ = cmd.Process.Kill()
 		<-done
 	})
-	if err := waitFor(func() error { return pingTLS(addr, roots) }, done); err != nil {
+	if err := waitFor(func() error { return pingVia(addr, roots) }, done); err != nil {
 		return out.String(), fmt.Errorf("testproc: redis-server over TLS on %s: %w\n%s", addr, err, out.String())
 	}
 	return out.String(), nil
@@ -136,26 +134,4 @@ func makeCerts(t testing.TB, dir string) (caFile, certFile, keyFile string, root
 	roots.AddCert(ca)
 	return write("ca.pem", "CERTIFICATE", ca.Raw), write("server.pem", "CERTIFICATE", srv.Raw),
 		write("server.key", "PRIVATE KEY", keyDER), roots
-}
-
-// pingTLS sends PING over TLS, trusting roots.
-func pingTLS(addr string, roots *x509.CertPool) error {
-	c, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr,
-		&tls.Config{RootCAs: roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12})
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := c.Write([]byte("PING\r\n")); err != nil {
-		return err
-	}
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil {
-		return err
-	}
-	if strings.TrimSpace(line) != "+PONG" {
-		return fmt.Errorf("PING answered %q", line)
-	}
-	return nil
 }
