@@ -259,7 +259,6 @@ func TestEndToEnd(t *testing.T) {
 
 func TestStartRefusesBadConfiguration(t *testing.T) {
 	e2e.RefusesToStart(t, "bank-verify",
-		e2e.BadStart{Name: "no AUTH_MODE", Want: "AUTH_MODE is required"},
 		e2e.BadStart{Name: "unknown param type", Env: []string{"AUTH_MODE=none", "BANK_VERIFY_PARAM_TYPE=sha1"}, Want: "BANK_VERIFY_PARAM_TYPE"},
 		e2e.BadStart{Name: "upper-case param type", Env: []string{"AUTH_MODE=none", "BANK_VERIFY_PARAM_TYPE=MD5"}, Want: "BANK_VERIFY_PARAM_TYPE"},
 		e2e.BadStart{Name: "http endpoint off loopback", Env: []string{"AUTH_MODE=none", "CLOUDAUTH_ENDPOINT=http://10.0.0.1:8600"}, Want: "CLOUDAUTH_ENDPOINT"},

@@ -42,7 +42,7 @@ func TestStartRefusesMissingOrMalformedSecurityConfiguration(t *testing.T) {
 		env  []string
 		want string // the variable the message must name
 	}{
-		{"no AUTH_MODE", nil, "AUTH_MODE"},
+		{"no AUTH_MODE", nil, "AUTH_MODE is required"},
 		{"unknown AUTH_MODE", []string{"AUTH_MODE=open"}, "AUTH_MODE"},
 		{"apikey without hashes", []string{"AUTH_MODE=apikey"}, "API_KEY_HASHES"},
 		{"apikey with a malformed hash", []string{"AUTH_MODE=apikey", "API_KEY_HASHES=not-a-sha256"}, "API_KEY_HASHES"},
