@@ -93,7 +93,7 @@ func StartRedisCluster(dir string) (*RedisCluster, error) {
 }
 
 // startNode runs one cluster node on free ports and waits until it answers
-// PING; a node that does not is stopped.
+// as itself (servedBy); a node that does not is stopped.
 func (c *RedisCluster) startNode(server, nodeDir string) error {
 	port, err := freePort()
 	if err != nil {
