@@ -37,8 +37,9 @@ type RedisServer struct {
 }
 
 // Redis starts redis-server on a free loopback port and waits until it
-// answers as itself (servedBy); it is stopped when the test ends. The test is skipped when
-// redis-server is not installed (CI installs it: see .ci/run).
+// answers as itself (servedBy); it is stopped when the test ends. The test
+// is skipped when redis-server is not installed (CI installs it: see
+// .ci/run).
 func Redis(t testing.TB) *RedisServer {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
