@@ -1,6 +1,9 @@
 package devstack
 
-import "syscall"
+import (
+	"syscall"
+	"time"
+)
 
 // KillForTest kills the process called name, as if it had crashed.
 func KillForTest(s *Stack, name string) error {
@@ -10,4 +13,12 @@ func KillForTest(s *Stack, name string) error {
 		}
 	}
 	return nil
+}
+
+// SetShutdownTimeout sets how long Stop waits before it kills, until the
+// test ends.
+func SetShutdownTimeout(t interface{ Cleanup(func()) }, d time.Duration) {
+	old := shutdownTimeout
+	shutdownTimeout = d
+	t.Cleanup(func() { shutdownTimeout = old })
 }

@@ -45,8 +45,11 @@ const (
 	defaultTimer          = 5 * time.Second
 	defaultReconcileAfter = 10 * time.Second // the callback's RECONCILE_AFTER in the stack
 	startTimeout          = 10 * time.Second
-	shutdownTimeout       = 10 * time.Second
 )
+
+// shutdownTimeout is how long Stop waits after SIGTERM before it kills
+// what is still running (a variable for the tests).
+var shutdownTimeout = 10 * time.Second
 
 // Config is how a stack runs.
 type Config struct {
@@ -368,11 +371,14 @@ func (s *Stack) Stop() {
 		for i := len(s.procs) - 1; i >= 0; i-- {
 			_ = s.procs[i].cmd.Process.Signal(syscall.SIGTERM)
 		}
-		deadline := time.After(shutdownTimeout)
+		// Done stays closed once the grace period is over, so every
+		// process still running then is killed, not only the first.
+		grace, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
 		for _, p := range s.procs {
 			select {
 			case <-p.done:
-			case <-deadline:
+			case <-grace.Done():
 				_ = p.cmd.Process.Kill()
 				<-p.done
 			}
