@@ -78,7 +78,6 @@ type Stack struct {
 	cfg      Config
 	out      *lineWriter
 	procs    []*proc
-	results  *Results
 	srv      *http.Server
 	idp      *idp
 	demoSrv  *http.Server
@@ -116,9 +115,6 @@ func (s *Stack) URL(name string) string {
 
 // StoreDir is the file store's directory.
 func (s *Stack) StoreDir() string { return s.storeDir }
-
-// Results is the stack's webhook receiver.
-func (s *Stack) Results() *Results { return s.results }
 
 // Start brings the stack up and returns once every process listens. When
 // any part cannot start (a port in use, a binary missing or refusing its
@@ -166,10 +162,10 @@ func (s *Stack) start() error {
 	if err != nil {
 		return portError("the results receiver", addr, err)
 	}
-	s.results = NewResults([]byte(webhookSecret), func(format string, args ...any) {
+	results := NewResults([]byte(webhookSecret), func(format string, args ...any) {
 		s.out.printf("results", format, args...)
 	})
-	s.srv = &http.Server{Handler: s.results.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	s.srv = &http.Server{Handler: results.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = s.srv.Serve(l) }()
 
 	// The demo origin next: it serves the JWKS the functions fetch at start.
@@ -428,11 +424,11 @@ func (r timerReport) didSomething() bool {
 	return r.Recorded+r.Expired+r.Errors+r.Delivered+r.NotDelivered > 0
 }
 
-// TimerEvent is the body FC's timer trigger sends.
-const TimerEvent = `{"triggerTime":"2026-01-01T00:00:00Z","triggerName":"reconcile","payload":""}`
+// timerEvent is the body FC's timer trigger sends.
+const timerEvent = `{"triggerTime":"2026-01-01T00:00:00Z","triggerName":"reconcile","payload":""}`
 
 func invokeTimer(ctx context.Context, c *http.Client, base string) (timerReport, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/invoke", strings.NewReader(TimerEvent))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/invoke", strings.NewReader(timerEvent))
 	if err != nil {
 		return timerReport{}, err
 	}
