@@ -3,10 +3,13 @@ package securitytest
 import (
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/pem"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,19 +17,15 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/require"
 
-	"crypto/sha256"
-	"encoding/hex"
 	"github.com/idverify/fc-kyc/internal/contract"
 	"github.com/idverify/fc-kyc/internal/e2e"
 	"github.com/idverify/fc-kyc/pkg/emulator"
 	"github.com/idverify/fc-kyc/pkg/testproc"
-	"strings"
 )
 
 const (
-	modulePath = "github.com/idverify/fc-kyc"
-	issuer     = "https://idp.shop.example/"
-	audience   = "kyc-functions"
+	issuer   = "https://idp.shop.example/"
+	audience = "kyc-functions"
 )
 
 // requests is how many requests for action reached the emulator e.

@@ -1,7 +1,6 @@
 package securitytest
 
 import (
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -56,18 +55,15 @@ func TestStartRefusesMissingOrMalformedSecurityConfiguration(t *testing.T) {
 		{"jwt with a missing key file", append(jwt, "AUTH_JWT_PUBLIC_KEY_FILE="+keyFile+".gone"), "AUTH_JWT_PUBLIC_KEY_FILE"},
 		{"jwt with a malformed JWKS", append(jwt, `AUTH_JWKS={"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"}]}`), "AUTH_JWKS"},
 		{"jwt with a JWKS URL over http", append(jwt, "AUTH_JWKS_URL=http://idp.example.com/jwks"), "AUTH_JWKS_URL"},
-		{"jwt with an unreachable JWKS URL", append(jwt, "AUTH_JWKS_URL="+unreachableURL(t, "/jwks")), "AUTH_JWKS_URL"},
+		{"jwt with an unreachable JWKS URL", append(jwt, "AUTH_JWKS_URL=http://127.0.0.1:"+testproc.FreePort(t)+"/jwks"), "AUTH_JWKS_URL"},
 		{"CORS wildcard", []string{"AUTH_MODE=none", "CORS_ALLOWED_ORIGINS=*"}, "CORS_ALLOWED_ORIGINS"},
 		{"malformed limit", []string{"AUTH_MODE=none", "RATE_LIMIT_PER_SUBJECT=lots"}, "RATE_LIMIT_PER_SUBJECT"},
 		{"malformed caller limit", []string{"AUTH_MODE=none", "RATE_LIMIT_PER_CALLER=10"}, "RATE_LIMIT_PER_CALLER"},
 	}
 	for _, fn := range authenticatedFunctions(t) {
-		bin := testproc.Build(t, modulePath+"/functions/"+fn)
 		for _, tt := range tests {
 			t.Run(fn+"/"+tt.name, func(t *testing.T) {
-				env := append(append(upstreamEnv(fn), "STORE_URL=file://"+t.TempDir()), tt.env...)
-				out, err := testproc.RunOnce(bin, env...)
-				require.Error(t, err, "the function must not start:\n%s", out)
+				out := e2e.StartFails(t, fn, append(append(upstreamEnv(fn), "STORE_URL=file://"+t.TempDir()), tt.env...)...)
 				assert.Contains(t, out, tt.want)
 				assert.Contains(t, out, "function stopped")
 			})
@@ -82,15 +78,4 @@ func upstreamEnv(fn string) []string {
 		return emulator.ClientEnv(emulator.Upstream(f.Upstream), "http://127.0.0.1:9")
 	}
 	return nil
-}
-
-// unreachableURL is a loopback URL nothing listens on: the port of a
-// listener the test opened and closed.
-func unreachableURL(t *testing.T, path string) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	return "http://" + addr + path
 }
