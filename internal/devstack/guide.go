@@ -8,12 +8,19 @@ import (
 // Guide is what a person can try on the running stack, with its own URLs.
 func (s *Stack) Guide() string {
 	var b strings.Builder
-	_ = guide.Execute(&b, map[string]any{
+	data := map[string]any{
 		"ekyc": s.URL("ekyc-init"), "bank": s.URL("bank-verify"), "zhima": s.URL("zhima-init"),
 		"otp": s.URL("otp-init"), "callback": s.URL("callback"), "emulator": s.URL("emulator"),
 		"result": s.URL("result"), "demo": s.URL("demo"), "aud": Audience,
-		"results": s.URL("results"), "store": s.storeDir, "timer": s.cfg.Timer.String(), "after": s.cfg.ReconcileAfter.String(),
-	})
+		"results": s.URL("results"), "store": s.storeDir, "after": s.cfg.ReconcileAfter.String(),
+		// The timer: how often it runs, and how soon it records a result no
+		// callback reported ("" when -timer is negative: it never runs).
+		"timer": "", "within": "", "event": timerEvent,
+	}
+	if s.cfg.Timer > 0 {
+		data["timer"], data["within"] = s.cfg.Timer.String(), (s.cfg.ReconcileAfter + s.cfg.Timer).String()
+	}
+	_ = guide.Execute(&b, data)
 	return b.String()
 }
 
@@ -26,7 +33,7 @@ and CORS for the demo page's origin only.
   emulator {{.emulator}}   results (the merchant's webhook receiver) {{.results}}
   store: {{.store}} (this run's own; removed on exit)
   the HTTP contract (OpenAPI 3.1): {{.results}}/openapi.yaml
-  the callback's timer runs every {{.timer}} (RECONCILE_AFTER={{.after}})
+  {{if .timer}}the callback's timer runs every {{.timer}}{{else}}the callback's timer does not run (-timer is negative){{end}} (RECONCILE_AFTER={{.after}})
 
 Demo page: open {{.demo}}/ in a browser. It is a merchant's front-end on its own
 origin: pick a user (alice, bob), then try eKYC, Zhima, OTP and a bank card; each
@@ -40,7 +47,9 @@ With curl, get a token first (any user name; the limits count per user):
 eKYC: start a transaction, open its Result.TransactionUrl, press Pass or Fail.
 The callback confirms the result with CheckResult, records it once and posts
 it here; the "results" line shows it, signature verified. "... callback lost"
-completes without notifying: the timer records it within about 15 s.
+completes without notifying: {{if .within}}the timer records it within about {{.within}}.{{else}}the timer does not run here: invoke it by hand (
+  curl -s {{.callback}}/invoke -H 'x-fc-control-path: /invoke' -d '{{.event}}'
+) once it is RECONCILE_AFTER old.{{end}}
 The result function shows it to alice (the user who started it) only.
 
   curl -s {{.ekyc}}/ -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
