@@ -37,3 +37,11 @@ func TestProcessesPointClientsAtTheEmulator(t *testing.T) {
 	assert.Subset(t, callback.env, emulator.ClientEnv(emulator.Alipay, emu))
 	assert.Contains(t, callback.env, "ZHIMA_RETURN_URL="+s.URL("callback")+"/zhima/return")
 }
+
+// The functions' ports stay clear of the stack's own (demo page, results
+// receiver, emulator): a seventh function needs those moved first.
+func TestFunctionPortsAreBelowTheStacksOwn(t *testing.T) {
+	for _, f := range registry.Functions {
+		assert.Less(t, f.PortOffset, min(demoOffset, resultsOffset, emulatorOffset), "%s's port offset", f.Name)
+	}
+}
