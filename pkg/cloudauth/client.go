@@ -169,9 +169,6 @@ func New(cfg Config) (*Client, error) {
 	}, nil
 }
 
-// Endpoint is the host the client calls.
-func (c *Client) Endpoint() string { return c.host }
-
 // parseEndpoint accepts a bare host or a URL and returns host[:port] and protocol.
 func parseEndpoint(ep string) (host, protocol string, err error) {
 	ep = strings.TrimSpace(ep)
