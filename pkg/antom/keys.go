@@ -8,10 +8,6 @@ import (
 	"github.com/idverify/fc-kyc/pkg/rsakey"
 )
 
-// ErrKeyFormat is returned for a key that is neither PEM nor bare base64 DER
-// of a supported RSA key.
-var ErrKeyFormat = rsakey.ErrFormat
-
 // ParsePrivateKey reads the merchant's RSA private key as PEM or as bare
 // base64 DER, in PKCS#8 (what the Java, Go and .NET SDKs take and the
 // Dashboard recipe produces) or PKCS#1 (what the PHP and Python SDKs wrap).
@@ -23,7 +19,8 @@ func ParsePrivateKey(s string) (*rsa.PrivateKey, error) {
 }
 
 // ParsePublicKey reads an RSA public key (Antom's, from the Dashboard) as
-// PEM or bare base64 DER, X.509 SubjectPublicKeyInfo or PKCS#1.
+// PEM or bare base64 DER, X.509 SubjectPublicKeyInfo or PKCS#1, or a
+// certificate's (pkg/rsakey).
 func ParsePublicKey(s string) (*rsa.PublicKey, error) {
 	k, err := rsakey.ParsePublic(s)
 	return k, keyError("public", err)

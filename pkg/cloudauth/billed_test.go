@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 
@@ -29,6 +30,7 @@ func TestUnbilled(t *testing.T) {
 		{"throttled", upstreamError(ctx, &statusError{Status: 403, Code: "Throttling.Api"}), true},
 		{"503", upstreamError(ctx, &statusError{Status: 503, Code: "ServiceUnavailable"}), true},
 		{"never connected", upstreamError(ctx, dial), true},
+		{"held: not sent while a throttling wait runs", throttled(bankMetaOp, 5*time.Second), true},
 		{"refused by the budget", fmt.Errorf("wrapped: %w", &apierr.Error{Code: "Throttling", Err: budget.ErrNotSent}), true},
 		{"500 (may have been served)", upstreamError(ctx, &statusError{Status: 500, Code: "InternalError"}), false},
 		{"reset after sending", upstreamError(ctx, reset), false},

@@ -169,9 +169,6 @@ func New(cfg Config) (*Client, error) {
 	}, nil
 }
 
-// Endpoint is the host the client calls.
-func (c *Client) Endpoint() string { return c.host }
-
 // parseEndpoint accepts a bare host or a URL and returns host[:port] and protocol.
 func parseEndpoint(ep string) (host, protocol string, err error) {
 	ep = strings.TrimSpace(ep)
@@ -362,11 +359,15 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
+// errHeld marks a call not sent because the service asked, in an earlier
+// answer to this instance, for no call yet (throttled): Unbilled reads it.
+var errHeld = errors.New("not sent: the service asked for no call before its wait has passed")
+
 // throttled is the answer to a call not sent because the service asked,
 // in an earlier answer to this instance, for no call of op before left has
 // passed: the upstream's own code, and its wait as Retry-After.
 func throttled(op operation, left time.Duration) error {
-	return &apierr.Error{Code: "Throttling.Api", RetryAfter: max(left, time.Second),
+	return &apierr.Error{Code: "Throttling.Api", RetryAfter: max(left, time.Second), Err: errHeld,
 		Message: "ID Verification limits calls per Alibaba Cloud account and asked for no " + op.action +
 			" call before Retry-After has passed; try again then. (Not sent.)"}
 }

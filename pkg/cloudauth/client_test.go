@@ -377,6 +377,7 @@ func TestThrottlingWaitIsHonoured(t *testing.T) {
 		assert.Equal(t, "Throttling.Api", apierr.As(err).Code)
 		assert.Equal(t, http.StatusServiceUnavailable, apierr.Status(err))
 		assert.Greater(t, apierr.As(err).RetryAfter, 10*time.Second, "what is left of the 12 s")
+		assert.True(t, Unbilled(err), "a call not sent gives its abuse-limit slots back")
 
 		// Other actions are not held.
 		_, err = c.Initialize(akCtx, initReq())

@@ -178,8 +178,10 @@ func (e *statusError) Error() string {
 }
 
 // statusErrorOf reads an error answer as the SDK does: JSON, or XML when the
-// gateway says text/xml; Code, Message and RequestId in either case of their
-// first letter (encoding/json matches names without regard to case).
+// gateway says text/xml. Code, Message and RequestId are read in either case
+// of their first letter from JSON (encoding/json matches names without
+// regard to case), but only capitalised, as the gateway writes them, from
+// XML (encoding/xml matches names exactly; the SDK also takes "code").
 func statusErrorOf(res *http.Response, body []byte) error {
 	var a struct {
 		RequestId string

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/idverify/fc-kyc/pkg/credentials"
+	"github.com/idverify/fc-kyc/pkg/emulator"
 	"github.com/idverify/fc-kyc/pkg/testproc"
 )
 
@@ -185,16 +186,41 @@ func TestWireEqualsCallApi(t *testing.T) {
 }
 
 // TestNonceIsNewPerAttempt: a retry must not reuse the nonce, or the
-// gateway refuses it as a replay (SignatureNonceUsed).
+// gateway refuses it as a replay (SignatureNonceUsed). The emulator refuses
+// a nonce it has seen, as the gateway does, so a CheckResult repeated after
+// two 503s succeeds only if each of its three attempts draws a new one.
 func TestNonceIsNewPerAttempt(t *testing.T) {
-	seen := map[string]bool{}
-	for range 100 {
-		n := newNonce()
-		require.Len(t, n, 32)
-		require.False(t, seen[n], "nonce %s repeated", n)
-		seen[n] = true
+	var mu sync.Mutex
+	var nonces []string
+	emu, c := newEmulator(t, Config{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		mu.Lock()
+		for name, v := range r.Header { // set lower case, as the SDK sends it: Header.Get would not find it
+			if strings.EqualFold(name, "x-acs-signature-nonce") {
+				nonces = append(nonces, strings.Join(v, ","))
+			}
+		}
+		mu.Unlock()
+		return http.DefaultTransport.RoundTrip(r)
+	})})
+	tx, err := c.Initialize(akCtx, initReq())
+	require.NoError(t, err)
+	emu.InjectFault(emulator.Cloudauth, "CheckResult", emulator.Fault{Kind: emulator.FaultServerError, Times: 2})
+	_, err = c.CheckResult(akCtx, CheckResultRequest{MerchantBizId: "biz1", TransactionId: tx.Result.TransactionId})
+	require.NoError(t, err, "the emulator refused an attempt")
+	assert.EqualValues(t, 3, emu.Stats().Requests["CheckResult"], "two 503s, then the answer")
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, nonces, 4, "Initialize and three CheckResult attempts")
+	for i, n := range nonces {
+		assert.Len(t, n, 32)
+		assert.NotContains(t, nonces[:i], n, "nonce of attempt %d repeated", i+1)
 	}
 }
+
+// roundTripFunc is an http.RoundTripper.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // oldInitialize is the call path this package had before: CallApi with a
 // copy of the client per call, then the answer read from the generic map.

@@ -25,7 +25,7 @@ var (
 
 // ParsePrivate reads an RSA private key, PKCS#1 or PKCS#8.
 func ParsePrivate(s string) (*rsa.PrivateKey, error) {
-	b, err := DER(s)
+	b, err := der(s)
 	if err != nil {
 		return nil, err
 	}
@@ -46,7 +46,7 @@ func ParsePrivate(s string) (*rsa.PrivateKey, error) {
 // ParsePublic reads an RSA public key: SubjectPublicKeyInfo, PKCS#1, or a
 // certificate's.
 func ParsePublic(s string) (*rsa.PublicKey, error) {
-	b, err := DER(s)
+	b, err := der(s)
 	if err != nil {
 		return nil, err
 	}
@@ -68,9 +68,9 @@ func ParsePublic(s string) (*rsa.PublicKey, error) {
 	return nil, ErrFormat
 }
 
-// DER returns the bytes of a PEM block, or of bare base64 with white space
+// der returns the bytes of a PEM block, or of bare base64 with white space
 // anywhere (a key pasted from a console often has line breaks).
-func DER(s string) ([]byte, error) {
+func der(s string) ([]byte, error) {
 	s = strings.TrimSpace(s)
 	if strings.HasPrefix(s, "-----BEGIN") {
 		block, _ := pem.Decode([]byte(s))
