@@ -421,3 +421,43 @@ func TestCallerHangUpIsNotBlamedOnTheUpstream(t *testing.T) {
 	assert.Contains(t, apierr.As(err).Message, "caller went away")
 	assert.EqualValues(t, 1, emu.Stats().Requests["Initialize"], "billed: not repeated")
 }
+
+// A 4xx or 5xx page that is neither JSON nor XML (a proxy's or load
+// balancer's) is read by its status: a 503 is the caller's 503, retried for
+// a read, and not billed; a 404 is not retried.
+func TestErrorPageIsReadByItsStatus(t *testing.T) {
+	tests := []struct {
+		name     string
+		status   int
+		call     func(*Client) error
+		attempts int64
+		wantHTTP int
+		unbilled bool
+	}{
+		{"503 to a billed call: one attempt", http.StatusServiceUnavailable, initialize, 1, 503, true},
+		{"503 to a read: retried", http.StatusServiceUnavailable, checkResult, 3, 503, true},
+		{"502 to a billed call: may have run", http.StatusBadGateway, initialize, 1, 502, false},
+		{"404 to a read: not retried", http.StatusNotFound, checkResult, 1, 502, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var attempts atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				attempts.Add(1)
+				w.Header().Set("Content-Type", "text/html")
+				w.WriteHeader(tt.status)
+				_, _ = w.Write([]byte("<html><body><h1>" + http.StatusText(tt.status) + "</h1></body></html>"))
+			}))
+			t.Cleanup(srv.Close)
+			c, err := New(Config{Endpoint: srv.URL})
+			require.NoError(t, err)
+			err = tt.call(c)
+			require.Error(t, err)
+			assert.Equal(t, tt.attempts, attempts.Load(), "attempts")
+			assert.Equal(t, apierr.BadUpstreamAnswer, apierr.As(err).Code)
+			assert.Equal(t, tt.wantHTTP, apierr.Status(err))
+			assert.Contains(t, apierr.As(err).Message, "neither JSON nor XML")
+			assert.Equal(t, tt.unbilled, Unbilled(err), "Unbilled")
+		})
+	}
+}

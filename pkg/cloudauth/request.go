@@ -7,8 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
-	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -188,12 +186,18 @@ func statusErrorOf(res *http.Response, body []byte) error {
 		Code      string
 		Message   string
 	}
+	var err error
 	if strings.HasPrefix(strings.ToLower(res.Header.Get("Content-Type")), "text/xml") {
-		if err := xml.Unmarshal(body, &a); err != nil {
-			return fmt.Errorf("HTTP %d answer: %w", res.StatusCode, errors.Join(errUnreadable, err))
-		}
-	} else if err := json.Unmarshal(body, &a); err != nil {
-		return fmt.Errorf("HTTP %d answer: %w", res.StatusCode, errors.Join(errUnreadable, err))
+		err = xml.Unmarshal(body, &a)
+	} else {
+		err = json.Unmarshal(body, &a)
+	}
+	if err != nil {
+		// A page from a gateway or load balancer in between (an HTML 503,
+		// say): its status still says what happened, so it decides
+		// retries, the caller's status and billing as any other answer's.
+		return &statusError{Status: res.StatusCode,
+			Message: "ID Verification answered HTTP " + strconv.Itoa(res.StatusCode) + " with a body that is neither JSON nor XML (a proxy or load balancer in between?)."}
 	}
 	e := &statusError{Status: res.StatusCode, Code: a.Code, Message: a.Message, RequestID: a.RequestId}
 	switch e.Code {
