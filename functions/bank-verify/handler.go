@@ -246,7 +246,7 @@ func hasControl(s string) bool {
 // hashed returns a checked plaintext request in the documented md5 forms.
 func hashed(up cloudauth.BankMetaVerifyRequest) cloudauth.BankMetaVerifyRequest {
 	up.ParamType = "md5"
-	up.BankCard = up.BankCard[:len(up.BankCard)-6] + md5Hex(up.BankCard[len(up.BankCard)-6:])
+	up.BankCard = hashedCard(up.BankCard)
 	_, size := utf8.DecodeRuneInString(up.UserName)
 	up.UserName = md5Hex(up.UserName[:size]) + up.UserName[size:]
 	if id := up.IdentifyNum; id != "" {
@@ -279,6 +279,12 @@ func upgradeID(id15 string) string {
 		sum += int(id17[i]-'0') * w
 	}
 	return id17 + string("10X98765432"[sum%11])
+}
+
+// hashedCard is a checked plaintext card number in its documented md5
+// form: the last 6 digits hashed.
+func hashedCard(card string) string {
+	return card[:len(card)-6] + md5Hex(card[len(card)-6:])
 }
 
 func md5Hex(s string) string {
@@ -337,7 +343,7 @@ func (h *Handler) cardKey(up cloudauth.BankMetaVerifyRequest) []ratelimit.Key {
 	}
 	card := up.BankCard
 	if up.ParamType == "normal" {
-		card = hashed(up).BankCard
+		card = hashedCard(card)
 	}
 	m := hmac.New(sha256.New, h.CardKey)
 	m.Write([]byte(card))

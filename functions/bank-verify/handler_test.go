@@ -310,5 +310,23 @@ func TestAnswerJSON(t *testing.T) {
 	require.NoError(t, err)
 	b, err := json.Marshal(res)
 	require.NoError(t, err)
-	assert.Equal(t, `{"RequestId":"RID-1","Code":"200","Message":"success","ResultObject":{"BizCode":"1","SubCode":"101"},"BizCodeMeaning":"consistent (billed)","SubCodeMeaning":"`+res.SubCodeMeaning+`"}`, string(b))
+	assert.Equal(t, `{"RequestId":"RID-1","Code":"200","Message":"success","ResultObject":{"BizCode":"1","SubCode":"101"},"BizCodeMeaning":"consistent (billed)","SubCodeMeaning":"verification passed"}`, string(b))
+}
+
+// The per-card key is the same for a card sent plain, hashed by the
+// function, or sent already in md5 form; another card has another.
+func TestCardKeyIsTheCardsWhateverItsForm(t *testing.T) {
+	h := &Handler{PerCard: defaultPerCard, CardKey: []byte("test-card-limit-key-0123456789abcdef")}
+	plain, err := check(testbody.Decode[Request](t, valid4()))
+	require.NoError(t, err)
+	md5Form, err := check(testbody.Decode[Request](t, valid4md5()))
+	require.NoError(t, err)
+	other, err := check(testbody.Decode[Request](t, testbody.With(valid4(), "BankCard", "6222021234567891")))
+	require.NoError(t, err)
+	key := h.cardKey(plain)
+	require.Len(t, key, 1)
+	assert.Equal(t, key, h.cardKey(hashed(plain)))
+	assert.Equal(t, key, h.cardKey(md5Form))
+	assert.NotEqual(t, key, h.cardKey(other))
+	assert.NotContains(t, key[0].ID, "567890")
 }

@@ -180,10 +180,7 @@ func params(q url.Values) (bizID, token, txID string, err error) {
 
 // idChars accepts letters, digits, '-' and '_': what the service's ids are
 // made of, and nothing that could change the meaning of a store key or a log.
-func idChars(v string) error { return idCharsOf(paramTransactionID, v) }
-
-// idCharsOf is idChars for the parameter name.
-func idCharsOf(name, v string) error { return validate.IDChars(name, v) }
+func idChars(v string) error { return validate.IDChars(paramTransactionID, v) }
 
 // short keeps a hint printable and small before it is logged.
 func short(v string) string {

@@ -203,8 +203,8 @@ func (s *Service) zhimaReturn(ctx context.Context, q url.Values) (store.Transact
 	// Ids zhima-init could not have put there are refused before the token
 	// is weighed; without ':' in either, the token's subject reads back one
 	// way only.
-	if err := validate.First(validate.MaxLen(paramBizNo, bizNo, maxTransactionID), idCharsOf(paramBizNo, bizNo),
-		validate.MaxLen(paramZhimaTxID, txID, maxTransactionID), idCharsOf(paramZhimaTxID, txID)); err != nil {
+	if err := validate.First(validate.MaxLen(paramBizNo, bizNo, maxTransactionID), validate.IDChars(paramBizNo, bizNo),
+		validate.MaxLen(paramZhimaTxID, txID, maxTransactionID), validate.IDChars(paramZhimaTxID, txID)); err != nil {
 		logging.From(ctx).Warn("zhima return refused", "reason", "ids of the wrong form")
 		return store.Transaction{}, err
 	}

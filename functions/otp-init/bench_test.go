@@ -2,24 +2,20 @@ package main
 
 import (
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/idverify/fc-kyc/pkg/fcrt"
+	"github.com/idverify/fc-kyc/internal/handlerbench"
 	"github.com/idverify/fc-kyc/pkg/testproc"
 )
 
 // benchFunction is the function's full HTTP handler (runtime adapter,
 // routing, decoding, checks, signing, answer verification) against gateway.
 func benchFunction(b *testing.B, gateway string) http.Handler {
-	return fcrt.Handler(function(&Handler{Upstream: antomClient(b, gateway)}),
-		fcrt.Options{Timeout: 10 * time.Second, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	return handlerbench.Handler(function(&Handler{Upstream: antomClient(b, gateway)}))
 }
 
 // BenchmarkInitAgainstEmulator is one initAuthentication, signed, sent over
@@ -46,13 +42,5 @@ func BenchmarkInitAgainstEmulator(b *testing.B) {
 // BenchmarkRefused is a request refused by the checks: no key operation,
 // no upstream call.
 func BenchmarkRefused(b *testing.B) {
-	h := benchFunction(b, "http://127.0.0.1:1")
-	body, _ := json.Marshal(with(initBody("id", walletToken), "authenticationChannelType", "FAX"))
-	for b.Loop() {
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/", strings.NewReader(string(body))))
-		if w.Code != http.StatusBadRequest {
-			b.Fatalf("status %d: %s", w.Code, w.Body)
-		}
-	}
+	handlerbench.Serve(b, benchFunction(b, "http://127.0.0.1:1"), with(initBody("id", walletToken), "authenticationChannelType", "FAX"), http.StatusBadRequest)
 }

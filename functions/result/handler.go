@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/idverify/fc-kyc/pkg/apierr"
@@ -118,7 +119,7 @@ func check(req Request) (kind, id string, err error) {
 	case n > 1:
 		return "", "", apierr.Invalid("MerchantBizId", "send exactly one of MerchantBizId (eKYC), transaction_id or biz_no (Zhima)")
 	case req.Wait < 0 || req.Wait > MaxWait:
-		return "", "", apierr.Invalid("wait", "must be a whole number of seconds from 0 to 20")
+		return "", "", apierr.Invalid("wait", "must be a whole number of seconds from 0 to "+strconv.Itoa(MaxWait))
 	case req.MerchantBizId != "":
 		return store.KindEKYC, req.MerchantBizId, validate.MerchantBizID("MerchantBizId", req.MerchantBizId)
 	case req.TransactionID != "":

@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
+	"github.com/idverify/fc-kyc/internal/handlerbench"
 	"github.com/idverify/fc-kyc/pkg/alipay"
 	"github.com/idverify/fc-kyc/pkg/fcrt"
 	"github.com/idverify/fc-kyc/pkg/testproc"
@@ -20,23 +16,9 @@ import (
 // answers, decoding, checks, upstream) with up as its upstream.
 func benchHandler(up Gateway) http.Handler {
 	h := &Handler{Upstream: up, ProductCode: DefaultProductCode, ReturnURL: returnURL, Now: time.Now}
-	api, event := fcrt.Operation(h.Initialize, fcrt.WithMaxBody(maxBody))
-	return fcrt.Handler(fcrt.Function{Name: "zhima-init", HTTP: api, Event: event, ErrorShape: errorBody},
-		fcrt.Options{Timeout: 10 * time.Second, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
-}
-
-func serve(b *testing.B, h http.Handler, m map[string]any, want int) {
-	body, err := json.Marshal(m)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for b.Loop() {
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body)))
-		if w.Code != want {
-			b.Fatalf("status %d: %s", w.Code, w.Body)
-		}
-	}
+	f := fcrt.OperationFunction("zhima-init", h.Initialize, fcrt.WithMaxBody(maxBody))
+	f.ErrorShape = errorBody
+	return handlerbench.Handler(f)
 }
 
 // BenchmarkRequestAgainstEmulator is one initialize: checks, two RSA2
@@ -45,7 +27,7 @@ func serve(b *testing.B, h http.Handler, m map[string]any, want int) {
 // includes the emulator's own verification and signing.
 func BenchmarkRequestAgainstEmulator(b *testing.B) {
 	emu := testproc.StartEmulator(b)
-	serve(b, benchHandler(alipayClient(b, emu.URL()+"/gateway.do")), validBody(), http.StatusOK)
+	handlerbench.Serve(b, benchHandler(alipayClient(b, emu.URL()+"/gateway.do")), validBody(), http.StatusOK)
 }
 
 // instantGateway answers at once, to show the function's own overhead.
@@ -62,11 +44,11 @@ func (instantGateway) ZhimaCertifyURL(bizNo, _ string) (string, error) {
 // BenchmarkRequestWithoutUpstream: runtime adapter, decoding and checks
 // alone, without any signature.
 func BenchmarkRequestWithoutUpstream(b *testing.B) {
-	serve(b, benchHandler(instantGateway{}), validBody(), http.StatusOK)
+	handlerbench.Serve(b, benchHandler(instantGateway{}), validBody(), http.StatusOK)
 }
 
 // BenchmarkInvalidRequest is a request refused by the checks, answered in
 // the gateway's vocabulary.
 func BenchmarkInvalidRequest(b *testing.B) {
-	serve(b, benchHandler(instantGateway{}), with("transaction_id", "bad-id"), http.StatusBadRequest)
+	handlerbench.Serve(b, benchHandler(instantGateway{}), with("transaction_id", "bad-id"), http.StatusBadRequest)
 }

@@ -204,10 +204,13 @@ var (
 // picture are personal data.
 func (h *Handler) check(req Request) (alipay.ZhimaInitialize, error) {
 	var biz alipay.ZhimaInitialize
-	for name, v := range map[string]json.RawMessage{"app_id": req.AppID, "method": req.Method, "format": req.Format,
-		"charset": req.Charset, "sign_type": req.SignType, "sign": req.Sign, "timestamp": req.Timestamp, "version": req.Version} {
-		if len(v) > 0 {
-			return biz, apierr.Invalid(name, "it is a common parameter the server sets and signs; do not send it")
+	for _, p := range [...]struct {
+		name string
+		v    json.RawMessage
+	}{{"app_id", req.AppID}, {"method", req.Method}, {"format", req.Format}, {"charset", req.Charset},
+		{"sign_type", req.SignType}, {"sign", req.Sign}, {"timestamp", req.Timestamp}, {"version", req.Version}} {
+		if len(p.v) > 0 {
+			return biz, apierr.Invalid(p.name, "it is a common parameter the server sets and signs; do not send it")
 		}
 	}
 	biz.TransactionID = req.TransactionID

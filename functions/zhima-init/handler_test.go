@@ -292,3 +292,15 @@ func TestEventInvocation(t *testing.T) {
 	assert.Equal(t, "404", a.Header.Get("x-fc-status"))
 	assert.Contains(t, a.Raw, "identity_param")
 }
+
+// A caller who sends several common parameters is told about the first of
+// them in the gateway's order, the same one every time.
+func TestCommonParametersAreNamedInOrder(t *testing.T) {
+	h := &Handler{ProductCode: DefaultProductCode, Now: time.Now}
+	req := request(t, with("sign", "x", "app_id", "2021000000000001", "version", "1.0"))
+	for range 20 {
+		_, err := h.check(req)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), `"app_id"`)
+	}
+}

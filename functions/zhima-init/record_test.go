@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/idverify/fc-kyc/internal/testbody"
+	"github.com/idverify/fc-kyc/pkg/alipay"
 	"github.com/idverify/fc-kyc/pkg/auth"
 	"github.com/idverify/fc-kyc/pkg/callbacktoken"
 	"github.com/idverify/fc-kyc/pkg/idempotency"
@@ -108,4 +109,44 @@ func TestTheRecordNamesItsOwner(t *testing.T) {
 	bob := auth.WithIdentity(context.Background(), auth.Identity{Caller: "key:8899aabbccddeeff"})
 	_, err = st.Lookup(context.Background(), store.KindZhima, "ZM_owner_1", h.Starts.Owner(bob))
 	assert.ErrorIs(t, err, store.ErrNotFound, "another API key is another owner")
+}
+
+// hangingUpGateway is the gateway, and the caller hangs up as the
+// initialize answer comes.
+type hangingUpGateway struct {
+	Gateway
+	hangUp context.CancelFunc
+}
+
+func (g hangingUpGateway) ZhimaInitialize(ctx context.Context, biz alipay.ZhimaInitialize) (alipay.ZhimaInitialized, error) {
+	res, err := g.Gateway.ZhimaInitialize(ctx, biz)
+	g.hangUp()
+	return res, err
+}
+
+// ctxStore refuses a write whose context has ended, as Redis's client does.
+type ctxStore struct{ store.Store }
+
+func (s ctxStore) Create(ctx context.Context, t store.Transaction) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.Store.Create(ctx, t)
+}
+
+// A certification the gateway started is recorded even when the caller
+// hangs up as it starts: it exists upstream, and the callback and its
+// reconciler need the record to confirm and deliver its result.
+func TestInitializeRecordsWhenTheCallerHangsUp(t *testing.T) {
+	st, err := store.NewFile(t.TempDir(), store.Options{})
+	require.NoError(t, err)
+	h, _ := recordHandler(t, ctxStore{st})
+	ctx, hangUp := context.WithCancel(context.Background())
+	h.Upstream = hangingUpGateway{Gateway: h.Upstream, hangUp: hangUp}
+	res, err := h.Initialize(ctx, request(t, with("transaction_id", "ZM_hangup_1")))
+	require.NoError(t, err, "the answer needs no more of the caller's context")
+	require.Error(t, ctx.Err(), "the caller hung up")
+	tx, err := st.Get(context.Background(), res.BizNo)
+	require.NoError(t, err, "the certification is recorded")
+	assert.Equal(t, "ZM_hangup_1", tx.MerchantBizID)
 }

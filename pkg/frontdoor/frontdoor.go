@@ -19,22 +19,23 @@ import (
 	"github.com/idverify/fc-kyc/pkg/store"
 )
 
-// Door is a function's front door.
+// Door is a function's front door. Its Store and Limits are the
+// function's to use; Build puts the rest on the function itself.
 type Door struct {
-	// Wrap puts CORS and authentication before an HTTP API.
-	Wrap func(http.Handler) http.Handler
-	// Store is STORE_URL's store (transactions, claims, limit counters), and
-	// Ready reports whether it answers (fcrt.Function.Ready).
+	// Store is STORE_URL's store (transactions, claims, limit counters).
 	Store store.Store
-	Ready func() error
 	// Limits are the function's caller limits, counted in Store.
 	Limits *ratelimit.Limiter
+	// wrap puts CORS and authentication before an HTTP API; ready reports
+	// whether Store answers (fcrt.Function.Ready).
+	wrap  func(http.Handler) http.Handler
+	ready func() error
 }
 
-// FromEnv reads AUTH_MODE (and its keys), CORS_ALLOWED_ORIGINS, STORE_URL
+// fromEnv reads AUTH_MODE (and its keys), CORS_ALLOWED_ORIGINS, STORE_URL
 // and RATE_LIMIT_PER_CALLER / RATE_LIMIT_PER_SUBJECT, whose defaults are the
 // function's own rules; see packages auth, cors, store and ratelimit.
-func FromEnv(function string, perCaller, perSubject ratelimit.Rule) (Door, error) {
+func fromEnv(function string, perCaller, perSubject ratelimit.Rule) (Door, error) {
 	authenticate, err := auth.FromEnv()
 	if err != nil {
 		return Door{}, err
@@ -43,8 +44,8 @@ func FromEnv(function string, perCaller, perSubject ratelimit.Rule) (Door, error
 	if err != nil {
 		return Door{}, err
 	}
-	d := Door{Wrap: func(api http.Handler) http.Handler { return allowOrigins(authenticate(api)) }}
-	if d.Store, d.Ready, err = store.FromEnv(); err != nil {
+	d := Door{wrap: func(api http.Handler) http.Handler { return allowOrigins(authenticate(api)) }}
+	if d.Store, d.ready, err = store.FromEnv(); err != nil {
 		return Door{}, err
 	}
 	if d.Limits, err = ratelimit.FromEnv(function, d.Store, perCaller, perSubject); err != nil {

@@ -11,13 +11,13 @@ func Main(function string, perCaller, perSubject ratelimit.Rule, build func(Door
 	fcrt.Main(func() (fcrt.Function, error) { return Build(function, perCaller, perSubject, build) })
 }
 
-// Build reads the function's front door (FromEnv, with its default
-// limits), then the rest of its configuration with build, and returns
-// build's Function with the door before its HTTP API and the store's check
-// as its Ready (build leaves Ready unset). Event invocations keep build's
+// Build reads the function's front door (with its default limits), then
+// the rest of its configuration with build, and returns build's Function
+// with the door before its HTTP API and the store's check as its Ready
+// (build leaves Ready unset). Event invocations keep build's
 // handler: Function Compute has already authorised them.
 func Build(function string, perCaller, perSubject ratelimit.Rule, build func(Door) (fcrt.Function, error)) (fcrt.Function, error) {
-	door, err := FromEnv(function, perCaller, perSubject)
+	door, err := fromEnv(function, perCaller, perSubject)
 	if err != nil {
 		return fcrt.Function{}, err
 	}
@@ -25,7 +25,7 @@ func Build(function string, perCaller, perSubject ratelimit.Rule, build func(Doo
 	if err != nil {
 		return fcrt.Function{}, err
 	}
-	f.HTTP = door.Wrap(f.HTTP)
-	f.Ready = door.Ready
+	f.HTTP = door.wrap(f.HTTP)
+	f.Ready = door.ready
 	return f, nil
 }
