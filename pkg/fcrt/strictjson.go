@@ -3,6 +3,7 @@ package fcrt
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strings"
 	"sync"
@@ -16,19 +17,32 @@ import (
 // and, where the body maps onto a struct, a key that matches a parameter only
 // when case is ignored (json matches "metainfo" to MetaInfo; the documented
 // names are exact, and unknown names are refused already). Syntax errors are
-// left to the decoder, which reports them in its own words.
+// left to the decoder, which reports them in its own words, and so is
+// nesting deeper than it takes.
 func checkKeys(b []byte, t reflect.Type) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
-	return walkValue(dec, t, "")
+	if err := walkValue(dec, t, "", 0); err != errTooDeep {
+		return err
+	}
+	return nil
 }
+
+// maxDepth is encoding/json's limit on nesting, past which the decoder
+// refuses a body. The walk stops there too: it recurses once per level, and
+// the half a million brackets a 1 MiB body holds would otherwise grow its
+// stack by hundreds of MiB before the decoder says no.
+const maxDepth = 10000
+
+var errTooDeep = errors.New("nested too deep")
 
 var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
 
 // walkValue reads one value from dec; t is the Go type it decodes into (nil
 // when unknown or decoded by its own UnmarshalJSON: then only duplicates are
-// checked), path the parameter's name so far, for messages.
-func walkValue(dec *json.Decoder, t reflect.Type, path string) error {
+// checked), path the parameter's name so far, for messages, and depth the
+// objects and arrays the value is in.
+func walkValue(dec *json.Decoder, t reflect.Type, path string, depth int) error {
 	tok, err := dec.Token()
 	if err != nil {
 		return nil
@@ -36,6 +50,9 @@ func walkValue(dec *json.Decoder, t reflect.Type, path string) error {
 	d, ok := tok.(json.Delim)
 	if !ok {
 		return nil
+	}
+	if depth++; depth > maxDepth {
+		return errTooDeep
 	}
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -50,7 +67,7 @@ func walkValue(dec *json.Decoder, t reflect.Type, path string) error {
 			elem = t.Elem()
 		}
 		for dec.More() {
-			if err := walkValue(dec, elem, path); err != nil {
+			if err := walkValue(dec, elem, path, depth); err != nil {
 				return err
 			}
 		}
@@ -89,7 +106,7 @@ func walkValue(dec *json.Decoder, t reflect.Type, path string) error {
 				}
 				sub = ft
 			}
-			if err := walkValue(dec, sub, name+"."); err != nil {
+			if err := walkValue(dec, sub, name+".", depth); err != nil {
 				return err
 			}
 		}
