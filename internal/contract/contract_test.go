@@ -234,18 +234,24 @@ func TestTheTransportFailsTheRegisteringTest(t *testing.T) {
 	rec := &recorder{TB: t}
 	contract.Register(rec, "ekyc-init", srv.URL)
 
-	send := func(body string, header ...string) *http.Response {
+	// sendMarked posts body with header (name, value, ...), the request
+	// marked by mark when it is set (contract.Invalid).
+	sendMarked := func(mark func(*http.Request) *http.Request, body string, header ...string) *http.Response {
 		req, err := http.NewRequest(http.MethodPost, srv.URL+"/", strings.NewReader(body))
 		require.NoError(t, err)
 		req.Header.Set("Content-Type", "application/json")
 		for i := 0; i+1 < len(header); i += 2 {
 			req.Header.Set(header[i], header[i+1])
 		}
+		if mark != nil {
+			req = mark(req)
+		}
 		res, err := http.DefaultClient.Do(req)
 		require.NoError(t, err)
 		defer res.Body.Close()
 		return res
 	}
+	send := func(body string, header ...string) *http.Response { return sendMarked(nil, body, header...) }
 
 	send(ekycRequest)
 	assert.Empty(t, rec.reported(), "a good exchange is not reported")
@@ -262,6 +268,9 @@ func TestTheTransportFailsTheRegisteringTest(t *testing.T) {
 	mu.Lock()
 	assert.False(t, sawMark, "the mark is removed before the request leaves")
 	mu.Unlock()
+
+	sendMarked(contract.Invalid, `{"DocType":1}`, "X-Test", "refuse")
+	assert.Len(t, rec.reported(), 1, "a refusal marked with contract.Invalid is not reported either")
 
 	send(`{"DocType":1}`, "X-Test", "refuse")
 	assert.Len(t, rec.reported(), 2, "the same request unmarked is reported")

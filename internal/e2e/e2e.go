@@ -102,13 +102,7 @@ func Do(t testing.TB, method, url string, headers map[string]string, body any) A
 		raw, err = json.Marshal(b)
 		require.NoError(t, err)
 	}
-	req, err := http.NewRequest(method, url, bytes.NewReader(raw))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	res, err := client.Do(req)
+	res, err := client.Do(newRequest(t, method, url, headers, raw))
 	require.NoError(t, err)
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
@@ -118,6 +112,19 @@ func Do(t testing.TB, method, url string, headers map[string]string, body any) A
 		require.NoError(t, json.Unmarshal(b, &a.Body), "answer is JSON: %s", b)
 	}
 	return a
+}
+
+// newRequest is a request with headers on top of Content-Type
+// application/json.
+func newRequest(t testing.TB, method, url string, headers map[string]string, body []byte) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	return req
 }
 
 // client is http.DefaultClient's transport (which internal/contract wraps)

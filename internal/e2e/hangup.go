@@ -1,12 +1,9 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"testing"
-
-	"github.com/stretchr/testify/require"
 )
 
 // Pending is a request sent in the background, whose caller may hang up
@@ -22,12 +19,7 @@ func Send(t testing.TB, url string, headers map[string]string, body []byte) *Pen
 	t.Helper()
 	ctx, hangUp := context.WithCancel(context.Background())
 	t.Cleanup(hangUp)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
+	req := newRequest(t, http.MethodPost, url, headers, body).WithContext(ctx)
 	p := &Pending{done: make(chan error, 1), hangUp: hangUp}
 	go func() {
 		res, err := http.DefaultClient.Do(req)

@@ -1,6 +1,7 @@
 package lambdatest
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -30,7 +31,6 @@ import (
 )
 
 const (
-	modulePath = "github.com/idverify/fc-kyc"
 	// lambdaTimeoutS is every function's Lambda timeout: shorter than the
 	// FUNCTION_TIMEOUT_S the functions are given, so that Lambda's deadline
 	// is the one that must win.
@@ -61,9 +61,11 @@ type lambdaFn struct {
 func startLambda(t *testing.T, name string, env ...string) *lambdaFn {
 	t.Helper()
 	rie := testproc.RIE(t)
+	fn, ok := registry.Lookup(name)
+	require.True(t, ok, "no function %s in internal/registry", name)
 	dir := t.TempDir()
 	bootstrap := filepath.Join(dir, "bootstrap") // the name `make package` gives it
-	require.NoError(t, os.Symlink(testproc.Build(t, modulePath+"/functions/"+name), bootstrap))
+	require.NoError(t, os.Symlink(testproc.Build(t, fn.Package()), bootstrap))
 	// Both of the RIE's addresses are chosen here, racy as that is: given
 	// port 0 for its Runtime API, it tells the bootstrap port 0 (it makes
 	// AWS_LAMBDA_RUNTIME_API before it binds), and its invoke endpoint
@@ -86,7 +88,7 @@ func startLambda(t *testing.T, name string, env ...string) *lambdaFn {
 func (f *lambdaFn) invoke(t *testing.T, payload []byte) (int, []byte) {
 	t.Helper()
 	f.calls.Add(1)
-	res, err := f.client.Post(f.rie.URL()+"/2015-03-31/functions/function/invocations", "application/json", strings.NewReader(string(payload)))
+	res, err := f.client.Post(f.rie.URL()+"/2015-03-31/functions/function/invocations", "application/json", bytes.NewReader(payload))
 	require.NoError(t, err)
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
@@ -120,7 +122,8 @@ type call struct {
 	body         []byte
 }
 
-// The four ways a request reaches a function on Lambda.
+// The front doors an HTTP request reaches a function through on Lambda;
+// the fourth way in, direct Invoke, is eventCases.
 type door struct {
 	name  string
 	event func(c call) []byte

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -109,6 +110,19 @@ func assertSameRequest(t *testing.T, sent, answered string) {
 	require.NoError(t, json.Unmarshal([]byte(sent), &want))
 	require.NoError(t, json.Unmarshal([]byte(answered), &got))
 	assert.Equal(t, want, got)
+}
+
+// A body nested deeper than encoding/json takes, within the body limit, is
+// refused by the decoder without the key check growing its stack a frame
+// per bracket first (half a million of them: hundreds of MiB). Over the
+// stack limit set here, the test binary dies.
+func TestDeepNestingIsLeftToTheDecoder(t *testing.T) {
+	defer debug.SetMaxStack(debug.SetMaxStack(64 << 20))
+	const n = 500_000
+	body := `{"a":` + strings.Repeat("[", n) + strings.Repeat("]", n) + `}`
+	_, err := decode[map[string]any]([]byte(body))
+	assert.Equal(t, apierr.InvalidParameter, apierr.As(err).Code)
+	assert.Contains(t, err.Error(), "must be one JSON object")
 }
 
 func TestOperationFieldTypeSaysWhatIsWrong(t *testing.T) {

@@ -1,9 +1,9 @@
 package fcrt
 
 import (
+	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -219,25 +219,28 @@ func TestRunServesOnlyOnceReady(t *testing.T) {
 				}
 				return err == nil
 			}, 5*time.Second, 5*time.Millisecond, "the port opens before Ready is done")
-			answer := make(chan error, 1)
-			go func() {
-				status, err := postTo(port)
-				if err == nil && status != http.StatusOK {
-					err = fmt.Errorf("HTTP %d", status)
-				}
-				answer <- err
-			}()
+			// The request is sent whole before Ready is released: it waits
+			// in the accept queue.
+			c, err := net.Dial("tcp", "127.0.0.1:"+port)
+			require.NoError(t, err)
+			defer c.Close()
+			_, err = io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+			require.NoError(t, err)
+			require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Second)))
 			close(release)
+			res, readErr := http.ReadResponse(bufio.NewReader(c), nil)
 			if !tc.answers {
 				err := <-done
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), "STORE_URL")
-				assert.Error(t, <-answer, "no answer without Ready")
+				assert.Error(t, readErr, "no answer without Ready")
 				_, err = postTo(port)
 				assert.Error(t, err, "the port is closed")
 				return
 			}
-			require.NoError(t, <-answer)
+			require.NoError(t, readErr, "the waiting request is answered")
+			res.Body.Close()
+			assert.Equal(t, http.StatusOK, res.StatusCode)
 			interrupt(t, done)
 		})
 	}

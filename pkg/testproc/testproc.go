@@ -217,7 +217,7 @@ func (p *Proc) Wait(d time.Duration) bool {
 // Kill ends the process at once (SIGKILL), as a reclaimed instance ends:
 // no pre-stop, no graceful shutdown. It returns when the process is gone.
 func (p *Proc) Kill() {
-	if p.cmd.ProcessState != nil {
+	if p.Wait(0) { // not cmd.ProcessState: Wait's goroutine writes it
 		return
 	}
 	_ = p.cmd.Process.Kill()
@@ -238,7 +238,7 @@ func (p *Proc) Restart(t testing.TB) {
 
 // Stop sends SIGTERM and waits up to 10 s, then kills. It returns the exit error.
 func (p *Proc) Stop() error {
-	if p.cmd.ProcessState != nil {
+	if p.Wait(0) {
 		return nil
 	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)

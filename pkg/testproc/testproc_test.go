@@ -1,9 +1,12 @@
 package testproc_test
 
 import (
+	"errors"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -46,6 +49,24 @@ func TestAnyPortKillAndRestart(t *testing.T) {
 	other := testproc.StartEmulator(t)
 	assert.NotEqual(t, emu.Addr, other.Addr)
 	assert.Equal(t, http.StatusOK, health(t, other))
+}
+
+// A process that ended by itself (here on a signal the test sent) is
+// stopped at cleanup without a data race on its state: -race fails the test
+// otherwise.
+func TestStopAfterTheProcessEndedByItself(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the emulator")
+	}
+	emu := testproc.StartEmulator(t)
+	pid := emu.Pid()
+	require.NoError(t, emu.Signal(syscall.SIGTERM))
+	// Gone once reaped, by the goroutine that waits for it: nothing here
+	// synchronises with that goroutine before Stop.
+	require.Eventually(t, func() bool { return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) },
+		10*time.Second, 10*time.Millisecond)
+	assert.NoError(t, emu.Stop())
+	emu.Kill()
 }
 
 // Restart refuses while the process runs: a second process on the same
