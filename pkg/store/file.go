@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -27,7 +26,8 @@ import (
 //	due/new/<hour>/<t>-<h>      empty marker: pending, never checked; t = CreatedAt
 //	due/retry/<hour>/<t>-<h>    empty marker: pending, checked before; t = NextCheck
 //	undelivered/<h>             empty marker: its result is recorded, not yet delivered
-//	hit/<sha256>.json           one counter per limit key and window length
+//	hit/<sha256>.json           one limit cell (see Admit): its TAT
+//	start/<sha256>.json         the claim of an idempotent start (see ClaimStart)
 //	ref/<r>.json                the Lookup index: an owner's order id to its TransactionID;
 //	                            r = sha256 of kind, owner and order id
 //	locks/<00..ff>              256 lock files, striped by the hash
@@ -41,7 +41,7 @@ import (
 // a temporary file in the same directory and renaming it over the old one,
 // so a reader sees the old record or the new one, never half of one, and
 // reads take no lock. Every read-modify-write (Create, Finish, SetDelivery,
-// Hit, sweeping) runs while holding an exclusive flock(2) on the record's
+// Admit, the starts, sweeping) runs while holding an exclusive flock(2) on the record's
 // lock stripe, so two processes racing Finish on one transaction serialise
 // and exactly one of them sees it pending. Locks are on separate files
 // because a rename replaces the record's inode, which would silently drop a
@@ -56,8 +56,8 @@ import (
 //
 // A recorded result is fsynced before the rename, so a crash loses at most
 // a rename; the transaction then reads as pending again and the reconciler
-// records it a second time from CheckResult: nothing is lost. Limit counters
-// are not fsynced: losing one only resets a limit window early.
+// records it a second time from CheckResult: nothing is lost. Limit cells
+// are not fsynced: losing one only frees its slots early.
 //
 // Due reads the names of the due index (hour directories, then the
 // markers of the hours it needs, newest or earliest first) and only the
@@ -70,7 +70,7 @@ import (
 //
 // Expired records are invisible at once. They are deleted by the scans that
 // meet them and by a sweep of all records that the scans run at most once an
-// hour per process; stale limit counters are deleted by Hit, at most once a
+// hour per process; stale limit cells are deleted by Admit, at most once a
 // minute per process.
 type File struct {
 	dir            string
@@ -723,47 +723,12 @@ func removeStaleTmp(path string) {
 	}
 }
 
-// hitRecord is one limit counter: the window it counts and its count.
-type hitRecord struct {
-	Window    int64     `json:"window"`
-	Count     int64     `json:"count"`
-	ExpiresAt time.Time `json:"expiresAt"` // end of the window
-}
-
-// Hit implements Store.
-func (f *File) Hit(ctx context.Context, key string, window time.Duration) (int64, time.Duration, error) {
-	now := f.opt.now()
-	index, end, err := windowOf(now, window)
-	if err != nil {
-		return 0, 0, err
-	}
-	name := hashName(strconv.FormatInt(int64(window), 10) + ":" + key) // windows of other lengths count apart
-	var count int64
-	err = locked(ctx, f, name, f.hitPath(name), func(h *hitRecord, _ bool, err error) error {
-		if err != nil {
-			return err
-		}
-		if h.Window != index {
-			*h = hitRecord{Window: index}
-		}
-		h.Count++
-		h.ExpiresAt = end
-		count = h.Count
-		return writeJSON(f.hitPath(name), h, false)
-	})
-	if err != nil {
-		return 0, 0, err
-	}
-	f.sweepHits(ctx, now)
-	return count, end.Sub(now), nil
-}
-
-// sweepHits deletes counters whose window has ended, at most once per
-// hitSweepEvery per process. Failures are left for the next sweep: a stale
-// counter is harmless, Hit resets it.
+// sweepHits deletes limit cells whose TAT has passed (they read as
+// unused), at most once per hitSweepEvery per process. Failures are left
+// for the next sweep: a stale cell is harmless.
 func (f *File) sweepHits(ctx context.Context, now time.Time) {
 	sweepExpired(ctx, f, now, &f.lastHitSweep, hitSweepEvery, hitDir, f.hitPath,
-		func(h hitRecord) bool { return !now.Before(h.ExpiresAt) })
+		func(c cellRecord) bool { return !now.Before(c.ExpiresAt) })
 }
 
 // sweepExpired deletes the records of type T in the store's directory sub

@@ -79,7 +79,7 @@ func txKey(prefix, id string) string {
 	return fmt.Sprintf("%s{%02x}tx:%s", prefix, h.Sum32()%store.Shards, id)
 }
 
-// The TTLs that make Redis itself forget records and counters.
+// The TTLs that make Redis itself forget records and limit cells.
 func TestRedisTTL(t *testing.T) {
 	ctx := context.Background()
 	s, c, prefix := prefixedRedis(t)
@@ -96,15 +96,19 @@ func TestRedisTTL(t *testing.T) {
 	require.NoError(t, err)
 	assert.InDelta(t, ttl.Seconds(), ttl2.Seconds(), 60, "updates keep the TTL from Create")
 
-	_, resetIn, err := s.Hit(ctx, "k", time.Minute)
-	require.NoError(t, err)
-	keys, err := c.Keys(ctx, prefix+"hit:k:*").Result()
+	cell := store.Cell{Key: "k", Every: time.Minute, Burst: 5}
+	for range 3 {
+		a, err := s.Admit(ctx, "g", []store.Cell{cell})
+		require.NoError(t, err)
+		require.True(t, a.OK)
+	}
+	keys, err := c.Keys(ctx, prefix+"{g}gcra:k").Result()
 	require.NoError(t, err)
 	require.Len(t, keys, 1)
 	ttl, err = c.PTTL(ctx, keys[0]).Result()
 	require.NoError(t, err)
-	assert.Greater(t, ttl, time.Duration(0), "counter expires")
-	assert.LessOrEqual(t, ttl, resetIn+time.Second, "at the end of its window (plus a second of clock skew)")
+	assert.InDelta(t, (3*time.Minute + time.Second).Seconds(), ttl.Seconds(), 2,
+		"a limit's cell expires a second past its TAT, three Every ahead")
 
 	// Nothing is left outside the prefix.
 	all, err := c.Keys(ctx, "*").Result()
@@ -156,7 +160,10 @@ func TestRedisUnavailable(t *testing.T) {
 		"Reschedule":  func() error { return s.Reschedule(ctx, "t1", time.Now()) },
 		"Undelivered": func() error { _, err := s.Undelivered(ctx, time.Now(), 10); return err },
 		"SetDelivery": func() error { return s.SetDelivery(ctx, "t1", store.Delivery{}) },
-		"Hit":         func() error { _, _, err := s.Hit(ctx, "k", time.Minute); return err },
+		"Admit": func() error {
+			_, err := s.Admit(ctx, "g", []store.Cell{{Key: "k", Every: time.Second, Burst: 1}})
+			return err
+		},
 	} {
 		failsUnavailable(t, name+", Redis stopped", op) // the configured bound is about 1.5 s
 	}
@@ -203,7 +210,10 @@ func TestRedisHung(t *testing.T) {
 		failsUnavailable(t, name+", Redis paused", op) // the configured bound is 300 ms
 	}
 	bounded("Get, read_timeout", func() error { _, err := s.Get(context.Background(), "t1"); return err })
-	bounded("Hit, read_timeout", func() error { _, _, err := s.Hit(context.Background(), "k", time.Minute); return err })
+	bounded("Admit, read_timeout", func() error {
+		_, err := s.Admit(context.Background(), "g", []store.Cell{{Key: "k", Every: time.Second, Burst: 1}})
+		return err
+	})
 
 	bounded("OpenRedis", func() error {
 		_, err := store.OpenRedis(context.Background(), srv.URL+"?read_timeout=300ms", store.Options{})
