@@ -297,13 +297,6 @@ func (f *File) update(ctx context.Context, id string, fn func(r *record) (write 
 	return f.write(name, &old, r)
 }
 
-// markers says which marker directories a transaction belongs in.
-func markers(t Transaction) map[string]bool {
-	return map[string]bool{
-		undeliveredDir: t.Status.Final() && !t.Delivery.Delivered,
-	}
-}
-
 // bucketMicros is the span of one hour directory of the due index.
 const bucketMicros = int64(time.Hour / time.Microsecond)
 
@@ -328,12 +321,10 @@ func dueMarker(t Transaction, name string) string {
 // added before the record is written and the others removed after, so a
 // crash leaves an extra marker, never a missing one.
 func (f *File) write(name string, old *record, r record) error {
-	want := markers(r.Tx)
-	for dir, in := range want {
-		if in {
-			if err := touch(filepath.Join(f.dir, dir, name)); err != nil {
-				return err
-			}
+	undelivered := r.Tx.undelivered()
+	if undelivered {
+		if err := touch(filepath.Join(f.dir, undeliveredDir, name)); err != nil {
+			return err
 		}
 	}
 	due := dueMarker(r.Tx, name)
@@ -345,11 +336,9 @@ func (f *File) write(name string, old *record, r record) error {
 	if err := writeJSON(f.txPath(name), r, true); err != nil {
 		return err
 	}
-	for dir, in := range want {
-		if !in {
-			if err := removeIfExists(filepath.Join(f.dir, dir, name)); err != nil {
-				return err
-			}
+	if !undelivered {
+		if err := removeIfExists(filepath.Join(f.dir, undeliveredDir, name)); err != nil {
+			return err
 		}
 	}
 	if old != nil {
@@ -558,11 +547,34 @@ func (f *File) dropDueMarker(ctx context.Context, rel, name string, now time.Tim
 
 // Undelivered implements Store.
 func (f *File) Undelivered(ctx context.Context, due time.Time, limit int) ([]Transaction, error) {
-	out, err := f.scan(ctx, undeliveredDir, func(t Transaction) bool {
-		return score(t.Delivery.NextAttempt) <= score(due)
-	})
-	if err != nil {
+	now := f.opt.now()
+	if err := f.sweepTx(ctx, now); err != nil {
 		return nil, err
+	}
+	entries, err := os.ReadDir(filepath.Join(f.dir, undeliveredDir))
+	if err != nil {
+		return nil, unavailable("list", err)
+	}
+	var out []Transaction
+	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return nil, unavailable("scan", err)
+		}
+		name := e.Name()
+		var r record
+		found, err := readJSON(f.txPath(name), &r)
+		if err != nil {
+			return nil, err
+		}
+		if !found || !r.live(now) || !r.Tx.undelivered() {
+			if err := f.dropUndeliveredMarker(ctx, name, now); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if score(r.Tx.Delivery.NextAttempt) <= score(due) {
+			out = append(out, r.Tx)
+		}
 	}
 	sort.Slice(out, func(i, j int) bool {
 		return less(out[i].Delivery.NextAttempt, out[i].TransactionID, out[j].Delivery.NextAttempt, out[j].TransactionID)
@@ -590,47 +602,11 @@ func head[T any](ts []T, limit int) []T {
 	return ts
 }
 
-// scan reads the records that have a marker in markerDir and returns the
-// live ones that belong there and that keep accepts. Markers of expired,
-// vanished or moved records are dropped.
-func (f *File) scan(ctx context.Context, markerDir string, keep func(Transaction) bool) ([]Transaction, error) {
-	now := f.opt.now()
-	if err := f.sweepTx(ctx, now); err != nil {
-		return nil, err
-	}
-	entries, err := os.ReadDir(filepath.Join(f.dir, markerDir))
-	if err != nil {
-		return nil, unavailable("list", err)
-	}
-	var out []Transaction
-	for _, e := range entries {
-		if err := ctx.Err(); err != nil {
-			return nil, unavailable("scan", err)
-		}
-		name := e.Name()
-		var r record
-		found, err := readJSON(f.txPath(name), &r)
-		if err != nil {
-			return nil, err
-		}
-		if !found || !r.live(now) || !markers(r.Tx)[markerDir] {
-			if err := f.dropMarker(ctx, markerDir, name, now); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if keep(r.Tx) {
-			out = append(out, r.Tx)
-		}
-	}
-	return out, nil
-}
-
-// dropMarker removes the marker of name in markerDir unless, read again
-// under the lock, its record still belongs there: a Finish may have run
-// since the scan read it.
-func (f *File) dropMarker(ctx context.Context, markerDir, name string, now time.Time) error {
-	return f.dropStaleMarker(ctx, filepath.Join(markerDir, name), name, now, func(tx Transaction) bool { return markers(tx)[markerDir] })
+// dropUndeliveredMarker removes the undelivered marker of name unless,
+// read again under the lock, its record is still undelivered: a Finish may
+// have run since the scan read it.
+func (f *File) dropUndeliveredMarker(ctx context.Context, name string, now time.Time) error {
+	return f.dropStaleMarker(ctx, filepath.Join(undeliveredDir, name), name, now, Transaction.undelivered)
 }
 
 // dropStaleMarker removes the marker at rel (in the store's directory) of
@@ -677,7 +653,7 @@ func (f *File) sweepTx(ctx context.Context, now time.Time) error {
 			continue // a corrupt record is reported by the read that needs it
 		}
 		name = strings.TrimSuffix(name, ".json")
-		if err := f.dropMarker(ctx, undeliveredDir, name, now); err != nil {
+		if err := f.dropUndeliveredMarker(ctx, name, now); err != nil {
 			return err
 		}
 		if rel := dueMarker(r.Tx, name); rel != "" {

@@ -294,7 +294,7 @@ func indexScores(t Transaction) [nSets]string {
 		out[setNew] = strconv.FormatInt(score(t.CreatedAt), 10)
 	case t.Status == Pending:
 		out[setRetry] = strconv.FormatInt(score(t.NextCheck), 10)
-	case t.Status.Final() && !t.Delivery.Delivered:
+	case t.undelivered():
 		out[setUndelivered] = strconv.FormatInt(score(t.Delivery.NextAttempt), 10)
 	}
 	return out
@@ -600,7 +600,7 @@ func (r *Redis) Undelivered(ctx context.Context, due time.Time, limit int) ([]Tr
 	}
 	sortMembers(ms, false)
 	return r.load(ctx, head(ms, limit), func(_ int, t Transaction) bool {
-		return t.Status.Final() && !t.Delivery.Delivered
+		return t.undelivered()
 	})
 }
 

@@ -76,6 +76,10 @@ type Transaction struct {
 	Owner string `json:"owner,omitempty"`
 }
 
+// undelivered reports whether t has a recorded result still to deliver:
+// what Undelivered lists, and what both drivers index for it.
+func (t Transaction) undelivered() bool { return t.Status.Final() && !t.Delivery.Delivered }
+
 // Result is the authoritative outcome, from CheckResult.
 type Result struct {
 	EventID    string    `json:"eventId"` // stable id of the delivered event
