@@ -52,7 +52,7 @@ func TestWaitSpacesCallersEvenly(t *testing.T) {
 			slices.Sort(went)
 			assert.LessOrEqual(t, emulator.SlidingMax(went, time.Second), limit, "calls in any one second, sliding")
 			// 16 slots 220 ms apart: the last goes 15 slots after the first.
-			every := b.Every(limit)
+			every := b.every(limit)
 			assert.Equal(t, 220*time.Millisecond, every)
 			took := time.UnixMicro(went[callers-1]).Sub(start)
 			assert.GreaterOrEqual(t, took, (callers-1)*every-20*time.Millisecond, "no slot granted early")
@@ -186,7 +186,7 @@ func TestDeferredLimitsRideOnTheFirstSlot(t *testing.T) {
 			ctx, _ = l.Defer(caller, "bob")
 			require.NoError(t, b.Wait(ctx, EKYC))
 			assert.True(t, st.last.OK)
-			assert.LessOrEqual(t, st.last.Wait, b.Every(10), "bob's slot is the one after the retry's")
+			assert.LessOrEqual(t, st.last.Wait, b.every(10), "bob's slot is the one after the retry's")
 
 			// Without a budget for the product the limits are still decided.
 			ctx, _ = l.Defer(caller, "alice")
