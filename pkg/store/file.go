@@ -69,9 +69,10 @@ import (
 // which the next scan that meets it drops, never a missing one.
 //
 // Expired records are invisible at once. They are deleted by the scans that
-// meet them and by a sweep of all records that the scans run at most once an
-// hour per process; stale limit cells are deleted by Admit, at most once a
-// minute per process.
+// meet them and by a sweep of all records that Undelivered runs at most once
+// an hour per process; stale limit cells are deleted by Admit, and expired
+// starts by ClaimStart, at most once a minute and once every ten minutes
+// per process.
 type File struct {
 	dir            string
 	opt            Options
