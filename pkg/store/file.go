@@ -108,7 +108,7 @@ func NewFile(dir string, o Options) (*File, error) {
 	if !filepath.IsAbs(dir) {
 		return nil, fmt.Errorf("store: the file store needs an absolute directory, not %q", dir)
 	}
-	for _, sub := range []string{txDir, dueNewDir, dueRetryDir, undeliveredDir, hitDir, refDir, lockDir} {
+	for _, sub := range []string{txDir, dueNewDir, dueRetryDir, undeliveredDir, hitDir, refDir, startDir, lockDir} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
 			return nil, fmt.Errorf("store: cannot create the file store in %s: %w", dir, err)
 		}
