@@ -119,8 +119,8 @@ func FromEnv(st store.Admitter) (*Budget, error) {
 // budgetKey is the budget's cell in its product's group.
 const budgetKey = "budget"
 
-// Every is the spacing of product's slots under limit per second.
-func (b *Budget) Every(limit int64) time.Duration {
+// every is the spacing of product's slots under limit per second.
+func (b *Budget) every(limit int64) time.Duration {
 	return (time.Second + orDefault(b.Margin, defaultMargin)) / time.Duration(limit)
 }
 
@@ -152,7 +152,7 @@ func (b *Budget) Wait(ctx context.Context, product string) error {
 	if dl, ok := ctx.Deadline(); ok {
 		maxWait = max(0, min(maxWait, time.Until(dl)-orDefault(b.Reserve, defaultReserve)))
 	}
-	all := append(cells[:len(cells):len(cells)], store.Cell{Key: budgetKey, Every: b.Every(limit), Burst: 1, MaxWait: maxWait})
+	all := append(cells[:len(cells):len(cells)], store.Cell{Key: budgetKey, Every: b.every(limit), Burst: 1, MaxWait: maxWait})
 	a, err := b.Store.Admit(ctx, product, all)
 	if len(cells) > 0 {
 		if err := h.Settle(ctx, a, err); err != nil {

@@ -66,7 +66,7 @@ func TestFleetStaysWithinTheBudget(t *testing.T) {
 
 	// Warm instances, as a fleet under steady traffic has: a just-started
 	// instance's first upstream call (new connection, cold process on a
-	// busy test machine) can take longer than the budget's Guard to arrive,
+	// busy test machine) can take longer than the budget's Margin to arrive,
 	// which is the limit of what a per-second budget can promise.
 	for fn, ps := range fleet {
 		for _, p := range ps {

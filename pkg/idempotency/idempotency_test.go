@@ -17,7 +17,7 @@ import (
 	"github.com/idverify/fc-kyc/pkg/apierr"
 	"github.com/idverify/fc-kyc/pkg/auth"
 	"github.com/idverify/fc-kyc/pkg/store"
-	"github.com/idverify/fc-kyc/pkg/testproc"
+	"github.com/idverify/fc-kyc/pkg/store/storetest"
 )
 
 const key = "idempotency-test-key-0123456789abcdef"
@@ -111,17 +111,9 @@ func TestAFailedCallGivesTheIdBack(t *testing.T) {
 // TestConcurrentIdenticalStartsCallOnce, against both drivers: the repeats
 // wait for the first answer.
 func TestConcurrentIdenticalStartsCallOnce(t *testing.T) {
-	for name, open := range map[string]func(t *testing.T) store.Store{
-		"file": func(t *testing.T) store.Store { st, _ := fileStore(t); return st },
-		"redis": func(t *testing.T) store.Store {
-			st, err := store.Open(context.Background(), testproc.Redis(t).URL)
-			require.NoError(t, err)
-			t.Cleanup(func() { st.Close() })
-			return st
-		},
-	} {
+	for name, backend := range storetest.Drivers() {
 		t.Run(name, func(t *testing.T) {
-			g := guard(t, open(t))
+			g := guard(t, backend(t)())
 			var calls atomic.Int64
 			slow := func() (answer, error) {
 				time.Sleep(200 * time.Millisecond)

@@ -248,7 +248,7 @@ func (h *Hold) Settle(ctx context.Context, a store.Admission, err error) error {
 		return nil
 	}
 	if err != nil {
-		return Unavailable(err)
+		return unavailable(err)
 	}
 	if !a.OK && a.Refused >= len(h.cells) {
 		return nil
@@ -265,9 +265,9 @@ func (h *Hold) Settle(ctx context.Context, a store.Admission, err error) error {
 		Message: fmt.Sprintf("Too many requests from %s: at most %d per %v. Try again after the time in Retry-After.", k.Who, k.Rule.Limit, k.Rule.Window)}
 }
 
-// Unavailable is the answer when the store that keeps the limits cannot be
+// unavailable is the answer when the store that keeps the limits cannot be
 // reached: the billed call is not made.
-func Unavailable(err error) error {
+func unavailable(err error) error {
 	return &apierr.Error{Code: "ServiceUnavailable", HTTPStatus: http.StatusServiceUnavailable, RetryAfter: time.Second,
 		Message: "The store that keeps the abuse limits cannot be reached, so this billed call is not made; try again shortly.", Err: err}
 }

@@ -5,9 +5,9 @@ import (
 	"time"
 )
 
-// cellRecord is one limit's state in the file store, in hit/ beside the
-// counters: its TAT, and when it stops mattering (the TAT itself), which
-// the sweep of hit/ reads as it reads a counter's.
+// cellRecord is one limit's state in the file store, in hit/: its TAT,
+// and when it stops mattering (the TAT itself), in the field the shared
+// sweep of expiring files reads.
 type cellRecord struct {
 	TAT       time.Time `json:"tat"`
 	ExpiresAt time.Time `json:"expiresAt"`

@@ -11,7 +11,7 @@ import (
 )
 
 // The store's cost on the request paths: ekyc-init's Create, the callback's
-// Finish, the limits' Hit; and the reconciler's Due scan.
+// Finish, the limits' Admit; and the reconciler's Due scan.
 //
 //	go test -run '^$' -bench . -benchmem ./pkg/store/
 
@@ -50,12 +50,18 @@ func BenchmarkCreateFinish(b *testing.B) {
 	})
 }
 
-func BenchmarkHit(b *testing.B) {
+// BenchmarkAdmit is a call's abuse limits: a caller's and a subject's
+// cell, decided together.
+func BenchmarkAdmit(b *testing.B) {
 	benchStores(b, func(b *testing.B, s store.Store) {
 		ctx := context.Background()
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
-			if _, _, err := s.Hit(ctx, fmt.Sprintf("subject-%d", i%100), time.Minute); err != nil {
+			cells := []store.Cell{
+				{Key: "caller:c", Every: time.Microsecond, Burst: 1 << 40},
+				{Key: fmt.Sprintf("subject:%d", i%100), Every: time.Microsecond, Burst: 1 << 40},
+			}
+			if _, err := s.Admit(ctx, "bench", cells); err != nil {
 				b.Fatal(err)
 			}
 		}

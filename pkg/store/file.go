@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -27,7 +26,8 @@ import (
 //	due/new/<hour>/<t>-<h>      empty marker: pending, never checked; t = CreatedAt
 //	due/retry/<hour>/<t>-<h>    empty marker: pending, checked before; t = NextCheck
 //	undelivered/<h>             empty marker: its result is recorded, not yet delivered
-//	hit/<sha256>.json           one counter per limit key and window length
+//	hit/<sha256>.json           one limit cell (see Admit): its TAT
+//	start/<sha256>.json         the claim of an idempotent start (see ClaimStart)
 //	ref/<r>.json                the Lookup index: an owner's order id to its TransactionID;
 //	                            r = sha256 of kind, owner and order id
 //	locks/<00..ff>              256 lock files, striped by the hash
@@ -41,7 +41,7 @@ import (
 // a temporary file in the same directory and renaming it over the old one,
 // so a reader sees the old record or the new one, never half of one, and
 // reads take no lock. Every read-modify-write (Create, Finish, SetDelivery,
-// Hit, sweeping) runs while holding an exclusive flock(2) on the record's
+// Admit, the starts, sweeping) runs while holding an exclusive flock(2) on the record's
 // lock stripe, so two processes racing Finish on one transaction serialise
 // and exactly one of them sees it pending. Locks are on separate files
 // because a rename replaces the record's inode, which would silently drop a
@@ -56,8 +56,8 @@ import (
 //
 // A recorded result is fsynced before the rename, so a crash loses at most
 // a rename; the transaction then reads as pending again and the reconciler
-// records it a second time from CheckResult: nothing is lost. Limit counters
-// are not fsynced: losing one only resets a limit window early.
+// records it a second time from CheckResult: nothing is lost. Limit cells
+// are not fsynced: losing one only frees its slots early.
 //
 // Due reads the names of the due index (hour directories, then the
 // markers of the hours it needs, newest or earliest first) and only the
@@ -69,9 +69,10 @@ import (
 // which the next scan that meets it drops, never a missing one.
 //
 // Expired records are invisible at once. They are deleted by the scans that
-// meet them and by a sweep of all records that the scans run at most once an
-// hour per process; stale limit counters are deleted by Hit, at most once a
-// minute per process.
+// meet them and by a sweep of all records that Undelivered runs at most once
+// an hour per process; stale limit cells are deleted by Admit, and expired
+// starts by ClaimStart, at most once a minute and once every ten minutes
+// per process.
 type File struct {
 	dir            string
 	opt            Options
@@ -107,7 +108,7 @@ func NewFile(dir string, o Options) (*File, error) {
 	if !filepath.IsAbs(dir) {
 		return nil, fmt.Errorf("store: the file store needs an absolute directory, not %q", dir)
 	}
-	for _, sub := range []string{txDir, dueNewDir, dueRetryDir, undeliveredDir, hitDir, refDir, lockDir} {
+	for _, sub := range []string{txDir, dueNewDir, dueRetryDir, undeliveredDir, hitDir, refDir, startDir, lockDir} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
 			return nil, fmt.Errorf("store: cannot create the file store in %s: %w", dir, err)
 		}
@@ -297,13 +298,6 @@ func (f *File) update(ctx context.Context, id string, fn func(r *record) (write 
 	return f.write(name, &old, r)
 }
 
-// markers says which marker directories a transaction belongs in.
-func markers(t Transaction) map[string]bool {
-	return map[string]bool{
-		undeliveredDir: t.Status.Final() && !t.Delivery.Delivered,
-	}
-}
-
 // bucketMicros is the span of one hour directory of the due index.
 const bucketMicros = int64(time.Hour / time.Microsecond)
 
@@ -328,12 +322,10 @@ func dueMarker(t Transaction, name string) string {
 // added before the record is written and the others removed after, so a
 // crash leaves an extra marker, never a missing one.
 func (f *File) write(name string, old *record, r record) error {
-	want := markers(r.Tx)
-	for dir, in := range want {
-		if in {
-			if err := touch(filepath.Join(f.dir, dir, name)); err != nil {
-				return err
-			}
+	undelivered := r.Tx.undelivered()
+	if undelivered {
+		if err := touch(filepath.Join(f.dir, undeliveredDir, name)); err != nil {
+			return err
 		}
 	}
 	due := dueMarker(r.Tx, name)
@@ -345,11 +337,9 @@ func (f *File) write(name string, old *record, r record) error {
 	if err := writeJSON(f.txPath(name), r, true); err != nil {
 		return err
 	}
-	for dir, in := range want {
-		if !in {
-			if err := removeIfExists(filepath.Join(f.dir, dir, name)); err != nil {
-				return err
-			}
+	if !undelivered {
+		if err := removeIfExists(filepath.Join(f.dir, undeliveredDir, name)); err != nil {
+			return err
 		}
 	}
 	if old != nil {
@@ -362,12 +352,17 @@ func (f *File) write(name string, old *record, r record) error {
 	return nil
 }
 
-// touch creates the empty marker path, and its directory if needed.
+// touch creates the empty marker path, and its directory if needed (a
+// due index's new hour): only then, so that a marker in a directory that
+// exists costs one call, not a stat more (a round trip on NAS).
 func touch(path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return unavailable("write marker", err)
-	}
 	fh, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o600)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return unavailable("write marker", err)
+		}
+		fh, err = os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o600)
+	}
 	if err != nil {
 		return unavailable("write marker", err)
 	}
@@ -558,11 +553,34 @@ func (f *File) dropDueMarker(ctx context.Context, rel, name string, now time.Tim
 
 // Undelivered implements Store.
 func (f *File) Undelivered(ctx context.Context, due time.Time, limit int) ([]Transaction, error) {
-	out, err := f.scan(ctx, undeliveredDir, func(t Transaction) bool {
-		return score(t.Delivery.NextAttempt) <= score(due)
-	})
-	if err != nil {
+	now := f.opt.now()
+	if err := f.sweepTx(ctx, now); err != nil {
 		return nil, err
+	}
+	entries, err := os.ReadDir(filepath.Join(f.dir, undeliveredDir))
+	if err != nil {
+		return nil, unavailable("list", err)
+	}
+	var out []Transaction
+	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return nil, unavailable("scan", err)
+		}
+		name := e.Name()
+		var r record
+		found, err := readJSON(f.txPath(name), &r)
+		if err != nil {
+			return nil, err
+		}
+		if !found || !r.live(now) || !r.Tx.undelivered() {
+			if err := f.dropUndeliveredMarker(ctx, name, now); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if score(r.Tx.Delivery.NextAttempt) <= score(due) {
+			out = append(out, r.Tx)
+		}
 	}
 	sort.Slice(out, func(i, j int) bool {
 		return less(out[i].Delivery.NextAttempt, out[i].TransactionID, out[j].Delivery.NextAttempt, out[j].TransactionID)
@@ -590,47 +608,11 @@ func head[T any](ts []T, limit int) []T {
 	return ts
 }
 
-// scan reads the records that have a marker in markerDir and returns the
-// live ones that belong there and that keep accepts. Markers of expired,
-// vanished or moved records are dropped.
-func (f *File) scan(ctx context.Context, markerDir string, keep func(Transaction) bool) ([]Transaction, error) {
-	now := f.opt.now()
-	if err := f.sweepTx(ctx, now); err != nil {
-		return nil, err
-	}
-	entries, err := os.ReadDir(filepath.Join(f.dir, markerDir))
-	if err != nil {
-		return nil, unavailable("list", err)
-	}
-	var out []Transaction
-	for _, e := range entries {
-		if err := ctx.Err(); err != nil {
-			return nil, unavailable("scan", err)
-		}
-		name := e.Name()
-		var r record
-		found, err := readJSON(f.txPath(name), &r)
-		if err != nil {
-			return nil, err
-		}
-		if !found || !r.live(now) || !markers(r.Tx)[markerDir] {
-			if err := f.dropMarker(ctx, markerDir, name, now); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if keep(r.Tx) {
-			out = append(out, r.Tx)
-		}
-	}
-	return out, nil
-}
-
-// dropMarker removes the marker of name in markerDir unless, read again
-// under the lock, its record still belongs there: a Finish may have run
-// since the scan read it.
-func (f *File) dropMarker(ctx context.Context, markerDir, name string, now time.Time) error {
-	return f.dropStaleMarker(ctx, filepath.Join(markerDir, name), name, now, func(tx Transaction) bool { return markers(tx)[markerDir] })
+// dropUndeliveredMarker removes the undelivered marker of name unless,
+// read again under the lock, its record is still undelivered: a Finish may
+// have run since the scan read it.
+func (f *File) dropUndeliveredMarker(ctx context.Context, name string, now time.Time) error {
+	return f.dropStaleMarker(ctx, filepath.Join(undeliveredDir, name), name, now, Transaction.undelivered)
 }
 
 // dropStaleMarker removes the marker at rel (in the store's directory) of
@@ -677,7 +659,7 @@ func (f *File) sweepTx(ctx context.Context, now time.Time) error {
 			continue // a corrupt record is reported by the read that needs it
 		}
 		name = strings.TrimSuffix(name, ".json")
-		if err := f.dropMarker(ctx, undeliveredDir, name, now); err != nil {
+		if err := f.dropUndeliveredMarker(ctx, name, now); err != nil {
 			return err
 		}
 		if rel := dueMarker(r.Tx, name); rel != "" {
@@ -723,47 +705,12 @@ func removeStaleTmp(path string) {
 	}
 }
 
-// hitRecord is one limit counter: the window it counts and its count.
-type hitRecord struct {
-	Window    int64     `json:"window"`
-	Count     int64     `json:"count"`
-	ExpiresAt time.Time `json:"expiresAt"` // end of the window
-}
-
-// Hit implements Store.
-func (f *File) Hit(ctx context.Context, key string, window time.Duration) (int64, time.Duration, error) {
-	now := f.opt.now()
-	index, end, err := windowOf(now, window)
-	if err != nil {
-		return 0, 0, err
-	}
-	name := hashName(strconv.FormatInt(int64(window), 10) + ":" + key) // windows of other lengths count apart
-	var count int64
-	err = locked(ctx, f, name, f.hitPath(name), func(h *hitRecord, _ bool, err error) error {
-		if err != nil {
-			return err
-		}
-		if h.Window != index {
-			*h = hitRecord{Window: index}
-		}
-		h.Count++
-		h.ExpiresAt = end
-		count = h.Count
-		return writeJSON(f.hitPath(name), h, false)
-	})
-	if err != nil {
-		return 0, 0, err
-	}
-	f.sweepHits(ctx, now)
-	return count, end.Sub(now), nil
-}
-
-// sweepHits deletes counters whose window has ended, at most once per
-// hitSweepEvery per process. Failures are left for the next sweep: a stale
-// counter is harmless, Hit resets it.
+// sweepHits deletes limit cells whose TAT has passed (they read as
+// unused), at most once per hitSweepEvery per process. Failures are left
+// for the next sweep: a stale cell is harmless.
 func (f *File) sweepHits(ctx context.Context, now time.Time) {
 	sweepExpired(ctx, f, now, &f.lastHitSweep, hitSweepEvery, hitDir, f.hitPath,
-		func(h hitRecord) bool { return !now.Before(h.ExpiresAt) })
+		func(c cellRecord) bool { return !now.Before(c.ExpiresAt) })
 }
 
 // sweepExpired deletes the records of type T in the store's directory sub

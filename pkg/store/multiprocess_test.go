@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -24,14 +23,17 @@ const (
 	helperGoEnv   = "STORE_TEST_HELPER_GO"
 	helperNameEnv = "STORE_TEST_HELPER_NAME"
 
-	helperGoroutines = 4  // Finish callers and Hit callers per process
-	helperHits       = 10 // Hits per goroutine
+	helperGoroutines = 4  // Finish callers and Admit callers per process
+	helperAdmits     = 10 // Admits per goroutine
+	// helperBurst is the burst of the cell the helpers race for, under
+	// their number of Admits: exactly that many are admitted.
+	helperBurst = 100
 )
 
 // Several processes on one directory, as ekyc-init and callback under the
 // local stack or instances on a NAS mount: racing Finish on one transaction,
-// exactly one records; racing Hit on one key, every count is handed out
-// once. The processes are this test binary run again as
+// exactly one records; racing Admit on one cell, exactly its burst is
+// admitted. The processes are this test binary run again as
 // TestFileHelperProcess.
 func TestFileMultiProcess(t *testing.T) {
 	if testing.Short() {
@@ -71,17 +73,15 @@ func TestFileMultiProcess(t *testing.T) {
 	require.NoError(t, os.WriteFile(barrier, nil, 0o600))
 
 	var winners []string
-	counts := map[int64]int{}
+	admitted := 0
 	for i, cmd := range cmds {
 		require.NoError(t, cmd.Wait(), "helper %d:\n%s", i, outs[i])
 		for _, line := range strings.Split(outs[i].String(), "\n") {
 			switch f := strings.Fields(line); {
 			case len(f) == 2 && f[0] == "recorded":
 				winners = append(winners, f[1])
-			case len(f) == 2 && f[0] == "hit":
-				n, err := strconv.ParseInt(f[1], 10, 64)
-				require.NoError(t, err)
-				counts[n]++
+			case len(f) == 1 && f[0] == "admitted":
+				admitted++
 			}
 		}
 	}
@@ -90,11 +90,8 @@ func TestFileMultiProcess(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, winners[0], got.Result.EventID)
 
-	total := procs * helperGoroutines * helperHits
-	require.Len(t, counts, total, "every count handed out")
-	for n := int64(1); n <= int64(total); n++ {
-		assert.Equal(t, 1, counts[n], "count %d handed out once", n)
-	}
+	assert.Equal(t, helperBurst, admitted, "%d Admits of %d processes on one cell of burst %d",
+		procs*helperGoroutines*helperAdmits, procs, helperBurst)
 }
 
 // TestFileHelperProcess is one of TestFileMultiProcess's processes; run
@@ -136,13 +133,15 @@ func TestFileHelperProcess(t *testing.T) {
 		}()
 		go func() {
 			defer wg.Done()
-			for range helperHits {
-				n, _, err := s.Hit(ctx, "shared-key", 100*365*24*time.Hour) // one window for the whole test
+			// A slot an hour: none comes back during the test.
+			cell := store.Cell{Key: "shared-key", Every: time.Hour, Burst: helperBurst}
+			for range helperAdmits {
+				a, err := s.Admit(ctx, "g", []store.Cell{cell})
 				mu.Lock()
 				if err != nil {
 					fmt.Fprintf(&out, "error %v\n", err)
-				} else {
-					fmt.Fprintf(&out, "hit %d\n", n)
+				} else if a.OK {
+					fmt.Fprintln(&out, "admitted")
 				}
 				mu.Unlock()
 			}

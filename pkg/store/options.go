@@ -91,17 +91,6 @@ func checkFinal(status Status) error {
 	return nil
 }
 
-// windowOf returns the fixed window that now falls in: windows are aligned
-// on multiples of their length since the Unix epoch, so every process and
-// every driver agrees on where a window starts without sharing any state.
-func windowOf(now time.Time, window time.Duration) (index int64, end time.Time, err error) {
-	if window <= 0 {
-		return 0, time.Time{}, fmt.Errorf("store: Hit needs a positive window, not %v", window)
-	}
-	index = now.UnixNano() / int64(window)
-	return index, time.Unix(0, (index+1)*int64(window)), nil
-}
-
 // hashName is the file-safe, fixed-length name of an id or key: ids come
 // from upstreams and keys from callers, so neither is trusted as a path.
 func hashName(s string) string {

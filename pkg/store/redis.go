@@ -37,7 +37,8 @@ import (
 //	<prefix>{<shard>}new                 sorted set: pending ids never checked, scored by CreatedAt
 //	<prefix>{<shard>}retry               sorted set: pending ids checked before, scored by NextCheck
 //	<prefix>{<shard>}undelivered         sorted set: undelivered final ids, scored by NextAttempt
-//	<prefix>hit:<key>:<ms>:<n>           a limit counter: window length, window number; TTL = end of the window
+//	<prefix>{<group>}gcra:<key>          a limit's cell (see Admit): its TAT; TTL = a second past it
+//	<prefix>start:<key>                  the claim of an idempotent start (see ClaimStart); TTL = the window
 //	<prefix>ref:<r>                      the Lookup index: an owner's order id to its TransactionID,
 //	                                     r = sha256 of kind, owner and order id; TTL = the record's
 //	<prefix>layout                       "2" once a standard instance is in this layout (see migrate)
@@ -293,7 +294,7 @@ func indexScores(t Transaction) [nSets]string {
 		out[setNew] = strconv.FormatInt(score(t.CreatedAt), 10)
 	case t.Status == Pending:
 		out[setRetry] = strconv.FormatInt(score(t.NextCheck), 10)
-	case t.Status.Final() && !t.Delivery.Delivered:
+	case t.undelivered():
 		out[setUndelivered] = strconv.FormatInt(score(t.Delivery.NextAttempt), 10)
 	}
 	return out
@@ -321,12 +322,6 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])` + indexLua)
 var casScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')` + indexLua)
-
-// hitScript counts one event and makes sure the counter expires.
-var hitScript = redis.NewScript(`
-local n = redis.call('INCR', KEYS[1])
-if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return n`)
 
 // casAttempts bounds the compare-and-set loop. A loser of a race re-reads
 // and normally finds the transaction final at once; only a record that keeps
@@ -605,7 +600,7 @@ func (r *Redis) Undelivered(ctx context.Context, due time.Time, limit int) ([]Tr
 	}
 	sortMembers(ms, false)
 	return r.load(ctx, head(ms, limit), func(_ int, t Transaction) bool {
-		return t.Status.Final() && !t.Delivery.Delivered
+		return t.undelivered()
 	})
 }
 
@@ -814,25 +809,6 @@ func unavailableIf(op string, err error) error {
 		return nil
 	}
 	return unavailable(op, err)
-}
-
-// Hit implements Store.
-func (r *Redis) Hit(ctx context.Context, key string, window time.Duration) (int64, time.Duration, error) {
-	now := r.opt.now()
-	index, end, err := windowOf(now, window)
-	if err != nil {
-		return 0, 0, err
-	}
-	resetIn := end.Sub(now)
-	// The counter outlives its window by a second so that instances whose
-	// clocks differ slightly still count into the same key.
-	ttl := (resetIn + time.Second).Milliseconds()
-	k := r.prefix + "hit:" + key + ":" + strconv.FormatInt(window.Milliseconds(), 10) + ":" + strconv.FormatInt(index, 10)
-	n, err := hitScript.Run(ctx, r.c, []string{k}, ttl).Int64()
-	if err != nil {
-		return 0, 0, unavailable("redis hit", err)
-	}
-	return n, resetIn, nil
 }
 
 // Close implements Store.

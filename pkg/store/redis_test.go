@@ -1,9 +1,12 @@
 package store_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"hash/fnv"
+	"io"
+	"net"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -79,7 +82,7 @@ func txKey(prefix, id string) string {
 	return fmt.Sprintf("%s{%02x}tx:%s", prefix, h.Sum32()%store.Shards, id)
 }
 
-// The TTLs that make Redis itself forget records and counters.
+// The TTLs that make Redis itself forget records and limit cells.
 func TestRedisTTL(t *testing.T) {
 	ctx := context.Background()
 	s, c, prefix := prefixedRedis(t)
@@ -96,15 +99,19 @@ func TestRedisTTL(t *testing.T) {
 	require.NoError(t, err)
 	assert.InDelta(t, ttl.Seconds(), ttl2.Seconds(), 60, "updates keep the TTL from Create")
 
-	_, resetIn, err := s.Hit(ctx, "k", time.Minute)
-	require.NoError(t, err)
-	keys, err := c.Keys(ctx, prefix+"hit:k:*").Result()
+	cell := store.Cell{Key: "k", Every: time.Minute, Burst: 5}
+	for range 3 {
+		a, err := s.Admit(ctx, "g", []store.Cell{cell})
+		require.NoError(t, err)
+		require.True(t, a.OK)
+	}
+	keys, err := c.Keys(ctx, prefix+"{g}gcra:k").Result()
 	require.NoError(t, err)
 	require.Len(t, keys, 1)
 	ttl, err = c.PTTL(ctx, keys[0]).Result()
 	require.NoError(t, err)
-	assert.Greater(t, ttl, time.Duration(0), "counter expires")
-	assert.LessOrEqual(t, ttl, resetIn+time.Second, "at the end of its window (plus a second of clock skew)")
+	assert.InDelta(t, (3*time.Minute + time.Second).Seconds(), ttl.Seconds(), 2,
+		"a limit's cell expires a second past its TAT, three Every ahead")
 
 	// Nothing is left outside the prefix.
 	all, err := c.Keys(ctx, "*").Result()
@@ -156,7 +163,10 @@ func TestRedisUnavailable(t *testing.T) {
 		"Reschedule":  func() error { return s.Reschedule(ctx, "t1", time.Now()) },
 		"Undelivered": func() error { _, err := s.Undelivered(ctx, time.Now(), 10); return err },
 		"SetDelivery": func() error { return s.SetDelivery(ctx, "t1", store.Delivery{}) },
-		"Hit":         func() error { _, _, err := s.Hit(ctx, "k", time.Minute); return err },
+		"Admit": func() error {
+			_, err := s.Admit(ctx, "g", []store.Cell{{Key: "k", Every: time.Second, Burst: 1}})
+			return err
+		},
 	} {
 		failsUnavailable(t, name+", Redis stopped", op) // the configured bound is about 1.5 s
 	}
@@ -203,7 +213,10 @@ func TestRedisHung(t *testing.T) {
 		failsUnavailable(t, name+", Redis paused", op) // the configured bound is 300 ms
 	}
 	bounded("Get, read_timeout", func() error { _, err := s.Get(context.Background(), "t1"); return err })
-	bounded("Hit, read_timeout", func() error { _, _, err := s.Hit(context.Background(), "k", time.Minute); return err })
+	bounded("Admit, read_timeout", func() error {
+		_, err := s.Admit(context.Background(), "g", []store.Cell{{Key: "k", Every: time.Second, Burst: 1}})
+		return err
+	})
 
 	bounded("OpenRedis", func() error {
 		_, err := store.OpenRedis(context.Background(), srv.URL+"?read_timeout=300ms", store.Options{})
@@ -265,4 +278,80 @@ func TestRedisMigratesTheFirstLayout(t *testing.T) {
 	s2, err := store.OpenRedis(ctx, withPrefix(srv.URL, prefix), store.Options{})
 	require.NoError(t, err, "a store marked as migrated is not scanned again")
 	s2.Close()
+}
+
+// The Redis round trips of the calls on the request paths, once their
+// scripts are loaded: a call's limits with its budget slot (Admit) and a
+// start's claim are one each; creating an owned transaction (the record,
+// then its Lookup entry), a Lookup (the entry, then the record) and
+// answering a start (read, then compare-and-set) are two each. None of
+// them pipelines, so a round trip is a command the server's MONITOR shows
+// from a client (what a script runs shows as lua, and is not counted).
+func TestRedisRoundTrips(t *testing.T) {
+	ctx := context.Background()
+	srv := testproc.Redis(t)
+	s, c := openRedis(t, srv.URL, newPrefix(), store.Options{}), client(t, srv)
+
+	conn, err := net.Dial("tcp", srv.Addr)
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	_, err = io.WriteString(conn, "MONITOR\r\n")
+	require.NoError(t, err)
+	mon := bufio.NewReader(conn)
+	marks := 0
+	// upTo sends a mark and counts the clients' commands MONITOR shows
+	// before it.
+	upTo := func() int {
+		marks++
+		mark := fmt.Sprintf(`"mark-%d"`, marks)
+		require.NoError(t, c.Echo(ctx, mark[1:len(mark)-1]).Err())
+		n := 0
+		for {
+			require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+			line, err := mon.ReadString('\n')
+			require.NoError(t, err)
+			switch {
+			case strings.Contains(line, mark):
+				return n
+			case strings.Contains(line, "] \""): // a command: [db client] "name" args
+				if !strings.Contains(line, " lua] ") {
+					n++
+				}
+			}
+		}
+	}
+	cost := func(op func() error) int {
+		t.Helper()
+		upTo()
+		require.NoError(t, op())
+		return upTo()
+	}
+
+	cells := []store.Cell{{Key: "caller", Every: time.Second, Burst: 1 << 20}, {Key: "budget", Every: time.Millisecond, Burst: 1, MaxWait: time.Second}}
+	admit := func() error { _, err := s.Admit(ctx, "eKYC", cells); return err }
+	n := 0
+	create := func() error {
+		n++
+		return s.Create(ctx, store.Transaction{TransactionID: fmt.Sprint("t", n), MerchantBizID: fmt.Sprint("b", n), Owner: "o"})
+	}
+	lookup := func() error { _, err := s.Lookup(ctx, store.KindEKYC, fmt.Sprint("b", n), "o"); return err }
+	mine := store.Start{ClaimID: "c", Owner: "o", Fingerprint: "f"}
+	claim := func() error {
+		n++
+		_, _, err := s.ClaimStart(ctx, fmt.Sprint("k", n), mine, time.Minute)
+		return err
+	}
+	answer := func() error {
+		a := mine
+		a.Answer = []byte(`{}`)
+		return s.AnswerStart(ctx, fmt.Sprint("k", n), a)
+	}
+	for _, op := range []func() error{admit, create, lookup, claim, answer} {
+		require.NoError(t, op()) // load the scripts
+	}
+	assert.Equal(t, 1, cost(admit), "Admit")
+	assert.Equal(t, 1, cost(claim), "ClaimStart")
+	assert.Equal(t, 2, cost(answer), "AnswerStart")
+	assert.Equal(t, 2, cost(create), "Create with an Owner")
+	assert.Equal(t, 2, cost(lookup), "Lookup")
 }

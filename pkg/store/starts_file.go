@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 )
@@ -26,9 +25,6 @@ func startName(key string) string { return hashName("start|" + key) }
 func (f *File) ClaimStart(ctx context.Context, key string, s Start, ttl time.Duration) (Start, bool, error) {
 	if err := checkStart(key, s, ttl); err != nil {
 		return Start{}, false, err
-	}
-	if err := os.MkdirAll(filepath.Join(f.dir, startDir), 0o700); err != nil {
-		return Start{}, false, unavailable("create "+startDir, err)
 	}
 	now := f.opt.now()
 	name := startName(key)

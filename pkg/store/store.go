@@ -1,5 +1,6 @@
 // Package store keeps eKYC transactions from Initialize until their result
-// is recorded and delivered, and the counters of the abuse limits.
+// is recorded and delivered, the claims of idempotent starts, and the state
+// of the abuse limits and the upstream QPS budget.
 //
 // One interface, two drivers chosen by STORE_URL (see Open): an embedded
 // file-backed driver with no server (the default, for local runs, tests and
@@ -75,6 +76,10 @@ type Transaction struct {
 	Owner string `json:"owner,omitempty"`
 }
 
+// undelivered reports whether t has a recorded result still to deliver:
+// what Undelivered lists, and what both drivers index for it.
+func (t Transaction) undelivered() bool { return t.Status.Final() && !t.Delivery.Delivered }
+
 // Result is the authoritative outcome, from CheckResult.
 type Result struct {
 	EventID    string    `json:"eventId"` // stable id of the delivered event
@@ -145,10 +150,6 @@ type Store interface {
 	Undelivered(ctx context.Context, due time.Time, limit int) ([]Transaction, error)
 	// SetDelivery replaces a final transaction's delivery state.
 	SetDelivery(ctx context.Context, transactionID string, d Delivery) error
-	// Hit counts one event for key in a fixed window of the given length
-	// and returns the count in the current window (this one included) and
-	// the time until the window ends. The abuse limits use it.
-	Hit(ctx context.Context, key string, window time.Duration) (count int64, resetIn time.Duration, err error)
 	// Close releases the driver's resources.
 	Close() error
 }

@@ -66,8 +66,6 @@ func Run(t *testing.T, open Opener) {
 		{"Backoff", testBackoff},
 		{"Undelivered", testUndelivered},
 		{"SetDelivery", testSetDelivery},
-		{"Hit", testHit},
-		{"HitRace", testHitRace},
 		{"Expiry", testExpiry},
 		{"Lookup", testLookup},
 		// The limits (admit.go).
@@ -481,74 +479,6 @@ func testSetDelivery(t *testing.T, s store.Store, c *Clock) {
 	got, err = s.Get(ctx, "d-1")
 	require.NoError(t, err)
 	assert.True(t, got.Delivery.Delivered)
-}
-
-func testHit(t *testing.T, s store.Store, c *Clock) {
-	ctx := context.Background()
-	const window = time.Minute
-	// Put the clock 10 s into a window.
-	c.Advance(window - time.Duration(c.Now().UnixNano()%int64(window)) + 10*time.Second)
-
-	for want := int64(1); want <= 3; want++ {
-		n, resetIn, err := s.Hit(ctx, "bank-verify:subject-a", window)
-		require.NoError(t, err)
-		assert.Equal(t, want, n)
-		assert.Equal(t, 50*time.Second, resetIn, "time to the end of the window")
-	}
-	n, _, err := s.Hit(ctx, "bank-verify:subject-b", window)
-	require.NoError(t, err)
-	assert.Equal(t, int64(1), n, "keys count apart")
-	n, _, err = s.Hit(ctx, "bank-verify:subject-a", time.Hour)
-	require.NoError(t, err)
-	assert.Equal(t, int64(1), n, "windows of another length count apart")
-
-	c.Advance(49 * time.Second)
-	n, resetIn, err := s.Hit(ctx, "bank-verify:subject-a", window)
-	require.NoError(t, err)
-	assert.Equal(t, int64(4), n, "same window")
-	assert.Equal(t, time.Second, resetIn)
-
-	c.Advance(time.Second)
-	n, resetIn, err = s.Hit(ctx, "bank-verify:subject-a", window)
-	require.NoError(t, err)
-	assert.Equal(t, int64(1), n, "a new window starts from one")
-	assert.Equal(t, window, resetIn)
-
-	_, _, err = s.Hit(ctx, "k", 0)
-	assert.Error(t, err, "a window must be positive")
-}
-
-// Racing Hits, as concurrent requests make: every count is handed out once.
-func testHitRace(t *testing.T, s store.Store, c *Clock) {
-	ctx := context.Background()
-	const goroutines, each = 10, 10
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		seen = map[int64]bool{}
-		errs []error
-	)
-	for range goroutines {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range each {
-				n, _, err := s.Hit(ctx, "race", time.Hour)
-				mu.Lock()
-				if err != nil {
-					errs = append(errs, err)
-				}
-				seen[n] = true
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	require.Empty(t, errs)
-	for i := int64(1); i <= goroutines*each; i++ {
-		assert.True(t, seen[i], "count %d handed out", i)
-	}
-	assert.Len(t, seen, goroutines*each, "no count handed out twice")
 }
 
 func testExpiry(t *testing.T, s store.Store, c *Clock) {
