@@ -81,20 +81,22 @@ func Cloudauth(tb testing.TB, cfg cloudauth.Config) *cloudauth.Client {
 	return client
 }
 
-// Trips is a store that counts its round trips: each Admit (the limits
-// and the budget, one script) and each Create (a record) is one.
+// Trips is a store that counts the calls a request makes of it: each Admit
+// (the limits and the budget, one script) and each Create. Each is one
+// round trip here, where records have no owner (an owned Create adds the
+// owner's lookup entry: 2); RoundTrips counts what Redis itself sees.
 type Trips struct {
 	store.Store
 	n atomic.Int64
 }
 
-// Admit counts one round trip.
+// Admit counts one call.
 func (c *Trips) Admit(ctx context.Context, g string, cells []store.Cell) (store.Admission, error) {
 	c.n.Add(1)
 	return c.Store.Admit(ctx, g, cells)
 }
 
-// Create counts one round trip.
+// Create counts one call.
 func (c *Trips) Create(ctx context.Context, t store.Transaction) error {
 	c.n.Add(1)
 	return c.Store.Create(ctx, t)
