@@ -19,6 +19,7 @@ import (
 	"github.com/idverify/fc-kyc/pkg/idempotency"
 	"github.com/idverify/fc-kyc/pkg/logging"
 	"github.com/idverify/fc-kyc/pkg/store"
+	"github.com/idverify/fc-kyc/pkg/store/storetest"
 )
 
 // brokenStore is a store whose writes fail as an unreachable Redis's do.
@@ -116,23 +117,13 @@ func (u *hangingUpUpstream) Initialize(ctx context.Context, r cloudauth.Initiali
 	return res, err
 }
 
-// ctxStore refuses a write whose context has ended, as Redis's client does.
-type ctxStore struct{ store.Store }
-
-func (s ctxStore) Create(ctx context.Context, t store.Transaction) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return s.Store.Create(ctx, t)
-}
-
 // A billed Initialize is recorded even when the caller hangs up as it
 // succeeds: the transaction exists upstream, and its result must not be
 // lost with the caller's connection (nor logged as an error).
 func TestInitializeRecordsWhenTheCallerHangsUp(t *testing.T) {
 	st := newFileStore(t)
 	ctx, hangUp := context.WithCancel(context.Background())
-	h := &Handler{Upstream: &hangingUpUpstream{hangUp: hangUp}, Store: ctxStore{st}, Now: time.Now}
+	h := &Handler{Upstream: &hangingUpUpstream{hangUp: hangUp}, Store: storetest.ContextBound{Store: st}, Now: time.Now}
 	_, _ = h.Initialize(ctx, testbody.Decode[Request](t, valid()))
 	require.Error(t, ctx.Err(), "the caller hung up")
 	_, err := st.Get(context.Background(), "hk0123")

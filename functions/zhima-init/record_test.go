@@ -19,6 +19,7 @@ import (
 	"github.com/idverify/fc-kyc/pkg/idempotency"
 	"github.com/idverify/fc-kyc/pkg/logging"
 	"github.com/idverify/fc-kyc/pkg/store"
+	"github.com/idverify/fc-kyc/pkg/store/storetest"
 )
 
 const recordKey = "0123456789abcdef0123456789abcdef-record"
@@ -124,23 +125,13 @@ func (g hangingUpGateway) ZhimaInitialize(ctx context.Context, biz alipay.ZhimaI
 	return res, err
 }
 
-// ctxStore refuses a write whose context has ended, as Redis's client does.
-type ctxStore struct{ store.Store }
-
-func (s ctxStore) Create(ctx context.Context, t store.Transaction) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return s.Store.Create(ctx, t)
-}
-
 // A certification the gateway started is recorded even when the caller
 // hangs up as it starts: it exists upstream, and the callback and its
 // reconciler need the record to confirm and deliver its result.
 func TestInitializeRecordsWhenTheCallerHangsUp(t *testing.T) {
 	st, err := store.NewFile(t.TempDir(), store.Options{})
 	require.NoError(t, err)
-	h, _ := recordHandler(t, ctxStore{st})
+	h, _ := recordHandler(t, storetest.ContextBound{Store: st})
 	ctx, hangUp := context.WithCancel(context.Background())
 	h.Upstream = hangingUpGateway{Gateway: h.Upstream, hangUp: hangUp}
 	res, err := h.Initialize(ctx, request(t, with("transaction_id", "ZM_hangup_1")))
